@@ -1,0 +1,161 @@
+"""SQLite persistence of the local SWF service.
+
+The schema below is the contract between the parts of the service: the registry
+(domains and types), the execution engine (executions, their private state and their
+history events) and visibility (lists and counts, read with SQL over ``executions``).
+
+Durability: every request runs in one :meth:`Store.transaction`; the service answers
+only after it committed. The database runs in WAL mode with ``synchronous=NORMAL``, which
+keeps every committed transaction across a crash of the process (``kill -9``); pass
+``synchronous="FULL"`` to also survive a power loss of the machine.
+
+The service is single-threaded (one gevent hub), so one connection serves everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS domains (
+    name            TEXT PRIMARY KEY,
+    status          TEXT NOT NULL,            -- REGISTERED | DEPRECATED
+    description     TEXT,
+    retention_days  TEXT NOT NULL,            -- as given: "0".."90" or "NONE"
+    arn             TEXT NOT NULL UNIQUE,
+    created         REAL NOT NULL
+);
+
+-- Resource tags (TagResource); only domains are taggable in SWF.
+CREATE TABLE IF NOT EXISTS resource_tags (
+    arn     TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (arn, key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS types (
+    kind              TEXT NOT NULL,          -- 'activity' | 'workflow'
+    domain            TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    version           TEXT NOT NULL,
+    status            TEXT NOT NULL,          -- REGISTERED | DEPRECATED
+    description       TEXT,
+    creation_date     REAL NOT NULL,
+    deprecation_date  REAL,
+    configuration     TEXT NOT NULL,          -- JSON: the default* members as registered
+    PRIMARY KEY (kind, domain, name, version)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS executions (
+    domain            TEXT NOT NULL,
+    workflow_id       TEXT NOT NULL,
+    run_id            TEXT NOT NULL,
+    type_name         TEXT NOT NULL,
+    type_version      TEXT NOT NULL,
+    start_ts          REAL NOT NULL,
+    close_ts          REAL,
+    status            TEXT NOT NULL,          -- OPEN | CLOSED
+    close_status      TEXT,                   -- CloseStatus enum when CLOSED
+    tag_list          TEXT NOT NULL DEFAULT '[]',   -- JSON list of the execution's tags
+    cancel_requested  INTEGER NOT NULL DEFAULT 0,
+    parent_workflow_id TEXT,
+    parent_run_id      TEXT,
+    state             TEXT NOT NULL,          -- JSON: the engine's private state of the run
+    PRIMARY KEY (domain, workflow_id, run_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS executions_by_start ON executions (domain, status, start_ts);
+CREATE INDEX IF NOT EXISTS executions_by_close ON executions (domain, status, close_ts);
+CREATE INDEX IF NOT EXISTS executions_open ON executions (status);
+
+-- One row per tag of an execution, for tagFilter.
+CREATE TABLE IF NOT EXISTS execution_tags (
+    domain       TEXT NOT NULL,
+    workflow_id  TEXT NOT NULL,
+    run_id       TEXT NOT NULL,
+    tag          TEXT NOT NULL,
+    PRIMARY KEY (domain, tag, workflow_id, run_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS events (
+    domain       TEXT NOT NULL,
+    workflow_id  TEXT NOT NULL,
+    run_id       TEXT NOT NULL,
+    event_id     INTEGER NOT NULL,
+    event        TEXT NOT NULL,               -- JSON: the HistoryEvent as SWF answers it
+    PRIMARY KEY (domain, workflow_id, run_id, event_id)
+) WITHOUT ROWID;
+
+-- Small service-wide values (schema version, counters).
+CREATE TABLE IF NOT EXISTS meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+SCHEMA_VERSION = "1"
+
+
+class Store:
+    """The service's SQLite database.
+
+    Args:
+        path: a file path, or ``":memory:"`` for a throw-away database (tests).
+        synchronous: SQLite's ``synchronous`` pragma; ``NORMAL`` survives process crashes,
+            ``FULL`` also survives power loss.
+    """
+
+    def __init__(self, path: str = ":memory:", *, synchronous: str = "NORMAL"):
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self.path = path
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction spans
+        # exactly one request. check_same_thread=False: the service may be built in one
+        # thread and served from another, but only ever used by one at a time.
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute(f"PRAGMA synchronous={synchronous}")
+        self.connection.execute("PRAGMA foreign_keys=OFF")
+        self.connection.executescript(SCHEMA)
+        row = self.connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self.connection.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        elif row[0] != SCHEMA_VERSION:
+            raise RuntimeError(f"{path}: database schema version {row[0]}, this greenflow needs {SCHEMA_VERSION}")
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in one transaction: committed when it ends, rolled back if it raises.
+
+        Nested uses join the outer transaction, so a helper can open one without knowing
+        whether its caller already did.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.connection
+            finally:
+                self._depth -= 1
+            return
+        self.connection.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.connection
+        except BaseException:
+            self._depth = 0
+            self.connection.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.connection.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` block is running."""
+        return self._depth > 0
+
+    def close(self) -> None:
+        """Close the database; committed data stays on disk."""
+        self.connection.close()
