@@ -1,3 +1,71 @@
-"""greenflow: durable workflows in plain blocking Python, on the Amazon SWF API."""
+"""greenflow: durable workflows in plain blocking Python, on the Amazon SWF API.
+
+The package is laid out by the architecture (see DESIGN.md):
+
+* :mod:`greenflow.workflow` – the workflow side: definitions, the deterministic hub, the
+  decider and the workflow API (no I/O);
+* :mod:`greenflow.activity` – the activity side: definitions, the gevent activity worker,
+  the activity context;
+* :mod:`greenflow.swf` – the SWF edge: the one place that builds botocore clients;
+* :mod:`greenflow.local` – the local SWF service (SQLite, the SWF wire protocol);
+* :mod:`greenflow.client`, :mod:`greenflow.workflow_worker` – starting executions and
+  deciding them; :mod:`greenflow.testing` – helpers for tests.
+
+The names below are loaded on first use, so ``import greenflow`` imports neither botocore
+nor gevent: an application can still monkey-patch gevent after importing it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "connect": "greenflow.swf",
+    "SWFClient": "greenflow.swf",
+    "WorkflowDefinition": "greenflow.workflow",
+    "execute": "greenflow.workflow",
+    "workflow": "greenflow.workflow",
+    "signal": "greenflow.workflow",
+    "query": "greenflow.workflow",
+    "workflow_options": "greenflow.workflow",
+    "activity_options": "greenflow.workflow",
+    "RetryPolicy": "greenflow.workflow",
+    "activities": "greenflow.activity",
+    "activity": "greenflow.activity",
+    "ActivityWorker": "greenflow.activity",
+    "ManualActivityCompletionClient": "greenflow.activity",
+    "WorkflowWorker": "greenflow.workflow_worker",
+    "WorkflowClient": "greenflow.client",
+    "WorkflowHandle": "greenflow.client",
+    "workflow_starter": "greenflow.client",
+    "LocalService": "greenflow.local",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'greenflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from greenflow.activity import ActivityWorker, ManualActivityCompletionClient, activities, activity
+    from greenflow.client import WorkflowClient, WorkflowHandle, workflow_starter
+    from greenflow.local import LocalService
+    from greenflow.swf import SWFClient, connect
+    from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute, query,
+                                    signal, workflow, workflow_options)
+    from greenflow.workflow_worker import WorkflowWorker

@@ -67,6 +67,7 @@ class LocalSWF:
                 if operation in self._handlers:
                     raise RuntimeError(f"operation {operation} is implemented twice")
                 self._handlers[operation] = getattr(part, method_name(operation))
+        self._stopped = False
 
     @property
     def operations(self) -> frozenset[str]:
@@ -92,7 +93,14 @@ class LocalSWF:
         """Move a virtual clock forward and fire every timer and timeout now due (tests)."""
         self.engine.advance_time(seconds)
 
+    def stop(self) -> None:
+        """Stop background work and wake waiting polls with empty answers, keeping the store
+        open so requests still in flight can finish (the HTTP layer calls this first)."""
+        if not self._stopped:
+            self._stopped = True
+            self.engine.stop()
+
     def close(self) -> None:
         """Stop background work, wake waiting polls with empty answers, close the store."""
-        self.engine.stop()
+        self.stop()
         self.store.close()

@@ -1,0 +1,43 @@
+"""greenflow's connection to SWF: the one place that builds botocore clients.
+
+:func:`connect` finds the service (an endpoint, Amazon SWF in a region, or the embedded
+local service) and returns an :class:`SWFClient`, which every worker and client takes.
+
+:func:`patch_gevent` is importable without importing botocore (everything else loads on
+first use), so an entry point can run ``greenflow.swf.patch_gevent()`` first thing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._gevent import is_patched, patch_gevent
+
+_LAZY = {
+    "SWFClient": "._client",
+    "as_client": "._client",
+    "connect": "._connect",
+    "client_config": "._connect",
+    "default_db_path": "._connect",
+    "embedded_service": "._connect",
+    "RetryPolicy": "._errors",
+    "NO_RETRY": "._errors",
+    "map_client_error": "._errors",
+}
+
+__all__ = ["patch_gevent", "is_patched", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    # Deferred so that importing greenflow.swf does not import botocore before patching.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,283 @@
+"""Helpers to test workflows and activities against the real local service, in-process.
+
+:class:`LocalTestEnvironment` starts a :class:`greenflow.local.LocalService` on a loopback
+port with a *virtual* clock, connects an :class:`greenflow.swf.SWFClient` to it over HTTP,
+and runs workers in the background for you; everything it started stops with it::
+
+    from greenflow.testing import LocalTestEnvironment
+
+    def test_order(tmp_path):
+        with LocalTestEnvironment() as env:
+            env.workflow_worker(OrderWorkflow)
+            env.activity_worker(OrderActivities())
+            with env.auto_time_skipping():        # timers fire at once when all is idle
+                assert env.client().start(OrderWorkflow.process, 42).result(timeout=10) == "shipped"
+
+Virtual time: SWF time (timers, timeouts, timestamps) only moves when told to:
+:meth:`LocalTestEnvironment.advance_time` jumps ahead and fires what is due;
+:meth:`~LocalTestEnvironment.auto_time_skipping` jumps to the next timer or timeout
+whenever the service has had no work for a moment, like trio's autojump clock.
+
+Pytest fixtures are in :mod:`greenflow.testing.pytest_plugin` (add
+``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from typing import Any, Iterator
+
+__all__ = ["LocalTestEnvironment", "next_deadline", "TimeSkipper", "wait_until", "stop_all"]
+
+log = logging.getLogger(__name__)
+
+#: Virtual time starts here (2030-01-01T00:00:00Z), far from the wall clock on purpose.
+VIRTUAL_EPOCH = 1893456000.0
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01, what: str = "condition") -> Any:
+    """Poll ``predicate()`` every ``interval`` real seconds until it is truthy; return its value.
+
+    Raises:
+        TimeoutError: it stayed falsy for ``timeout`` seconds (naming ``what``).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def _engine_state(core: Any) -> Any:
+    """The engine object holding the deadline heap and the open executions."""
+    from greenflow.local._engine._scheduler import Deadlines
+    todo = [getattr(core, "engine", core)]
+    seen: set[int] = set()
+    while todo:  # a shallow search: the state lives on the engine or one object below it
+        obj = todo.pop(0)
+        if id(obj) in seen or len(seen) > 20:
+            continue
+        seen.add(id(obj))
+        if isinstance(getattr(obj, "deadlines", None), Deadlines):
+            return obj
+        for value in getattr(obj, "__dict__", {}).values():
+            if hasattr(value, "__dict__") and type(value).__module__.startswith("greenflow.local"):
+                todo.append(value)
+    raise RuntimeError("greenflow.testing cannot find the local service engine's deadline heap")
+
+
+def next_deadline(service: Any) -> float | None:
+    """The earliest pending timer/timeout of a running :class:`LocalService` (epoch seconds), or None.
+
+    May be a stale entry (a timer since cancelled): advancing to it then fires nothing.
+    """
+    return service.call(lambda core: _engine_state(core).deadlines.next_deadline())
+
+
+def _activity_fingerprint(service: Any) -> tuple[int, int, bool]:
+    """(open runs, total events of open runs, whether any decision task is open)."""
+    def look(core: Any) -> tuple[int, int, bool]:
+        runs = list(getattr(_engine_state(core), "open", {}).values())
+        return (len(runs), sum(run.next_event_id for run in runs),
+                any(run.decision is not None for run in runs))
+    return service.call(look)
+
+
+class TimeSkipper:
+    """Jump a virtual clock to the next deadline whenever the service has been idle a moment.
+
+    "Idle" means: no decision task open and no history event written for ``idle`` real
+    seconds. An activity running longer than ``idle`` may see its timeouts jumped over:
+    raise ``idle`` for slow activities. A
+    test that waits for a timer of an hour then finishes in milliseconds. Runs in a
+    background thread (a greenlet when gevent patched the process); :meth:`stop` ends it.
+
+    Args:
+        service: a running LocalService with a VirtualClock.
+        idle: real seconds without activity before jumping.
+        max_jump: never jump further than this many seconds at once (None: no bound).
+    """
+
+    def __init__(self, service: Any, idle: float = 0.1, max_jump: float | None = None):
+        self.service = service
+        self.idle = idle
+        self.max_jump = max_jump
+        self.jumps = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="greenflow-time-skipper", daemon=True)
+
+    def start(self) -> "TimeSkipper":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def __enter__(self) -> "TimeSkipper":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        last = None
+        quiet_since = time.monotonic()
+        while not self._stop.wait(self.idle / 4):
+            try:
+                fingerprint = _activity_fingerprint(self.service)
+                if fingerprint != last or fingerprint[2]:
+                    last = fingerprint
+                    quiet_since = time.monotonic()
+                    continue
+                if time.monotonic() - quiet_since < self.idle:
+                    continue
+                deadline = next_deadline(self.service)
+                if deadline is None:
+                    continue
+                now = self.service.clock.now()
+                jump = max(0.0, deadline - now) + 0.001
+                if self.max_jump is not None:
+                    jump = min(jump, self.max_jump)
+                self.service.advance_time(jump)
+                self.jumps += 1
+                quiet_since = time.monotonic()
+                last = None
+            except RuntimeError:
+                if not self.service.running:
+                    return
+                raise
+
+
+class LocalTestEnvironment:
+    """A local service with virtual time, a client on it, and background workers; all stopped on exit.
+
+    Args:
+        virtual_time: use a :class:`~greenflow.local.VirtualClock` (default) or the wall clock.
+        db_path: the service's database (``":memory:"`` by default).
+        poll_timeout: long-poll length in real seconds; short so workers stop quickly.
+        domain: the SWF domain (a fresh unique one by default).
+
+    Attributes:
+        service: the :class:`~greenflow.local.LocalService`.
+        swf: an :class:`~greenflow.swf.SWFClient` connected to it over HTTP.
+        domain: the domain used by :meth:`client` and the worker helpers.
+        task_list: a fresh task list used by default by workers and the client.
+    """
+
+    def __init__(self, *, virtual_time: bool = True, db_path: str = ":memory:", poll_timeout: float = 1.0,
+                 domain: str | None = None, task_list: str | None = None, service: Any = None):
+        self.virtual_time = virtual_time
+        self.db_path = db_path
+        self.poll_timeout = poll_timeout
+        self.domain = domain or f"test-{uuid.uuid4().hex[:12]}"
+        self.task_list = task_list or f"tl-{uuid.uuid4().hex[:12]}"
+        self.service = service
+        self._own_service = service is None
+        self.swf: Any = None
+        self._stack = contextlib.ExitStack()
+        self._workers: list[Any] = []
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> "LocalTestEnvironment":
+        from greenflow.local import LocalService, VirtualClock
+        from greenflow.swf import connect
+        if self.service is None:
+            clock = VirtualClock(VIRTUAL_EPOCH) if self.virtual_time else None
+            self.service = LocalService(self.db_path, clock=clock, poll_timeout=self.poll_timeout)
+        if not self.service.running:
+            self.service.start()
+            if self._own_service:
+                self._stack.callback(self.service.stop)
+        self.swf = connect(endpoint=self.service.endpoint)
+        self._stack.callback(self.swf.close)
+        self.swf.ensure_domain(self.domain, retention_days=1)
+        return self
+
+    def close(self) -> None:
+        """Stop every worker started here (at once, all together), then the service."""
+        workers, self._workers = self._workers, []
+        stop_all(workers, timeout=0)
+        self._stack.close()
+
+    def __enter__(self) -> "LocalTestEnvironment":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- time
+
+    def advance_time(self, seconds: float) -> None:
+        """Move virtual time forward ``seconds`` and fire every timer and timeout now due."""
+        self.service.advance_time(seconds)
+
+    def now(self) -> float:
+        """The service's SWF time (epoch seconds)."""
+        return self.service.clock.now() if self.service.clock is not None else time.time()
+
+    def next_deadline(self) -> float | None:
+        """The earliest pending timer or timeout (epoch seconds), or None."""
+        return next_deadline(self.service)
+
+    @contextlib.contextmanager
+    def auto_time_skipping(self, idle: float = 0.1, max_jump: float | None = None) -> Iterator[TimeSkipper]:
+        """Within the block, virtual time jumps to the next deadline whenever the service is idle."""
+        with TimeSkipper(self.service, idle=idle, max_jump=max_jump) as skipper:
+            yield skipper
+
+    # ---------------------------------------------------------------- clients and workers
+
+    def client(self, task_list: str | None = None, **kwargs: Any) -> Any:
+        """A :class:`~greenflow.client.WorkflowClient` on this domain (default task list: ours)."""
+        from greenflow.client import WorkflowClient
+        return WorkflowClient(self.swf, self.domain, task_list or self.task_list, **kwargs)
+
+    def workflow_worker(self, *workflow_classes: type, task_list: str | None = None, start: bool = True,
+                        **kwargs: Any) -> Any:
+        """A :class:`~greenflow.workflow_worker.WorkflowWorker`, started in the background
+        (unless ``start=False``) and stopped when the environment closes."""
+        from greenflow.workflow_worker import WorkflowWorker
+        worker = WorkflowWorker(self.swf, self.domain, task_list or self.task_list, *workflow_classes, **kwargs)
+        if start:
+            worker.start()
+        self._workers.append(worker)
+        return worker
+
+    def activity_worker(self, *activity_objects: Any, task_list: str | None = None, start: bool = True,
+                        **kwargs: Any) -> Any:
+        """A :class:`~greenflow.activity.ActivityWorker`, started in the background (unless
+        ``start=False``) and stopped when the environment closes.
+
+        ``task_list`` defaults to the environment's; activities whose ``@activities`` name
+        another task list are polled there only if you pass that one.
+        """
+        from greenflow.activity import ActivityWorker
+        worker = ActivityWorker(self.swf, self.domain, task_list or self.task_list, *activity_objects, **kwargs)
+        if start:
+            worker.start()
+        self._workers.append(worker)
+        return worker
+
+
+def stop_all(workers: list[Any], timeout: float | None = 0) -> None:
+    """Stop workers concurrently (``worker.stop(timeout)``), logging rather than raising failures."""
+    def stop(worker: Any) -> None:
+        try:
+            worker.stop(timeout)
+        except Exception:  # a worker that fails to stop must not hide the test's own failure
+            log.exception("stopping %r failed", worker)
+
+    threads = [threading.Thread(target=stop, args=(worker,), daemon=True) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)

@@ -1,0 +1,52 @@
+"""Workflows: definitions, and the API workflow code calls.
+
+Workflow code is plain blocking Python replayed deterministically in greenlets. Define a
+workflow by subclassing :class:`WorkflowDefinition` and marking its entry point with
+``@execute(version=...)``; inside it, call activities through their class
+(``Orders.ship(order)``), other workflows' ``@execute`` methods (child workflows), and the
+functions here instead of their non-deterministic Python equivalents: :func:`sleep` for
+``time.sleep``, :func:`now` for ``datetime.now``, :func:`random`/:func:`uuid4`,
+:func:`spawn`/:func:`wait_all`/:func:`wait_any` for threads, :func:`wait_until` for
+conditions.
+
+Layout (private modules, re-exported here; ``tests/test_exports.py`` pins the names):
+``_definition`` (decorators, types), ``_options`` (option context managers), ``_api``
+(functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_run`` (one run's
+replay state), ``_decider`` (decision tasks, live-run cache), ``_split`` (decision limits),
+``_replayer``, ``_retry``, ``_logger``, ``_starter``.
+"""
+
+from __future__ import annotations
+
+from ._api import (DEFAULT_VERSION, continue_as_new, info, is_replaying, now, random, request_cancel_external,
+                   side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
+                   wait_until)
+from ._decider import Decider
+from ._definition import WorkflowDefinition, WorkflowType, execute, query, signal, workflow, workflow_type_of, \
+    workflow_types
+from ._hub import Future
+from ._logger import logger
+from ._options import activity_options, current_workflow_options, workflow_options
+from ._replayer import Replayer, ReplayResult
+from ._retry import RetryPolicy, retry
+from ._run import WorkflowInfo
+from ._split import DecisionResult
+
+__all__ = [
+    "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
+    "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
+    "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
+    "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
+    "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options", "workflow_type_of",
+    "workflow_types",
+]
+
+# Show users greenflow.workflow.X, not the private module it lives in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and getattr(_obj, "__module__", "").startswith(__name__ + "._"):
+        try:
+            _obj.__module__ = __name__
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj

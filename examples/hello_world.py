@@ -1,0 +1,60 @@
+"""Hello World on greenflow: one workflow, two activities, the embedded local SWF service.
+
+Run it with ``python examples/hello_world.py``; it prints ``Hello World!``.
+
+No AWS account and no server are needed: :func:`greenflow.connect` with no endpoint or
+region starts the local SWF service inside this process (its database lives in
+``~/.local/share/greenflow/greenflow.db``, or ``GREENFLOW_DB``). Set ``GREENFLOW_ENDPOINT``
+(a ``greenflow server``) or an AWS region to run the same code elsewhere, e.g. on Amazon SWF.
+"""
+
+# Workers run on gevent: patch the standard library before botocore is imported.
+from greenflow.swf import patch_gevent
+
+patch_gevent()
+
+import greenflow  # noqa: E402
+from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
+from greenflow.workflow import WorkflowDefinition, execute  # noqa: E402
+from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
+
+DOMAIN = "hello"
+TASK_LIST = "hello"
+
+
+@activities(task_list=TASK_LIST, schedule_to_start_timeout=60, start_to_close_timeout=60)
+class HelloWorldActivities:
+    """The side effects: each method runs on an activity worker, possibly on another machine."""
+
+    @activity(version="1.0")
+    def get_name(self) -> str:
+        return "World"
+
+    @activity(version="1.0")
+    def print_greeting(self, name: str) -> None:
+        print(f"Hello {name}!", flush=True)
+
+
+class HelloWorldWorkflow(WorkflowDefinition):
+    """The orchestration: plain blocking code, made durable by replaying its history."""
+
+    @execute(version="1.0", execution_start_to_close_timeout=60)
+    def hello_world(self) -> None:
+        name = HelloWorldActivities.get_name()  # schedules the activity, blocks for its result
+        HelloWorldActivities.print_greeting(name)
+
+
+def main() -> None:
+    swf = greenflow.connect()  # the embedded local service unless configured otherwise
+    activity_worker = ActivityWorker(swf, DOMAIN, TASK_LIST, HelloWorldActivities())
+    with WorkflowWorker(swf, DOMAIN, TASK_LIST, HelloWorldWorkflow), activity_worker:
+        # Inside `with worker:`, calling the @execute method starts an execution (AWS Flow
+        # Framework style) and returns a handle at once.
+        handle = HelloWorldWorkflow.hello_world()
+        handle.result(timeout=60)
+        # Nothing is running any more: don't wait for the open long polls to end.
+        activity_worker.stop(timeout=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Activity definitions: ``@activities`` on a class, ``@activity`` on its methods.
+
+``SomeActivities.method(args)`` — through the *class* — inside workflow code schedules the
+activity and blocks for its result (with the ``retry`` policy, if any). Through an
+*instance* the method is a plain method, so activities are unit-tested like any class;
+the activity worker runs instances' bound methods (see :func:`activity_types`).
+Outside workflow code, calling through the class behaves like calling the plain function
+(``SomeActivities.method(instance, args)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import types
+from typing import Any, Callable
+
+from greenlet import getcurrent
+
+from greenflow.errors import DefinitionError
+from greenflow.workflow._validate import check_durations, name_problem, priority_problem
+
+_TIMEOUTS = ("schedule_to_start_timeout", "start_to_close_timeout", "schedule_to_close_timeout", "heartbeat_timeout")
+
+
+@dataclasses.dataclass(frozen=True)
+class ActivityType:
+    """One activity type: ``(name, version)`` and its options (timeouts in whole seconds)."""
+
+    name: str
+    version: str
+    task_list: str | None = None
+    schedule_to_start_timeout: int | None = None
+    start_to_close_timeout: int | None = None
+    schedule_to_close_timeout: int | None = None
+    heartbeat_timeout: int | None = None
+    task_priority: int | None = None
+    retry: Any = None
+    manual: bool = False
+    description: str | None = None
+    converter: Any = None
+
+
+class ActivityMethod:
+    """Descriptor made by ``@activity``; see the module docstring."""
+
+    def __init__(self, fn: Callable, options: dict):
+        self.fn = fn
+        self.options = options
+        self.name = fn.__name__
+        functools.update_wrapper(self, fn)
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        if obj is not None:
+            return types.MethodType(self.fn, obj)
+        return ActivityStub(self, cls)
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+class ActivityStub:
+    """``SomeActivities.method`` through the class: a remote call inside workflow code."""
+
+    __slots__ = ("method", "cls")
+
+    def __init__(self, method: ActivityMethod, cls: type):
+        self.method = method
+        self.cls = cls
+
+    @property
+    def activity_type(self) -> ActivityType:
+        """The :class:`ActivityType` this call schedules."""
+        table = vars(self.cls).get("_gf_activity_types")
+        if table is None or self.method.name not in table:
+            raise DefinitionError(f"{self.cls.__qualname__}.{self.method.name}: decorate the class with "
+                                  "@activities so its @activity methods can be called from workflows")
+        return table[self.method.name]
+
+    @property
+    def __name__(self) -> str:
+        return self.method.name
+
+    def __repr__(self) -> str:
+        return f"<activity {self.cls.__qualname__}.{self.method.name}>"
+
+    def __call__(self, *args, **kwargs):
+        run = getattr(getcurrent(), "gf_run", None)
+        if run is None:
+            return self.method.fn(*args, **kwargs)
+        from greenflow.workflow._options import current_activity_options
+        from greenflow.workflow._retry import retry
+
+        activity_type = self.activity_type
+        options = current_activity_options()
+        policy = options.get("retry") or activity_type.retry
+        if policy is None:
+            return run.schedule_activity(activity_type, args, kwargs, options).result()
+        return retry(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+
+
+def activity(version: str | None = None, name: str | None = None, *, schedule_to_start_timeout: Any = None,
+             start_to_close_timeout: Any = None, schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None,
+             task_list: str | None = None, task_priority: int | None = None, retry: Any = None, manual: bool = False,
+             description: str | None = None) -> Callable[[Callable], ActivityMethod]:
+    """Mark a method of an ``@activities`` class as an activity.
+
+    ``name`` defaults to ``"<name_prefix or ClassName.><method>"``, ``version`` to the
+    class's version or "1.0". Timeouts are seconds (int) or timedeltas; unset ones fall
+    back to the class's, and are sent as unlimited ("NONE") when still unset. ``retry`` is a
+    :class:`~greenflow.workflow.RetryPolicy` applied to calls from workflows; ``manual``
+    means the activity completes later through ``ManualActivityCompletionClient``.
+    """
+    if callable(version) and not isinstance(version, str):  # bare @activity
+        return activity()(version)
+
+    def decorate(fn: Callable) -> ActivityMethod:
+        where = getattr(fn, "__qualname__", repr(fn))
+        problems: list[str] = []
+        if isinstance(fn, (staticmethod, classmethod)) or not inspect.isfunction(fn):
+            problems.append(f"@activity must decorate a plain method, not {type(fn).__name__}")
+        if version is not None and (p := name_problem("version", version, 64)):
+            problems.append(p)
+        if name is not None and (p := name_problem("name", name)):
+            problems.append(p)
+        if task_list is not None and (p := name_problem("task_list", task_list)):
+            problems.append(p)
+        if p := priority_problem(task_priority):
+            problems.append(p)
+        if retry is not None:
+            from greenflow.workflow._retry import RetryPolicy
+
+            if not isinstance(retry, RetryPolicy):
+                problems.append(f"retry must be a RetryPolicy, not {type(retry).__name__}")
+        if description is not None and (not isinstance(description, str) or len(description) > 1024):
+            problems.append("description must be a string of at most 1024 characters")
+        durations = check_durations(problems, {
+            "schedule_to_start_timeout": schedule_to_start_timeout, "start_to_close_timeout": start_to_close_timeout,
+            "schedule_to_close_timeout": schedule_to_close_timeout, "heartbeat_timeout": heartbeat_timeout})
+        if problems:
+            raise DefinitionError(f"@activity on {where}: " + "; ".join(problems))
+        return ActivityMethod(fn, dict(version=version, name=name, task_list=task_list, task_priority=task_priority,
+                                       retry=retry, manual=bool(manual), description=description, **durations))
+
+    return decorate
+
+
+def activities(task_list: str | None = None, schedule_to_start_timeout: Any = None, start_to_close_timeout: Any = None,
+               schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None, name_prefix: str = "",
+               version: str | None = None, task_priority: int | None = None,
+               converter: Any = None) -> Callable[[type], type]:
+    """Class decorator: defaults for the class's ``@activity`` methods (inherited ones too).
+
+    Activity names are ``name_prefix + method`` (default prefix ``"ClassName."``).
+    """
+    if isinstance(task_list, type):  # bare @activities
+        return activities()(task_list)
+
+    def decorate(cls: type) -> type:
+        if not isinstance(cls, type):
+            raise DefinitionError(f"@activities decorates a class, not {cls!r}")
+        problems: list[str] = []
+        if task_list is not None and (p := name_problem("task_list", task_list)):
+            problems.append(p)
+        if version is not None and (p := name_problem("version", version, 64)):
+            problems.append(p)
+        if p := priority_problem(task_priority):
+            problems.append(p)
+        if not isinstance(name_prefix, str):
+            problems.append("name_prefix must be a string")
+        defaults = check_durations(problems, {
+            "schedule_to_start_timeout": schedule_to_start_timeout, "start_to_close_timeout": start_to_close_timeout,
+            "schedule_to_close_timeout": schedule_to_close_timeout, "heartbeat_timeout": heartbeat_timeout})
+        table: dict[str, ActivityType] = {}
+        names: dict[tuple[str, str], str] = {}
+        found: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            found.update(vars(klass))
+        for attr, value in found.items():
+            if not isinstance(value, ActivityMethod):
+                continue
+            o = value.options
+            prefix = name_prefix or f"{cls.__name__}."
+            activity_name = o["name"] or f"{prefix}{attr}"
+            if p := name_problem(f"activity name of {attr}", activity_name):
+                problems.append(p)
+            activity_version = o["version"] or version or "1.0"
+            key = (activity_name, activity_version)
+            if key in names:
+                problems.append(f"methods {names[key]} and {attr} both define activity {activity_name} "
+                                f"version {activity_version}")
+            names[key] = attr
+            timeouts = {t: o[t] if o[t] is not None else defaults[t] for t in _TIMEOUTS}
+            table[attr] = ActivityType(
+                name=activity_name, version=activity_version, task_list=o["task_list"] or task_list,
+                task_priority=o["task_priority"] if o["task_priority"] is not None else task_priority,
+                retry=o["retry"], manual=o["manual"], description=o["description"] or _first_line(value.fn),
+                converter=converter, **timeouts)
+        if problems:
+            raise DefinitionError(f"@activities on {cls.__qualname__}: " + "; ".join(problems))
+        cls._gf_activity_types = table
+        return cls
+
+    return decorate
+
+
+def _first_line(fn: Callable) -> str | None:
+    doc = inspect.getdoc(fn)
+    return doc.strip().splitlines()[0][:1024] if doc else None
+
+
+def activity_types(obj: Any) -> list[tuple[ActivityType, Callable]]:
+    """``(ActivityType, bound method)`` pairs for an *instance* of an ``@activities`` class
+    (what an activity worker registers and runs). A class is rejected: pass an instance."""
+    if isinstance(obj, type):
+        raise DefinitionError(f"activity_types() needs an instance of {obj.__qualname__}, not the class")
+    table = vars(type(obj)).get("_gf_activity_types")
+    if table is None:
+        raise DefinitionError(f"{type(obj).__qualname__} is not decorated with @activities")
+    return [(activity_type, getattr(obj, attr)) for attr, activity_type in table.items()]

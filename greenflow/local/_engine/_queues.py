@@ -1,0 +1,100 @@
+"""Task lists: the scheduled-but-not-started tasks of one (domain, task list), and its pollers.
+
+Tasks come out highest priority first, then first scheduled first. A queue holds task
+*references* only; whether a task is still claimable is decided by the engine when it
+claims it (stale entries are skipped), so queues never need to be transactional: they are
+only changed after a commit, and rebuilt from the database on start-up.
+
+Long polls wait on a :class:`gevent.event.Event` each, kept FIFO per queue; a new task wakes
+exactly one poller, so hundreds of idle pollers cost one small object each and no CPU.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+from typing import Hashable
+
+from gevent.event import Event
+
+_sequence = itertools.count()
+
+
+class TaskQueue:
+    """The pending tasks and waiting pollers of one task list."""
+
+    __slots__ = ("_heap", "_live", "waiters")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Hashable]] = []
+        self._live: dict[Hashable, int] = {}
+        self.waiters: collections.deque[Event] = collections.deque()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def push(self, item: Hashable, priority: int = 0) -> None:
+        """Add a task and wake the longest-waiting poller, if any."""
+        seq = next(_sequence)
+        self._live[item] = seq
+        heapq.heappush(self._heap, (-priority, seq, item))
+        self.notify()
+
+    def discard(self, item: Hashable) -> None:
+        """Forget a task that is no longer pending (started elsewhere, timed out, closed)."""
+        self._live.pop(item, None)
+
+    def pop(self) -> Hashable | None:
+        """The next task (highest priority, then oldest), or ``None`` if there is none."""
+        heap, live = self._heap, self._live
+        while heap:
+            _, seq, item = heapq.heappop(heap)
+            if live.get(item) == seq:
+                del live[item]
+                return item
+        return None
+
+    def notify(self) -> None:
+        """Wake the longest-waiting poller (it then tries to take a task)."""
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.is_set():
+                waiter.set()
+                return
+
+    def wake_all(self) -> None:
+        """Wake every waiting poller (service shutdown)."""
+        while self.waiters:
+            self.waiters.popleft().set()
+
+
+class TaskQueues:
+    """All task lists of one kind (decision or activity), created on first use."""
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, str], TaskQueue] = {}
+
+    def get(self, domain: str, task_list: str) -> TaskQueue:
+        """The queue of ``task_list`` in ``domain`` (created empty if new)."""
+        key = (domain, task_list)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = TaskQueue()
+        return queue
+
+    def count(self, domain: str, task_list: str) -> int:
+        """How many tasks are pending in a task list (0 for one never used)."""
+        queue = self._queues.get((domain, task_list))
+        return 0 if queue is None else len(queue)
+
+    def clear(self) -> None:
+        """Forget every pending task (before a rebuild from the database); pollers stay."""
+        for queue in self._queues.values():
+            queue._heap.clear()
+            queue._live.clear()
+
+    def wake_all(self) -> None:
+        """Wake every waiting poller of every queue."""
+        for queue in self._queues.values():
+            queue.wake_all()

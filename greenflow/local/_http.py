@@ -1,0 +1,319 @@
+"""The local SWF service's HTTP edge: SWF's JSON 1.0 protocol on a small gevent server.
+
+SWF is one endpoint: every call is ``POST /`` with a JSON body and the operation in the
+``X-Amz-Target: SimpleWorkflowService.<Operation>`` header; answers are JSON with
+``Content-Type: application/x-amz-json-1.0``; faults are ``{"__type": "<ns>#<Code>",
+"message": ...}`` with a 4xx/5xx status, which botocore turns into ``ClientError``.
+
+Each request goes: HTTP parse → method, path and target checks → SigV4 (when
+credentials are configured) → JSON parse → validation against botocore's model → the
+core's ``handle(operation, params)`` → JSON answer. Every failure on the way is a fault
+answer; an unexpected exception in the core is logged and answered as HTTP 500
+``InternalFailure``, and the connection goes on serving.
+
+Why not ``gevent.pywsgi``: SWF needs none of WSGI, and a hand-rolled HTTP/1.1 loop over
+``StreamServer`` costs less per request. What matters for latency:
+
+* ``TCP_NODELAY`` on every accepted socket, and each answer written with one
+  ``sendall``: otherwise Nagle's algorithm and the client's delayed ACK stall every
+  botocore call by ~40 ms;
+* keep-alive, so botocore's connection pool reuses one connection per client thread.
+
+Long polls simply block their connection's greenlet inside ``handle``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import gevent
+from gevent.event import Event
+
+from . import _model
+from ._faults import COMMON_NAMESPACE, Fault
+from ._sigv4 import SigV4Verifier
+from ._validation import RequestValidator, default_validator
+
+log = logging.getLogger("greenflow.local")
+
+#: The ``X-Amz-Target`` prefix of SWF operations.
+TARGET_PREFIX = _model.service_model().metadata["targetPrefix"] + "."
+#: SWF's request size limit: larger bodies are refused without being read.
+MAX_BODY_BYTES = 1024 * 1024
+#: The most bytes a request line plus headers may take.
+MAX_HEAD_BYTES = 64 * 1024
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+_REASONS = {
+    100: "Continue", 200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
+    431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable",
+}
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+# Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, which
+# is unique without a urandom() system call per request.
+_REQUEST_ID_PREFIX = str(uuid.uuid4())[:24]
+_request_numbers = itertools.count(1)
+# How much of an oversized body is read and thrown away after the answer, so closing the
+# socket does not reset the connection before the client read the fault.
+_DRAIN_BYTES = 8 * MAX_BODY_BYTES
+_DRAIN_SECONDS = 2.0
+
+
+class Core(Protocol):
+    """What the HTTP layer needs of the service core (:class:`~._service.LocalSWF`)."""
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Answer one validated request; raise :class:`~._faults.Fault` for a fault."""
+
+
+class _BadRequest(Exception):
+    """The bytes on the wire are not an HTTP request we can answer in place; close after."""
+
+    def __init__(self, status: int, fault: Fault):
+        super().__init__(fault.message)
+        self.status = status
+        self.fault = fault
+
+
+def _common_fault(code: str, message: str, status: int = 400) -> Fault:
+    return Fault(code, message, namespace=COMMON_NAMESPACE, status=status)
+
+
+class SWFProtocolHandler:
+    """Serves SWF's JSON protocol on accepted sockets (a ``StreamServer`` handle).
+
+    Args:
+        core: answers validated requests (``handle(operation, params) -> dict``).
+        verifier: checks SigV4 signatures; ``None`` accepts unsigned requests.
+        validator: checks requests against the model (the process-wide one by default).
+        max_body: the largest request body accepted, in bytes.
+    """
+
+    def __init__(self, core: Core, *, verifier: SigV4Verifier | None = None,
+                 validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES):
+        self.core = core
+        self.verifier = verifier
+        self.validator = validator or default_validator()
+        self.max_body = max_body
+        self.operations = frozenset(_model.operation_names())
+        self.stopping = False
+        self._active = 0  # requests being answered right now
+        self._idle = Event()
+        self._idle.set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait (cooperatively) until no request is being answered; ``False`` on timeout."""
+        return self._idle.wait(timeout)
+
+    @property
+    def active_requests(self) -> int:
+        """How many requests are being answered right now (long polls included)."""
+        return self._active
+
+    # ------------------------------------------------------------------ connections
+
+    def __call__(self, sock: socket.socket, address: Any) -> None:
+        """Serve one connection until the client closes it (keep-alive)."""
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (tests over socketpair); nothing to tune
+        buffer = bytearray()
+        try:
+            while not self.stopping:
+                try:
+                    request = self._read_request(sock, buffer)
+                except _BadRequest as error:
+                    self._send(sock, error.status, error.fault.to_wire(), close=True)
+                    return
+                if request is None:
+                    return  # the client closed the connection
+                keep_alive = self._serve(sock, buffer, *request)
+                if not keep_alive:
+                    return
+        except (ConnectionError, TimeoutError):
+            return  # the client went away mid-request
+        except OSError as error:
+            log.debug("connection from %s failed: %s", address, error)
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _read_request(self, sock, buffer: bytearray):
+        """Read a request line and headers; ``None`` at a clean end of the connection."""
+        end = buffer.find(b"\r\n\r\n")
+        while end < 0:
+            if len(buffer) > MAX_HEAD_BYTES:
+                break
+            data = sock.recv(65536)
+            if not data:
+                if buffer.strip():
+                    raise ConnectionError("connection closed mid-request")
+                return None
+            buffer += data
+            end = buffer.find(b"\r\n\r\n", max(0, len(buffer) - len(data) - 3))
+        if end < 0 or end > MAX_HEAD_BYTES:
+            raise _BadRequest(431, _common_fault("SerializationException", "Request headers are too large"))
+        head = bytes(buffer[:end]).decode("latin-1")
+        del buffer[: end + 4]
+        lines = head.split("\r\n")
+        # Tolerate stray empty lines between requests (RFC 9112 §2.2).
+        while lines and not lines[0]:
+            lines.pop(0)
+        parts = lines[0].split(" ") if lines else []
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            raise _BadRequest(400, _common_fault("SerializationException", "Malformed HTTP request line"))
+        method, target, version = parts
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep or not name or name[0] in " \t":
+                raise _BadRequest(400, _common_fault("SerializationException", "Malformed HTTP header"))
+            name = name.lower()
+            value = value.strip()
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        return method, target, version, headers
+
+    def _serve(self, sock, buffer: bytearray, method: str, target: str, version: str,
+               headers: dict[str, str]) -> bool:
+        """Answer one request; returns whether the connection stays open."""
+        connection = headers.get("connection", "").lower()
+        keep_alive = ("keep-alive" in connection) if version == "HTTP/1.0" else ("close" not in connection)
+
+        if "transfer-encoding" in headers:
+            # No SWF client sends chunked bodies; refuse rather than misread the stream.
+            self._send(sock, 411, _common_fault("SerializationException",
+                                                "Chunked request bodies are not supported; send Content-Length").to_wire(),
+                       close=True)
+            return False
+        length_text = headers.get("content-length", "0")
+        if not length_text.isdigit():
+            self._send(sock, 400, _common_fault("SerializationException", "Invalid Content-Length").to_wire(),
+                       close=True)
+            return False
+        length = int(length_text)
+        if length > self.max_body:
+            self._refuse_body(sock, buffer, length, headers)
+            return False
+        if headers.get("expect", "").lower() == "100-continue" and len(buffer) < length:
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        while len(buffer) < length:
+            data = sock.recv(max(65536, length - len(buffer)))
+            if not data:
+                raise ConnectionError("connection closed mid-body")
+            buffer += data
+        body = bytes(buffer[:length])
+        del buffer[:length]
+
+        self._active += 1
+        self._idle.clear()
+        try:
+            status, answer = self._answer(method, target, headers, body)
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
+        keep_alive = keep_alive and not self.stopping
+        self._send(sock, status, answer, close=not keep_alive, http10=version == "HTTP/1.0")
+        return keep_alive
+
+    def _refuse_body(self, sock, buffer: bytearray, length: int, headers: Mapping[str, str]) -> None:
+        fault = _common_fault(
+            "RequestEntityTooLargeException",
+            f"Request body of {length} bytes exceeds the limit of {self.max_body} bytes", status=413)
+        self._send(sock, 413, fault.to_wire(), close=True)
+        if headers.get("expect", "").lower() == "100-continue":
+            return  # the client waits for our go-ahead and will not send the body
+        # Read and discard a bounded amount of what the client is still sending, so the
+        # close does not reset the connection before it read the fault.
+        remaining = min(length - len(buffer), _DRAIN_BYTES)
+        buffer.clear()
+        try:
+            with gevent.Timeout(_DRAIN_SECONDS, False):
+                sock.shutdown(socket.SHUT_WR)
+                while remaining > 0:
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    remaining -= len(data)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ requests
+
+    def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+        """The status and JSON answer of one request; never raises for the client's input."""
+        try:
+            if method != "POST":
+                raise _common_fault("UnknownOperationException",
+                                    f"Method {method} is not supported; SWF requests are POST /", status=405)
+            if target.partition("?")[0] != "/":
+                raise _common_fault("UnknownOperationException",
+                                    f"Path {target!r} is not an SWF endpoint; SWF requests are POST /", status=404)
+            amz_target = headers.get("x-amz-target", "")
+            operation = amz_target[len(TARGET_PREFIX):] if amz_target.startswith(TARGET_PREFIX) else None
+            if operation not in self.operations:
+                raise _common_fault("UnknownOperationException",
+                                    f"Unknown operation: X-Amz-Target {amz_target!r}" if amz_target
+                                    else "Missing X-Amz-Target header")
+            if self.verifier is not None:
+                self.verifier.verify(method, target, headers, body)
+            params = self._parse_json(body)
+            self.validator.validate(operation, params)
+        except Fault as fault:
+            return fault.status, fault.to_wire()
+        try:
+            result = self.core.handle(operation, params)
+            return 200, result if result is not None else {}
+        except Fault as fault:
+            return fault.status, fault.to_wire()
+        except Exception:
+            # A bug in the service, never the client's fault. The core has already left
+            # its transaction (rolled back) by the time the exception reaches us.
+            log.exception("%s failed with an unexpected error", operation)
+            return 500, _common_fault("InternalFailure", f"The local SWF service failed to answer {operation}; "
+                                      "see its log", status=500).to_wire()
+
+    @staticmethod
+    def _parse_json(body: bytes) -> dict:
+        if not body.strip():
+            return {}  # some clients send no body for parameterless calls
+        try:
+            params = json.loads(body)
+        except (ValueError, RecursionError) as error:
+            raise _common_fault("SerializationException", f"Request body is not valid JSON: {error}") from None
+        if type(params) is not dict:
+            raise _common_fault("SerializationException", "Request body must be a JSON object")
+        return params
+
+    def _send(self, sock, status: int, answer: dict, *, close: bool = False, http10: bool = False) -> None:
+        try:
+            payload = _encode(answer).encode("utf-8")
+        except (TypeError, ValueError):
+            log.exception("cannot encode the answer %r", answer)
+            status = 500
+            payload = _encode(_common_fault("InternalFailure", "The local SWF service built an invalid answer",
+                                            status=500).to_wire()).encode("utf-8")
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
+            f"x-amzn-RequestId: {_REQUEST_ID_PREFIX}{next(_request_numbers) & 0xFFFFFFFFFFFF:012x}\r\n"
+            f"Content-Type: {CONTENT_TYPE}\r\n"
+            f"Content-Length: {len(payload)}\r\n"
+        )
+        if close:
+            head += "Connection: close\r\n"
+        elif http10:
+            head += "Connection: keep-alive\r\n"
+        # One write for head and body: with TCP_NODELAY that is one segment, no Nagle stall.
+        sock.sendall(head.encode("latin-1") + b"\r\n" + payload)

@@ -1,0 +1,510 @@
+"""Request validation against botocore's SWF service model.
+
+Every request is checked by walking the operation's input shape, dispatching on each
+shape's ``type_name`` (as botocore's own validator does): required members, JSON types,
+string lengths, number ranges, enums, plus SWF's rules the model states only in its
+documentation, which are derived from that documentation:
+
+* **names** (domain, type name and version, task list, workflowId, activityId, timerId):
+  no ``:``, ``/``, ``|`` or control characters, not the literal ``arn``, and for some no
+  leading or trailing whitespace;
+* **durations**: an integer number of seconds ``>= 0`` as a string, or ``"NONE"`` where
+  SWF allows it; an execution's start-to-close timeout is at most one year;
+* **task priorities**: a 32-bit signed integer as a string;
+* **retention**: ``"0"``–``"90"`` days or ``"NONE"``.
+
+botocore checks some of this on the client (required members, types, minimum lengths)
+but skips maximum lengths and enums, and any other SWF client may send anything, so the
+service checks everything.
+
+All problems of a request are reported at once, AWS style::
+
+    2 validation errors detected: Value null at 'domain' failed to satisfy constraint:
+    Member must not be null; Value 'a:b' at 'workflowType.name' failed to satisfy ...
+
+Timestamps arrive as epoch numbers or ISO 8601 strings and leave as epoch floats; members
+sent as JSON ``null`` are dropped; members the model does not know are ignored (as AWS
+JSON services do). Validators are compiled once per operation, so a request costs a few
+microseconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from typing import Any, Callable
+
+from botocore.model import Shape
+
+from . import _model
+from ._faults import Fault, validation_error
+
+#: A compiled check: ``(value, path, errors) -> value`` (possibly normalised). Problems
+#: are appended to ``errors`` as AWS-style sentences; nothing is raised.
+Check = Callable[[Any, str, list], Any]
+
+#: SWF's hard limit on how long an execution may run: one year, in seconds.
+MAX_EXECUTION_SECONDS = 31_536_000
+#: SWF's maximum workflow-history retention, in days.
+MAX_RETENTION_DAYS = 90
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+# SWF's name rule: no ':', '/', '|' nor control characters (C0, DEL and C1).
+_FORBIDDEN_NAME_CHARS = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
+_DIGITS = re.compile(r"[0-9]+\Z")
+_PRIORITY = re.compile(r"[+-]?[0-9]{1,10}\Z")
+
+# Rules the model states only in member documentation; the phrases are matched verbatim.
+_NAME_RULE_PHRASE = "must not contain a <code>:</code>"
+_WHITESPACE_RULE_PHRASE = "must not start or end with whitespace"
+_NO_NONE_PHRASE = 'cannot specify a value of "NONE"'
+
+# Rule keys attached to a member when compiling its check.
+NAME = "name"  # the name rule
+TRIMMED = "trimmed"  # no leading/trailing whitespace
+DURATION = "duration"  # seconds as a string, NONE allowed
+DURATION_NO_NONE = "duration-no-none"  # seconds as a string, NONE refused
+EXECUTION_DURATION = "execution-duration"  # at most one year
+RETENTION = "retention"  # days as a string, 0..90 or NONE
+PRIORITY = "priority"  # 32-bit signed integer as a string
+
+
+def member_rules(member_name: str, member: Shape) -> frozenset[str]:
+    """The SWF rules that apply to one structure member, derived from the model.
+
+    Args:
+        member_name: the member's name in its structure (``"taskList"``).
+        member: the member's shape, as botocore gives it (carries the member's docs).
+    """
+    doc = member.documentation or ""
+    rules = set()
+    if _NAME_RULE_PHRASE in doc:
+        rules.add(NAME)
+        if _WHITESPACE_RULE_PHRASE in doc:
+            rules.add(TRIMMED)
+    if member.name.startswith("DurationInSeconds"):
+        # DurationInSeconds (the timer's startToFireTimeout) has no NONE; the optional
+        # durations allow it unless their docs say otherwise.
+        if member.name == "DurationInSeconds" or _NO_NONE_PHRASE in doc:
+            rules.add(DURATION_NO_NONE)
+        else:
+            rules.add(DURATION)
+        if member_name.lower().endswith("executionstarttoclosetimeout"):
+            rules.add(EXECUTION_DURATION)
+    elif member.name == "DurationInDays":
+        rules.add(RETENTION)
+    elif member.name == "TaskPriority":
+        rules.add(PRIORITY)
+    return frozenset(rules)
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _show(value: Any) -> str:
+    """A value as AWS quotes it in a validation message (long values cut short)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(_show_bare(v) for v in value) + "]"
+    else:
+        text = _show_bare(value)
+    if len(text) > 128:
+        text = text[:125] + "..."
+    return f"'{text}'"
+
+
+def _show_bare(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_show_bare(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _fail(errors: list, value: Any, path: str, constraint: str) -> None:
+    errors.append(f"Value {_show(value)} at '{path}' failed to satisfy constraint: Member {constraint}")
+
+
+def error_message(errors: list[str]) -> str:
+    """Join problems the way AWS does: ``"2 validation errors detected: A; B"``."""
+    count = len(errors)
+    return f"{count} validation error{'s' if count != 1 else ''} detected: " + "; ".join(errors)
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+class _Compiler:
+    """Turns model shapes into checks, once per (shape, rules)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, frozenset[str]], Check] = {}
+
+    def compile(self, shape: Shape, rules: frozenset[str] = frozenset()) -> Check:
+        key = (shape.name, rules)
+        check = self._cache.get(key)
+        if check is None:
+            build = getattr(self, "_" + shape.type_name, None)
+            if build is None:
+                raise NotImplementedError(f"no validator for shape type {shape.type_name} ({shape.name})")
+            check = build(shape, rules)
+            self._cache[key] = check
+        return check
+
+    # -- containers
+
+    def _structure(self, shape: Shape, rules: frozenset[str]) -> Check:
+        members: dict[str, Check] = {}
+        for name, member in shape.members.items():
+            member_rule_set = member_rules(name, member)
+            if NAME in rules and name == "name":
+                # A name rule on a structure member (taskList) applies to its name.
+                member_rule_set |= rules & {NAME, TRIMMED}
+            members[name] = self.compile(member, member_rule_set)
+        required = tuple(shape.required_members)
+        extra = _decision_check if shape.name == "Decision" else None
+
+        def check_structure(value, path, errors):
+            if type(value) is not dict:
+                _fail(errors, value, path or "body", "must be a structure (JSON object)")
+                return value
+            prefix = path + "." if path else ""
+            for name in required:
+                if value.get(name) is None:
+                    _fail(errors, None, prefix + name, "must not be null")
+            changes = None
+            for name, item in value.items():
+                if item is None:
+                    # JSON null means "not given": drop it so the service sees one form.
+                    changes = changes or []
+                    changes.append((name, _DROP))
+                    continue
+                member_check = members.get(name)
+                if member_check is None:
+                    continue  # unknown members are ignored, as AWS JSON services do
+                new = member_check(item, prefix + name, errors)
+                if new is not item:
+                    changes = changes or []
+                    changes.append((name, new))
+            if changes:
+                for name, new in changes:
+                    if new is _DROP:
+                        del value[name]
+                    else:
+                        value[name] = new
+            if extra is not None:
+                extra(value, prefix, errors)
+            return value
+
+        return check_structure
+
+    def _list(self, shape: Shape, rules: frozenset[str]) -> Check:
+        item_check = self.compile(shape.member, rules)
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+
+        def check_list(value, path, errors):
+            if type(value) is not list:
+                _fail(errors, value, path, "must be a list")
+                return value
+            if low is not None and len(value) < low:
+                _fail(errors, value, path, f"must have length greater than or equal to {low}")
+            if high is not None and len(value) > high:
+                _fail(errors, value, path, f"must have length less than or equal to {high}")
+            for index, item in enumerate(value):
+                item_path = f"{path}.{index + 1}.member"
+                if item is None:
+                    _fail(errors, None, item_path, "must not be null")
+                    continue
+                new = item_check(item, item_path, errors)
+                if new is not item:
+                    value[index] = new
+            return value
+
+        return check_list
+
+    def _map(self, shape: Shape, rules: frozenset[str]) -> Check:
+        key_check = self.compile(shape.key)
+        value_check = self.compile(shape.value)
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+
+        def check_map(value, path, errors):
+            if type(value) is not dict:
+                _fail(errors, value, path, "must be a map (JSON object)")
+                return value
+            if low is not None and len(value) < low:
+                _fail(errors, value, path, f"must have length greater than or equal to {low}")
+            if high is not None and len(value) > high:
+                _fail(errors, value, path, f"must have length less than or equal to {high}")
+            for key, item in list(value.items()):
+                key_check(key, f"{path}.key", errors)
+                new = value_check(item, f"{path}.{key}", errors)
+                if new is not item:
+                    value[key] = new
+            return value
+
+        return check_map
+
+    # -- scalars
+
+    def _string(self, shape: Shape, rules: frozenset[str]) -> Check:
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        enum = frozenset(shape.enum) if shape.enum else None
+        enum_text = "[" + ", ".join(shape.enum) + "]" if shape.enum else ""
+        extra = _string_rule(rules)
+
+        def check_string(value, path, errors):
+            if type(value) is not str:
+                _fail(errors, value, path, "must be a string")
+                return value
+            size = len(value)
+            if low is not None and size < low:
+                _fail(errors, value, path, f"must have length greater than or equal to {low}")
+            elif high is not None and size > high:
+                _fail(errors, value, path, f"must have length less than or equal to {high}")
+            if enum is not None and value not in enum:
+                _fail(errors, value, path, f"must satisfy enum value set: {enum_text}")
+            if extra is not None and (low is None or size >= low):
+                problem = extra(value)
+                if problem:
+                    _fail(errors, value, path, problem)
+            return value
+
+        return check_string
+
+    def _integer(self, shape: Shape, rules: frozenset[str]) -> Check:
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if shape.type_name == "integer":
+            low = _INT32_MIN if low is None else low
+            high = _INT32_MAX if high is None else high
+        else:
+            low = -(2**63) if low is None else low
+            high = 2**63 - 1 if high is None else high
+        kind = shape.type_name
+
+        def check_integer(value, path, errors):
+            # bool is an int in Python, but true/false is not a number in JSON.
+            if type(value) is not int:
+                if type(value) is float and value.is_integer():
+                    value = int(value)
+                else:
+                    _fail(errors, value, path, f"must be an {kind}" if kind == "integer" else f"must be a {kind}")
+                    return value
+            if value < low:
+                _fail(errors, value, path, f"must have value greater than or equal to {low}")
+            elif value > high:
+                _fail(errors, value, path, f"must have value less than or equal to {high}")
+            return value
+
+        return check_integer
+
+    _long = _integer
+
+    def _float(self, shape: Shape, rules: frozenset[str]) -> Check:
+        def check_number(value, path, errors):
+            if type(value) not in (int, float):
+                _fail(errors, value, path, "must be a number")
+            return value
+
+        return check_number
+
+    _double = _float
+
+    def _boolean(self, shape: Shape, rules: frozenset[str]) -> Check:
+        def check_boolean(value, path, errors):
+            if type(value) is not bool:
+                _fail(errors, value, path, "must be a boolean")
+            return value
+
+        return check_boolean
+
+    def _timestamp(self, shape: Shape, rules: frozenset[str]) -> Check:
+        def check_timestamp(value, path, errors):
+            kind = type(value)
+            if kind is float:
+                return value
+            if kind is int:
+                return float(value)
+            if kind is str:
+                epoch = _parse_timestamp(value)
+                if epoch is not None:
+                    return epoch
+            _fail(errors, value, path, "must be a timestamp (epoch seconds or ISO 8601)")
+            return value
+
+        return check_timestamp
+
+    def _blob(self, shape: Shape, rules: frozenset[str]) -> Check:
+        def check_blob(value, path, errors):
+            if type(value) is not str:
+                _fail(errors, value, path, "must be base64-encoded binary data")
+            return value
+
+        return check_blob
+
+
+class _Drop:
+    """Marker: remove this member from the request."""
+
+
+_DROP = _Drop()
+
+
+def _parse_timestamp(text: str) -> float | None:
+    """An ISO 8601 string (or a number in a string) as epoch seconds; ``None`` if neither."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)  # AWS reads naive times as UTC
+    return moment.timestamp()
+
+
+# --------------------------------------------------------------------------- SWF's string rules
+
+
+def _string_rule(rules: frozenset[str]) -> Callable[[str], str | None] | None:
+    """The extra check of a string member's SWF rules: returns a problem or ``None``."""
+    checks = []
+    if NAME in rules:
+        checks.append(_check_name)
+    if TRIMMED in rules:
+        checks.append(_check_trimmed)
+    if DURATION in rules or DURATION_NO_NONE in rules:
+        allow_none = DURATION in rules
+        limit = MAX_EXECUTION_SECONDS if EXECUTION_DURATION in rules else None
+        checks.append(functools.partial(_check_duration, allow_none=allow_none, limit=limit))
+    if RETENTION in rules:
+        checks.append(_check_retention)
+    if PRIORITY in rules:
+        checks.append(_check_priority)
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+
+    def check_all(value: str) -> str | None:
+        for check in checks:
+            problem = check(value)
+            if problem:
+                return problem
+        return None
+
+    return check_all
+
+
+def _check_name(value: str) -> str | None:
+    if _FORBIDDEN_NAME_CHARS.search(value):
+        return "must not contain ':', '/', '|' or control characters (\\u0000-\\u001f, \\u007f-\\u009f)"
+    if value == "arn":
+        return "must not be the literal string 'arn'"
+    return None
+
+
+def _check_trimmed(value: str) -> str | None:
+    if value != value.strip():
+        return "must not start or end with whitespace"
+    return None
+
+
+def _check_duration(value: str, *, allow_none: bool, limit: int | None) -> str | None:
+    if value == "NONE":
+        return None if allow_none else "must be an integer number of seconds >= 0 (NONE is not allowed here)"
+    if not _DIGITS.match(value):
+        return ("must be an integer number of seconds >= 0" + (" or NONE" if allow_none else "")) + ", as a string"
+    if limit is not None and int(value) > limit:
+        return f"must be at most {limit} seconds (one year)"
+    return None
+
+
+def _check_retention(value: str) -> str | None:
+    if value == "NONE":
+        return None
+    if not _DIGITS.match(value) or int(value) > MAX_RETENTION_DAYS:
+        return f"must be an integer number of days from 0 to {MAX_RETENTION_DAYS}, or NONE, as a string"
+    return None
+
+
+def _check_priority(value: str) -> str | None:
+    if not _PRIORITY.match(value) or not _INT32_MIN <= int(value) <= _INT32_MAX:
+        return f"must be an integer from {_INT32_MIN} to {_INT32_MAX}, as a string"
+    return None
+
+
+def _decision_check(decision: dict, prefix: str, errors: list) -> None:
+    """A decision must carry the attributes its type requires (``startTimerDecisionAttributes``
+    for ``StartTimer``), or SWF could not apply it."""
+    kind = decision.get("decisionType")
+    if type(kind) is not str:
+        return
+    try:
+        member = _model.decision_attributes_member(kind)
+    except KeyError:
+        return  # already reported by the enum check
+    if decision.get(member) is None and _model.decision_attributes_shape(kind).required_members:
+        _fail(errors, None, prefix + member, f"must not be null for decisionType {kind}")
+
+
+# --------------------------------------------------------------------------- the validator
+
+
+class RequestValidator:
+    """Checks requests against SWF's model; compiles every operation's check up front.
+
+    Args:
+        operations: the operations to compile (all of SWF's by default).
+    """
+
+    def __init__(self, operations: tuple[str, ...] | None = None):
+        compiler = _Compiler()
+        self._checks: dict[str, Check] = {}
+        for operation in operations or _model.operation_names():
+            shape = _model.input_shape(operation)
+            self._checks[operation] = compiler.compile(shape) if shape is not None else _no_input
+
+    def errors(self, operation: str, params: Any) -> list[str]:
+        """The problems of a request (empty if valid); normalises ``params`` in place.
+
+        ``KeyError`` if the operation is not one this validator knows.
+        """
+        errors: list[str] = []
+        self._checks[operation](params, "", errors)
+        return errors
+
+    def validate(self, operation: str, params: Any) -> dict:
+        """Check a request and return its params, normalised (timestamps as epoch floats,
+        ``null`` members dropped); raises :class:`~._faults.Fault` ``ValidationException``
+        listing every problem."""
+        errors: list[str] = []
+        self._checks[operation](params, "", errors)
+        if errors:
+            raise validation_error(error_message(errors))
+        return params
+
+
+def _no_input(value, path, errors):
+    return value
+
+
+@functools.cache
+def default_validator() -> RequestValidator:
+    """The process-wide validator of all SWF operations (compiled on first use)."""
+    return RequestValidator()
+
+
+def validate(operation: str, params: Any) -> dict:
+    """Validate one request with :func:`default_validator`; see :meth:`RequestValidator.validate`."""
+    return default_validator().validate(operation, params)
+
+
+__all__ = ["RequestValidator", "default_validator", "validate", "member_rules", "error_message", "Fault"]

@@ -1,0 +1,255 @@
+"""``SWFClient``: a thin wrapper over botocore's ``swf`` client.
+
+It adds what every part of greenflow needs and botocore does not give: greenflow
+exceptions instead of ``ClientError``, bounded retries with backoff, decision-task pages
+merged into one task, history paging, and idempotent registration.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any, Iterator
+
+from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
+from ._errors import RetryPolicy, call_with_retry
+
+log = logging.getLogger("greenflow.swf")
+
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _api_name(operation: str) -> str:
+    """``poll_for_decision_task`` or ``PollForDecisionTask`` → ``PollForDecisionTask``."""
+    if "_" in operation or operation[:1].islower():
+        return "".join(part.capitalize() for part in operation.split("_"))
+    return operation
+
+
+def _duration(value: Any) -> str | None:
+    """SWF's duration string for seconds (``30`` → ``"30"``); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"a timeout must be a number of seconds >= 0 or 'NONE', not {value!r}")
+    return str(int(value))
+
+
+def _compact(params: dict) -> dict:
+    return {key: value for key, value in params.items() if value is not None}
+
+
+class SWFClient:
+    """SWF, through botocore, with greenflow's errors, retries and paging.
+
+    Get one with :func:`greenflow.connect`; every worker and client takes one. It is safe
+    to share between greenlets and threads (botocore clients are).
+
+    Attributes:
+        botocore: the underlying botocore ``swf`` client.
+        endpoint: the URL it talks to.
+        local_service: the embedded local service it started, or ``None``.
+        retry: the retry policy for throttling and outages.
+    """
+
+    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: RetryPolicy | None = None):
+        self.botocore = botocore_client
+        self.local_service = local_service
+        self.retry = retry or RetryPolicy()
+        self._ensured: set[tuple] = set()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<SWFClient {self.endpoint}>"
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URL this client sends requests to."""
+        return self.botocore.meta.endpoint_url
+
+    @property
+    def region(self) -> str:
+        """The region the client signs for."""
+        return self.botocore.meta.region_name
+
+    # ----------------------------------------------------------------- calls
+
+    def call(self, operation: str, **params: Any) -> dict:
+        """Call an SWF operation by name (``"StartWorkflowExecution"`` or ``"start_workflow_execution"``).
+
+        Returns the response without botocore's ``ResponseMetadata``. Raises the
+        :class:`~greenflow.errors.SWFError` subclass for the fault (``code`` and
+        ``operation`` set, the ``ClientError`` as ``__cause__``), after retrying throttling,
+        server errors and connection failures per :attr:`retry`.
+        """
+        api = _api_name(operation)
+        if api not in self.botocore.meta.service_model.operation_names:
+            raise ValueError(f"SWF has no operation {operation!r}")
+        method = getattr(self.botocore, _to_method(api))
+
+        def send() -> dict:
+            response = method(**params)
+            response.pop("ResponseMetadata", None)
+            return response
+
+        return call_with_retry(self.retry, api, send)
+
+    def poll_for_decision_task(self, **params: Any) -> dict | None:
+        """Long-poll for a decision task; all its history pages merged into ``events``.
+
+        Blocks up to about 60 s. Returns ``None`` when the poll ends without a task.
+        """
+        task = self.call("PollForDecisionTask", **params)
+        if not task.get("taskToken"):
+            return None
+        events = list(task.get("events", ()))
+        token = task.pop("nextPageToken", None)
+        while token:
+            # Further pages come from PollForDecisionTask itself, answered at once; they
+            # belong to this task and do not start a new one.
+            page = self.call("PollForDecisionTask", **params, nextPageToken=token)
+            events.extend(page.get("events", ()))
+            token = page.get("nextPageToken")
+        task["events"] = events
+        return task
+
+    def poll_for_activity_task(self, **params: Any) -> dict | None:
+        """Long-poll for an activity task; ``None`` when the poll ends without one (about 60 s)."""
+        task = self.call("PollForActivityTask", **params)
+        return task if task.get("taskToken") else None
+
+    def history(self, domain: str, workflow_id: str, run_id: str, *, reverse: bool = False,
+                page_size: int | None = None) -> Iterator[dict]:
+        """Iterate over an execution's history events, fetching pages as needed."""
+        params = _compact({"domain": domain, "execution": {"workflowId": workflow_id, "runId": run_id},
+                           "reverseOrder": reverse or None, "maximumPageSize": page_size})
+        token = None
+        while True:
+            page = self.call("GetWorkflowExecutionHistory", **params, **({"nextPageToken": token} if token else {}))
+            yield from page.get("events", ())
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
+    # ----------------------------------------------------------------- registration
+
+    def ensure_domain(self, name: str, retention_days: int | str = 30, description: str | None = None) -> bool:
+        """Register domain ``name`` unless it exists; returns whether this call registered it."""
+        key = ("domain", name)
+        if key in self._ensured:
+            return False
+        try:
+            self.call("RegisterDomain", **_compact({
+                "name": name, "workflowExecutionRetentionPeriodInDays": str(retention_days),
+                "description": description}))
+            created = True
+            log.info("registered SWF domain %s", name)
+        except DomainAlreadyExistsError:
+            created = False
+        self._ensured.add(key)
+        return created
+
+    def ensure_workflow_type(self, domain: str, workflow_type: Any, *, task_list: str | None = None) -> bool:
+        """Register a workflow type from its spec (``name``, ``version``, defaults) unless it exists.
+
+        ``task_list`` is the default task list used when the spec names none (the worker's).
+        Returns whether this call registered it; an existing type whose registered defaults
+        differ from the spec is logged as a warning (SWF keeps the registered ones).
+        """
+        spec = workflow_type
+        config = _compact({
+            "defaultTaskStartToCloseTimeout": _duration(getattr(spec, "task_start_to_close_timeout", None)),
+            "defaultExecutionStartToCloseTimeout": _duration(
+                getattr(spec, "execution_start_to_close_timeout", None)),
+            "defaultTaskList": _task_list(getattr(spec, "task_list", None) or task_list),
+            "defaultTaskPriority": _priority(getattr(spec, "task_priority", None)),
+            "defaultChildPolicy": getattr(spec, "child_policy", None),
+        })
+        return self._ensure_type("WorkflowType", "workflowType", domain, spec, config)
+
+    def ensure_activity_type(self, domain: str, activity_type: Any, *, task_list: str | None = None) -> bool:
+        """Register an activity type from its spec (``name``, ``version``, defaults) unless it exists.
+
+        Same rules as :meth:`ensure_workflow_type`.
+        """
+        spec = activity_type
+        config = _compact({
+            "defaultTaskStartToCloseTimeout": _duration(getattr(spec, "start_to_close_timeout", None)),
+            "defaultTaskHeartbeatTimeout": _duration(getattr(spec, "heartbeat_timeout", None)),
+            "defaultTaskScheduleToStartTimeout": _duration(getattr(spec, "schedule_to_start_timeout", None)),
+            "defaultTaskScheduleToCloseTimeout": _duration(getattr(spec, "schedule_to_close_timeout", None)),
+            "defaultTaskList": _task_list(getattr(spec, "task_list", None) or task_list),
+            "defaultTaskPriority": _priority(getattr(spec, "task_priority", None)),
+        })
+        return self._ensure_type("ActivityType", "activityType", domain, spec, config)
+
+    def _ensure_type(self, kind: str, member: str, domain: str, spec: Any, config: dict) -> bool:
+        name, version = spec.name, str(spec.version)
+        key = (kind, domain, name, version)
+        if key in self._ensured:
+            return False
+        description = getattr(spec, "description", None)
+        try:
+            self.call(f"Register{kind}", domain=domain, name=name, version=version,
+                      **_compact({"description": description}), **config)
+            created = True
+            log.info("registered SWF %s %s %s in %s", kind, name, version, domain)
+        except TypeAlreadyExistsError:
+            created = False
+            self._warn_if_different(kind, member, domain, name, version, config)
+        self._ensured.add(key)
+        return created
+
+    def _warn_if_different(self, kind: str, member: str, domain: str, name: str, version: str,
+                           config: dict) -> None:
+        try:
+            described = self.call(f"Describe{kind}", domain=domain, **{member: {"name": name, "version": version}})
+        except SWFError:
+            return  # only a courtesy check
+        registered = described.get("configuration", {})
+        different = {key: (registered.get(key), value) for key, value in config.items()
+                     if registered.get(key) != value}
+        if different:
+            log.warning("%s %s %s is already registered in %s with other defaults %s; SWF keeps the "
+                        "registered ones (register a new version to change them)",
+                        kind, name, version, domain,
+                        ", ".join(f"{k}={old!r} (code says {new!r})" for k, (old, new) in different.items()))
+
+    def close(self) -> None:
+        """Close the botocore client's connections (the embedded service stops at exit)."""
+        close = getattr(self.botocore, "close", None)
+        if close is not None:
+            close()
+
+
+def _to_method(api: str) -> str:
+    return _SNAKE.sub("_", api).lower()
+
+
+def _task_list(name: str | None) -> dict | None:
+    return {"name": name} if name else None
+
+
+def _priority(value: Any) -> str | None:
+    return None if value is None else str(int(value))
+
+
+def as_client(value: Any = None) -> SWFClient:
+    """An :class:`SWFClient` from an ``SWFClient``, a raw botocore ``swf`` client, or ``None`` (:func:`connect`)."""
+    if isinstance(value, SWFClient):
+        return value
+    if value is None:
+        from ._connect import connect
+
+        return connect()
+    meta = getattr(value, "meta", None)
+    model = getattr(meta, "service_model", None)
+    if model is not None and getattr(model, "service_name", None) == "swf":
+        return SWFClient(value)
+    raise TypeError(f"expected an SWFClient or a botocore 'swf' client, not {value!r}")
+
+
+__all__ = ["SWFClient", "as_client"]

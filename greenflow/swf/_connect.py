@@ -1,0 +1,169 @@
+"""``connect()``: where SWF is, and the one place that builds botocore clients.
+
+Resolution order (first match wins):
+
+1. an explicit ``endpoint`` (a local service URL, or any SWF-compatible endpoint);
+2. the ``GREENFLOW_ENDPOINT`` environment variable;
+3. a region — the ``region`` argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the
+   botocore configuration (``~/.aws/config``, ``AWS_PROFILE``) — meaning **Amazon SWF**,
+   with botocore's normal credential chain;
+4. otherwise the **embedded default**: a :class:`greenflow.local.LocalService` started in
+   this process on a loopback port, storing its state in ``GREENFLOW_DB`` or
+   ``~/.local/share/greenflow/greenflow.db`` (``db_path=":memory:"`` for tests), stopped when
+   the interpreter exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+
+from ._client import SWFClient
+from ._errors import RetryPolicy
+
+log = logging.getLogger("greenflow.swf")
+
+#: Long polls last up to 60 s; AWS asks clients to wait at least 70 s for the answer.
+READ_TIMEOUT = 75
+CONNECT_TIMEOUT = 5
+#: Many concurrent long polls and task answers share one client; connections open on demand.
+MAX_POOL_CONNECTIONS = 1000
+#: Region and dummy credentials for local endpoints (the local service accepts any unless
+#: it was given credentials to verify).
+LOCAL_REGION = "us-east-1"
+LOCAL_CREDENTIALS = ("greenflow", "greenflow")
+
+
+def default_db_path() -> str:
+    """Where the embedded service keeps its database: ``GREENFLOW_DB`` or ``~/.local/share/greenflow/greenflow.db``."""
+    path = os.environ.get("GREENFLOW_DB")
+    if path:
+        return path
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "greenflow", "greenflow.db")
+
+
+def client_config(**overrides: Any) -> Config:
+    """botocore's ``Config`` for SWF: long read timeout, short connect timeout, big pool, no botocore retries."""
+    options: dict[str, Any] = {
+        "read_timeout": READ_TIMEOUT,
+        "connect_timeout": CONNECT_TIMEOUT,
+        "max_pool_connections": MAX_POOL_CONNECTIONS,
+        # We retry ourselves (RetryPolicy): bounded, logged, never a tight loop on long polls.
+        "retries": {"total_max_attempts": 1, "mode": "standard"},
+        "tcp_keepalive": True,
+    }
+    options.update(overrides)
+    if options["read_timeout"] < 70:
+        raise ValueError(f"read_timeout must be at least 70 s for SWF long polls, not {options['read_timeout']}")
+    return Config(**options)
+
+
+def connect(endpoint: str | None = None, region: str | None = None, session: Any = None, *,
+            db_path: str | None = None, retry: RetryPolicy | None = None, **config: Any) -> SWFClient:
+    """Connect to SWF: an endpoint, Amazon SWF in a region, or the embedded local service.
+
+    Args:
+        endpoint: URL of an SWF-compatible service (``http://127.0.0.1:8042``).
+        region: an AWS region, meaning Amazon SWF there.
+        session: a botocore (or boto3) session for credentials and configuration.
+        db_path: database of the embedded local service (``":memory:"`` for a throwaway one);
+            only used when the embedded default is chosen.
+        retry: retry policy for throttling and outages (default :class:`RetryPolicy`).
+        **config: botocore ``Config`` options overriding greenflow's (``read_timeout`` must
+            stay >= 70).
+
+    Returns:
+        An :class:`SWFClient`. See the module doc for the resolution order.
+    """
+    botocore_session = _botocore_session(session)
+    botocore_config = client_config(**config)
+    endpoint = endpoint or os.environ.get("GREENFLOW_ENDPOINT") or None
+    if endpoint:
+        return SWFClient(_local_client(botocore_session, endpoint, region, botocore_config, explicit_session=session),
+                         retry=retry)
+    region = (region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+              or botocore_session.get_config_variable("region"))
+    if region:
+        log.debug("connecting to Amazon SWF in %s", region)
+        with _create_lock:
+            client = botocore_session.create_client("swf", region_name=region, config=botocore_config)
+        return SWFClient(client, retry=retry)
+    service = embedded_service(db_path)
+    client = _local_client(botocore_session, service.endpoint, None, botocore_config, explicit_session=None)
+    return SWFClient(client, local_service=service, retry=retry)
+
+
+_sessions: dict[tuple, Any] = {}
+_create_lock = threading.RLock()
+
+
+def _botocore_session(session: Any) -> Any:
+    if session is None:
+        # Reuse one session per configuration: it caches the loaded SWF model, which makes
+        # each later client about 5x cheaper to build.
+        key = tuple(os.environ.get(name) for name in (
+            "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "HOME"))
+        with _create_lock:
+            if key not in _sessions:
+                _sessions[key] = botocore.session.get_session()
+            return _sessions[key]
+    # A boto3 Session wraps a botocore session.
+    return getattr(session, "_session", session)
+
+
+def _local_client(botocore_session: Any, endpoint: str, region: str | None, config: Config, *,
+                  explicit_session: Any) -> Any:
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or LOCAL_REGION
+    kwargs: dict[str, Any] = {}
+    # Use real credentials only when the caller gave a session or set them in the
+    # environment (a local service may verify signatures); otherwise dummy ones, so a
+    # local endpoint never waits on the instance-metadata lookup of the credential chain.
+    if explicit_session is None and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = LOCAL_CREDENTIALS
+    with _create_lock:  # botocore sessions are not safe to share between threads unguarded
+        return botocore_session.create_client("swf", region_name=region, endpoint_url=endpoint, config=config,
+                                              **kwargs)
+
+
+# --------------------------------------------------------------------------- embedded service
+
+_embedded: dict[str, Any] = {}
+_embedded_lock = threading.Lock()
+
+
+def embedded_service(db_path: str | None = None) -> Any:
+    """The embedded :class:`~greenflow.local.LocalService` for ``db_path``, started on first use.
+
+    One service per database file per process (two on one file would fight over it);
+    ``":memory:"`` always starts a new, private one. All are stopped at interpreter exit.
+    """
+    from ..local import LocalService  # the local service is only needed for the embedded default
+
+    path = db_path or default_db_path()
+    if path != ":memory:":
+        path = os.path.abspath(os.path.expanduser(path))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with _embedded_lock:
+        service = _embedded.get(path) if path != ":memory:" else None
+        if service is None:
+            service = LocalService(db_path=path, host="127.0.0.1", port=0)
+            service.start()
+            atexit.register(_stop, service)
+            if path != ":memory:":
+                _embedded[path] = service
+                log.info("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
+    return service
+
+
+def _stop(service: Any) -> None:
+    try:
+        service.stop()
+    except Exception:  # at exit, nothing useful can be done about it
+        log.debug("stopping the embedded service failed", exc_info=True)

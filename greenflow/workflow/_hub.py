@@ -1,0 +1,369 @@
+"""The deterministic hub: a plain greenlet scheduler with a FIFO ready queue, and futures.
+
+Each workflow run owns one :class:`Hub`. It is *not* gevent's hub and never touches an
+event loop: workflow greenlets switch to it when they block on a :class:`Future`, and it
+resumes ready greenlets strictly in the order they became ready. When nothing is ready
+(and no ``wait_until`` predicate has become true) the run is *quiescent* and the hub
+switches back to the decider (the *driver*). Because the order depends only on the order
+of history events and of the workflow's own calls, replaying a history resumes the same
+greenlets in the same order and so produces the same commands.
+
+Workflow greenlets are :class:`WorkflowGreenlet` instances. gevent's hub calls
+``switch_out()`` on the current greenlet before it takes over; ours raises
+:class:`~greenflow.errors.WorkflowBlockingError`, so workflow code that sleeps, does
+monkey-patched I/O or waits on a gevent object fails at once with a clear message
+instead of hanging the decider. It costs nothing on the normal path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from typing import Any, Callable, Iterable
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class StopWorkflow(BaseException):
+    """Internal: ``continue_as_new()`` unwinds the calling greenlet (the close is already set)."""
+
+
+class RunEvicted(BaseException):
+    """Internal: unwinds the greenlets of a run that leaves the cache.
+
+    A ``BaseException`` so workflow code's ``except Exception`` cannot swallow it.
+    """
+
+
+def caller_location(skip_gevent: bool = False) -> str:
+    """``file:line`` of the innermost frame outside greenflow (and gevent): the user's call."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) and not (skip_gevent and f"{os.sep}gevent{os.sep}" in filename):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+def _blocking_call() -> str:
+    """Name the gevent function the workflow code blocked in, and where it was called."""
+    frame = sys._getframe(2)
+    gevent_function = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if f"{os.sep}gevent{os.sep}" in filename or f"{os.sep}threading.py" in filename \
+                or f"{os.sep}socket.py" in filename or f"{os.sep}ssl.py" in filename:
+            module = os.path.splitext(os.path.basename(filename))[0]
+            gevent_function = f"{module}.{frame.f_code.co_name}"
+        elif not filename.startswith(_PACKAGE_DIR):
+            return f"{gevent_function or 'gevent'} called at {filename}:{frame.f_lineno} in {frame.f_code.co_name}()"
+        frame = frame.f_back
+    return gevent_function or "gevent"
+
+
+class WorkflowGreenlet(greenlet):
+    """A greenlet running workflow code (``@execute``, a ``spawn``, a signal handler)."""
+
+    def __init__(self, run, function: Callable, args: tuple = (), kwargs: dict | None = None,
+                 name: str = "workflow greenlet"):
+        super().__init__(self._body, parent=run.hub.greenlet)
+        self.gf_run = run
+        self.gf_name = name
+        self.blocked = False
+        self.pending_exc: BaseException | None = None
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs or {}
+        self.future = Future(run, name)
+        self.future._cancel_fn = self._cancel
+
+    def _body(self) -> None:
+        run = self.gf_run
+        try:
+            if self.pending_exc is not None:
+                exc, self.pending_exc = self.pending_exc, None
+                raise exc
+            value = self.function(*self.args, **self.kwargs)
+        except (RunEvicted, GreenletExit):
+            return
+        except BaseException as exc:  # noqa: BLE001 - everything is reported through the future
+            if not isinstance(exc, (Exception, StopWorkflow)):
+                run.fatal(exc)  # KeyboardInterrupt & co. stop the decider, not the workflow
+            self.future._fail(exc)
+        else:
+            self.future._resolve(value)
+        finally:
+            run.hub.live.discard(self)
+
+    def _cancel(self) -> bool:
+        self.gf_run.hub.wake(self, CancelledError(f"{self.gf_name} was cancelled"))
+        return True
+
+    def switch_out(self) -> None:
+        """Called by gevent's hub before it takes over: workflow code must never let it."""
+        what = _blocking_call()
+        error = WorkflowBlockingError(
+            f"GF-BLOCKING: workflow code blocked on gevent ({what}). Workflow code must not sleep, do I/O, "
+            "or wait on gevent/threading objects: use greenflow.workflow.sleep(), activities, "
+            "Future.result() or wait_until() instead.")
+        self.gf_run.fatal(error)
+        raise error
+
+
+class _HubGreenlet(greenlet):
+    """The hub's own greenlet (a subclass so it can carry the run, like workflow greenlets)."""
+
+    gf_run = None
+
+
+class Hub:
+    """FIFO scheduler of one run's workflow greenlets; see the module docstring."""
+
+    def __init__(self, run):
+        self.run = run
+        self.ready: deque[tuple[WorkflowGreenlet, BaseException | None]] = deque()
+        self.conditions: list[list] = []  # [greenlet, predicate] in registration (FIFO) order
+        self.live: set[WorkflowGreenlet] = set()
+        self.greenlet = _HubGreenlet(self._loop)
+        self.greenlet.gf_run = run
+        self._driver: greenlet | None = None
+        self._killing = False
+
+    # ---------------------------------------------------------------- driver side
+    def spawn(self, function: Callable, args: tuple = (), kwargs: dict | None = None,
+              name: str = "workflow greenlet", context=None) -> WorkflowGreenlet:
+        """Create a workflow greenlet and put it at the end of the ready queue."""
+        g = WorkflowGreenlet(self.run, function, args, kwargs, name)
+        if context is not None:
+            g.gr_context = context
+        self.live.add(g)
+        self.ready.append((g, None))
+        return g
+
+    def run_until_quiescent(self) -> None:
+        """Run ready greenlets (FIFO) until none is ready; called by the decider."""
+        if not self.ready and not self.conditions:
+            return
+        self._driver = getcurrent()
+        self.greenlet.parent = self._driver
+        self.greenlet.switch()
+
+    def _loop(self) -> None:
+        ready = self.ready
+        while True:
+            while True:
+                while ready:
+                    g, exc = ready.popleft()
+                    if g.dead:
+                        continue
+                    if exc is None:
+                        g.switch()
+                    elif not g:  # never started: deliver the exception when it starts
+                        g.pending_exc = exc
+                        g.switch()
+                    else:
+                        g.throw(exc)
+                if not self.conditions or not self._check_conditions():
+                    break
+            self._driver.switch()
+
+    def _check_conditions(self) -> bool:
+        """Wake the first waiter whose predicate became true; True if one was woken."""
+        for entry in self.conditions:
+            g, predicate = entry
+            if not g.blocked:
+                continue
+            try:
+                satisfied = predicate()
+            except Exception as exc:  # noqa: BLE001 - raised in the waiting greenlet
+                self.conditions.remove(entry)
+                self.wake(g, exc)
+                return True
+            if satisfied:
+                self.conditions.remove(entry)
+                self.wake(g)
+                return True
+        return False
+
+    def kill_all(self) -> None:
+        """Unwind every live greenlet with :class:`RunEvicted` (their ``finally`` blocks run)."""
+        self._killing = True
+        self.ready.clear()
+        self.conditions.clear()
+        for g in list(self.live):
+            if g.dead:
+                continue
+            if not g:  # never started: nothing to unwind
+                continue
+            self.ready.append((g, RunEvicted()))
+        self.live.clear()
+        if self.ready:
+            self._driver = getcurrent()
+            self.greenlet.parent = self._driver
+            self.greenlet.switch()
+
+    # ---------------------------------------------------------------- workflow side
+    def suspend(self) -> None:
+        """Block the current workflow greenlet until :meth:`wake` resumes it (or throws into it)."""
+        g = getcurrent()
+        if not isinstance(g, WorkflowGreenlet) or g.gf_run is not self.run:
+            raise WorkflowError("this call blocks, so it must run in workflow code (in @execute, a "
+                                "signal handler or a spawned function), not in a query or outside a run")
+        if self._killing:
+            raise RunEvicted()
+        if g.pending_exc is not None:
+            exc, g.pending_exc = g.pending_exc, None
+            raise exc
+        g.blocked = True
+        self.greenlet.switch()
+
+    def wake(self, g: WorkflowGreenlet, exc: BaseException | None = None) -> None:
+        """Make ``g`` ready (FIFO); an ``exc`` is raised at its blocking point.
+
+        An exception for a greenlet that is not blocked is kept and raised at its next
+        blocking point; a plain wake-up of a greenlet that is not blocked is ignored.
+        """
+        if g.blocked:
+            g.blocked = False
+            self.ready.append((g, exc))
+        elif exc is not None and not g.dead:
+            if not g:
+                g.pending_exc = exc
+            elif g.pending_exc is None:
+                g.pending_exc = exc
+
+
+_PENDING = object()
+
+
+class Future:
+    """The eventual result of a command (activity, timer, child...) or of a spawned function.
+
+    Like :class:`concurrent.futures.Future`, but waiting is a workflow-greenlet switch, not
+    a thread block. Greenlets waiting on one future resume in the order they started
+    waiting (FIFO); done callbacks run in the order they were added.
+    """
+
+    __slots__ = ("_run", "_value", "_exc", "_waiters", "_cancel_fn", "description", "__weakref__")
+
+    def __init__(self, run, description: str = ""):
+        self._run = run
+        self._value: Any = _PENDING
+        self._exc: BaseException | None = None
+        self._waiters: list = []
+        self._cancel_fn: Callable[[], bool] | None = None
+        self.description = description
+
+    def __repr__(self) -> str:
+        state = "pending" if self._value is _PENDING else ("failed" if self._exc else "done")
+        return f"<Future {self.description} {state}>"
+
+    def done(self) -> bool:
+        """True once the future has a result or an exception. Never blocks."""
+        return self._value is not _PENDING
+
+    def result(self) -> Any:
+        """Block this workflow greenlet until done; return the result or raise the exception.
+
+        If the waiting greenlet is cancelled while it waits (a workflow cancel request, or
+        ``cancel()`` of a spawned future), the cancellation is passed on: this future is
+        cancelled too (its activity, timer or child gets a cancel request).
+        """
+        if self._value is _PENDING:
+            self._wait()
+        if self._exc is not None:
+            raise self._exc
+        return self._value
+
+    def exception(self) -> BaseException | None:
+        """Block until done; return the exception, or None if it succeeded."""
+        if self._value is _PENDING:
+            self._wait()
+        return self._exc
+
+    def cancel(self) -> bool:
+        """Request cancellation; False if already done. Never blocks.
+
+        A timer or a command not yet sent resolves at once with
+        :class:`~greenflow.errors.CancelledError`. An activity gets a cancel request
+        (``RequestCancelActivityTask``) and a child a ``RequestCancelExternalWorkflowExecution``;
+        their futures resolve when SWF reports the outcome (cancelled, or finished anyway).
+        A spawned future gets CancelledError raised at its greenlet's blocking point.
+        """
+        if self._value is not _PENDING or self._cancel_fn is None:
+            return False
+        return self._cancel_fn()
+
+    def add_done_callback(self, callback: Callable[["Future"], Any]) -> None:
+        """Call ``callback(future)`` when done (at once if already done)."""
+        if self._value is not _PENDING:
+            callback(self)
+        else:
+            self._waiters.append(callback)
+
+    # ---------------------------------------------------------------- internals
+    def _wait(self) -> None:
+        hub = self._run.hub
+        g = getcurrent()
+        while self._value is _PENDING:
+            self._waiters.append(g)
+            try:
+                hub.suspend()
+            except CancelledError:
+                if self._value is _PENDING:
+                    self.cancel()
+                raise
+            finally:
+                if self._value is _PENDING:
+                    try:
+                        self._waiters.remove(g)
+                    except ValueError:
+                        pass
+
+    def _resolve(self, value: Any) -> None:
+        if self._value is not _PENDING:
+            return
+        self._value = value
+        self._notify()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._value is not _PENDING:
+            return
+        self._value = None
+        self._exc = exc
+        self._notify()
+
+    def _notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        wake = self._run.hub.wake
+        for waiter in waiters:
+            if isinstance(waiter, WorkflowGreenlet):
+                wake(waiter)
+            else:
+                waiter(self)
+
+
+def wait_futures(run, futures: Iterable[Future], count: int) -> None:
+    """Block the current workflow greenlet until at least ``count`` of ``futures`` are done."""
+    futures = list(futures)
+    g = getcurrent()
+    hub = run.hub
+    while sum(1 for f in futures if f._value is not _PENDING) < count:
+        pending = [f for f in futures if f._value is _PENDING]
+        for f in pending:
+            f._waiters.append(g)
+        try:
+            hub.suspend()
+        finally:
+            for f in pending:
+                if f._value is _PENDING:
+                    try:
+                        f._waiters.remove(g)
+                    except ValueError:
+                        pass

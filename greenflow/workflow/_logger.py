@@ -1,0 +1,40 @@
+"""A replay-aware logger: lines logged while replaying history are dropped.
+
+``greenflow.workflow.logger.info("shipped %s", order)`` logs once per execution even
+though the code runs again on every replay; records carry ``workflow_id`` and ``run_id``.
+Outside workflow code it logs normally.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from greenlet import getcurrent
+
+
+class WorkflowLogger(logging.LoggerAdapter):
+    """``logging.LoggerAdapter`` on ``greenflow.workflow.user`` that skips replayed lines."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+        run = getattr(getcurrent(), "gf_run", None)
+        if run is not None and run.replaying:
+            return False
+        return self.logger.isEnabledFor(level)
+
+    def log(self, level, msg, *args, **kwargs):
+        if self.isEnabledFor(level):
+            msg, kwargs = self.process(msg, kwargs)
+            self.logger.log(level, msg, *args, **kwargs)
+
+    def process(self, msg, kwargs):
+        run = getattr(getcurrent(), "gf_run", None)
+        if run is not None:
+            extra = dict(kwargs.get("extra") or {})
+            extra.setdefault("workflow_id", run.workflow_id)
+            extra.setdefault("run_id", run.run_id)
+            kwargs["extra"] = extra
+        return msg, kwargs
+
+
+#: The workflow logger (see the module docstring).
+logger = WorkflowLogger(logging.getLogger("greenflow.workflow.user"), {})

@@ -1,0 +1,63 @@
+"""``Replayer``: check saved histories against the current workflow code (tests, CI, CLI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Iterable
+
+from ._decider import build_registry
+from ._payload import default_converter
+from ._run import WorkflowRun
+from ._split import DecisionResult, build_decisions
+
+
+@dataclasses.dataclass
+class ReplayResult:
+    """What a replay found: the decisions the code would make now (if the history ends with an
+    open decision task), whether history closed the run, and how many events were replayed."""
+
+    decisions: list[dict]
+    closed: bool
+    events: int
+    run: Any = dataclasses.field(default=None, repr=False)
+
+
+class Replayer:
+    """Replays histories of the given workflow classes without any service.
+
+    ``replay(history)`` raises :class:`~greenflow.errors.NonDeterministicWorkflowError` when
+    the code no longer produces the commands the history recorded. ``history`` is a list of
+    events, a ``GetWorkflowExecutionHistory``-style dict with ``events`` (optionally with
+    ``workflowExecution``), a JSON string, or use :meth:`replay_file`.
+    """
+
+    def __init__(self, workflow_classes: Iterable[type], *, converter: Any = None):
+        self.registry = build_registry(workflow_classes)
+        self.converter = converter or default_converter()
+
+    def replay(self, history: Any, *, workflow_id: str | None = None, run_id: str | None = None) -> ReplayResult:
+        """Replay one history; see the class docstring. ``run_id`` seeds ``random()``/``uuid4()``."""
+        if isinstance(history, str):
+            history = json.loads(history)
+        execution = {}
+        if isinstance(history, dict):
+            execution = history.get("workflowExecution") or {}
+            history = history["events"]
+        events = list(history)
+        run = WorkflowRun(self.registry, workflow_id or execution.get("workflowId", ""),
+                          run_id or execution.get("runId", ""), self.converter)
+        try:
+            run.feed(events)
+            result = DecisionResult([])
+            if events and events[-1]["eventType"] == "DecisionTaskStarted":
+                result = build_decisions(run, events[-1]["eventId"])
+            return ReplayResult(result.decisions, run.closed, run.events_handled)
+        finally:
+            run.kill()
+
+    def replay_file(self, path: str | os.PathLike, **kwargs: Any) -> ReplayResult:
+        """Replay a history saved as JSON (a list of events or ``{"events": [...]}``)."""
+        with open(path, encoding="utf-8") as f:
+            return self.replay(json.load(f), **kwargs)

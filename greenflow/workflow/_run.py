@@ -1,0 +1,981 @@
+"""One workflow run: its instance, hub and commands, and the history state machine.
+
+History is fed in event order (all of it on a full replay, only the new tail for a cached
+run) and cut into the batches the workflow originally saw:
+
+* events that happen before a ``DecisionTaskStarted`` (activity results, signals, timers
+  firing...) wait in ``self.events``;
+* at the ``DecisionTaskCompleted`` that closes that decision task (or at the trailing
+  ``DecisionTaskStarted`` of the task being decided now) the waiting events *before* the
+  ``DecisionTaskStarted`` are applied in order and the hub runs until quiescent, with
+  ``now()`` = that ``DecisionTaskStarted``'s timestamp. Events that arrived while the
+  decision task was running belong to the next batch, as they did originally;
+* the events a decision created (they follow its ``DecisionTaskCompleted``: ``ActivityTask
+  Scheduled``, ``TimerStarted``...) are matched to the commands the code made, by key
+  ``(kind, id)`` and then by type and name. A mismatch, an event no command explains, or a
+  command no event confirms raises :class:`NonDeterministicWorkflowError`.
+
+The commands still unmatched after the last batch are the new decisions.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import datetime
+import hashlib
+import logging
+import math
+import random as _random
+import uuid
+from typing import Any, Callable
+
+from greenlet import getcurrent
+
+from greenflow import errors
+from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
+
+from . import _commands as C
+from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
+from ._options import current_activity_options, current_workflow_options
+from ._payload import decode_args, encode_args, encode_value
+
+log = logging.getLogger("greenflow.workflow")
+
+#: executionContext of a decision that held some commands back (see ``_split.py``).
+SPLIT_CONTEXT = "greenflow:split"
+#: timerId prefix of the zero-second timers that ask SWF for another decision task after a
+#: split; replay ignores their events.
+CONTINUE_TIMER_PREFIX = "greenflow-continue-"
+#: What ``version()`` returns where history shows the code ran before the change existed.
+DEFAULT_VERSION = -1
+
+SIDE_EFFECT_MARKER = "greenflow.side_effect."
+VERSION_MARKER = "greenflow.version."
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowInfo:
+    """Facts about the current execution, from its ``WorkflowExecutionStarted`` event."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: tuple[str, str]
+    task_list: str
+    task_priority: int | None
+    child_policy: str | None
+    execution_start_to_close_timeout: int | None
+    task_start_to_close_timeout: int | None
+    tags: tuple[str, ...]
+    parent_workflow_id: str | None
+    parent_run_id: str | None
+    continued_execution_run_id: str | None
+    start_time: datetime.datetime | None
+
+
+def to_datetime(value: Any) -> datetime.datetime | None:
+    """An event timestamp (datetime from botocore, epoch float from JSON) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.fromtimestamp(float(value), datetime.timezone.utc)
+        except ValueError:
+            return to_datetime(datetime.datetime.fromisoformat(value.replace("Z", "+00:00")))
+    raise TypeError(f"unrecognised event timestamp {value!r}")
+
+
+def _attrs_key(event_type: str) -> str:
+    return event_type[0].lower() + event_type[1:] + "EventAttributes"
+
+
+_ATTRS: dict[str, str] = {}
+
+
+def attrs_of(event: dict) -> dict:
+    """The ``<eventType>EventAttributes`` member of an event ({} if absent)."""
+    t = event["eventType"]
+    key = _ATTRS.get(t)
+    if key is None:
+        key = _ATTRS[t] = _attrs_key(t)
+    return event.get(key) or {}
+
+
+def describe_event(event: dict) -> str:
+    """A short human description of a history event, for error messages."""
+    t = event.get("eventType", "?")
+    a = attrs_of(event)
+    if "activityType" in a:
+        return f"{t} {a['activityType'].get('name')} version {a['activityType'].get('version')} id={a.get('activityId')}"
+    if "workflowType" in a and "workflowId" in a:
+        return f"{t} {a['workflowType'].get('name')} version {a['workflowType'].get('version')} workflowId={a['workflowId']}"
+    if "timerId" in a:
+        return f"{t} id={a['timerId']}"
+    if "markerName" in a:
+        return f"{t} {a['markerName']}"
+    if "signalName" in a:
+        return f"{t} {a['signalName']} to {a.get('workflowId')}"
+    if "activityId" in a:
+        return f"{t} id={a['activityId']}"
+    if "workflowId" in a:
+        return f"{t} {a['workflowId']}"
+    return t
+
+
+def _loads(converter, text):
+    return None if text is None else converter.loads(text)
+
+
+class WorkflowRun:
+    """The live state of one workflow run; see the module docstring.
+
+    Not thread-safe: a run (its greenlets) belongs to the thread that created it.
+    """
+
+    def __init__(self, registry: dict, workflow_id: str, run_id: str, converter):
+        self.registry = registry
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.default_converter = converter
+        self.converter = converter
+        self.hub = Hub(self)
+        self.counter = 0
+        self.pending: dict[tuple[str, str], C.Command] = {}
+        self.by_event: dict[int, C.Command] = {}
+        self.timers: dict[str, C.Command] = {}
+        self.cancelling: set[tuple[str, str]] = set()
+        self.events: list[dict] = []  # applied at the next batch
+        self.cut: int | None = None
+        self.cut_event: dict | None = None
+        self.last_event_id = 0
+        self.flushed_started = 0
+        self.last_dtc_id = 0
+        self.last_dtc_split = False
+        self.batch = 0
+        self.replaying = True
+        self.now: datetime.datetime | None = None
+        self.markers: dict[str, str | None] = {}
+        self.versions: dict[str, int] = {}
+        self.close: C.Close | None = None
+        self.closed = False
+        self.cancel_requested = False
+        self.main = None
+        self.instance = None
+        self.definition = None
+        self.info: WorkflowInfo | None = None
+        self.fatal_error: BaseException | None = None
+        self.open = {"activity": 0, "timer": 0, "child": 0}
+        self.events_handled = 0
+        self.query_mode = False
+        self.random = _random.Random(int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big"))
+
+    # ================================================================ feeding history
+    def feed(self, events: list[dict], final_started_id: int | None = None) -> None:
+        """Process ``events`` (in order; events already seen are skipped).
+
+        With ``final_started_id`` (a decision task), the last event must be that
+        ``DecisionTaskStarted``; its batch is run live (not replaying) and the unmatched
+        commands become the decisions. Without it (queries, the replayer), a trailing
+        ``DecisionTaskStarted`` is run live too, and trailing events not yet seen by a
+        decision are left unapplied.
+        """
+        last = self.last_event_id
+        for event in events:
+            if event["eventType"] == "MarkerRecorded" and event["eventId"] > last:
+                a = event["markerRecordedEventAttributes"]
+                self.markers[a["markerName"]] = a.get("details")
+        handlers = _HANDLERS
+        for event in events:
+            event_id = event["eventId"]
+            if event_id <= self.last_event_id:
+                continue
+            if event_id != self.last_event_id + 1:
+                raise NonDeterministicWorkflowError(
+                    f"GF-HISTORY-GAP: history jumps from event {self.last_event_id} to {event_id}",
+                    event_id=event_id, event=describe_event(event))
+            self.last_event_id = event_id
+            self.events_handled += 1
+            handler = handlers.get(event["eventType"])
+            if handler is None:
+                self.events.append(event)
+            else:
+                handler(self, event)
+        if final_started_id is not None:
+            if not events or self.cut_event is None or self.cut_event["eventId"] != final_started_id \
+                    or self.last_event_id != final_started_id:
+                raise NonDeterministicWorkflowError(
+                    f"GF-HISTORY-END: the decision task's history does not end with its DecisionTaskStarted "
+                    f"event {final_started_id}", event_id=final_started_id)
+        if self.cut_event is not None and self.cut_event["eventId"] == self.last_event_id \
+                and self.flushed_started != self.last_event_id:
+            self._flush(live=True)
+
+    # ---------------------------------------------------------------- decision events
+    def _on_decision_started(self, event: dict) -> None:
+        self.cut = len(self.events)
+        self.cut_event = event
+
+    def _on_decision_completed(self, event: dict) -> None:
+        a = event["decisionTaskCompletedEventAttributes"]
+        started = a["startedEventId"]
+        if started != self.flushed_started:
+            if self.cut_event is None or self.cut_event["eventId"] != started:
+                raise NonDeterministicWorkflowError(
+                    f"GF-HISTORY: DecisionTaskCompleted event {event['eventId']} names DecisionTaskStarted "
+                    f"{started}, which this history does not hold", event_id=event["eventId"],
+                    event=describe_event(event))
+            self._flush(live=False)
+        self.cut = None
+        self.cut_event = None
+        self.last_dtc_id = event["eventId"]
+        self.last_dtc_split = a.get("executionContext") == SPLIT_CONTEXT
+
+    def _on_decision_timed_out(self, event: dict) -> None:
+        a = event["decisionTaskTimedOutEventAttributes"]
+        if self.flushed_started and a.get("startedEventId") == self.flushed_started:
+            # The decisions of our last (live) batch were never applied; this run's state
+            # assumes they were. Only a full replay rebuilds the truth.
+            raise NonDeterministicWorkflowError(
+                f"GF-STALE: decision task {self.flushed_started} timed out after this run decided it",
+                event_id=event["eventId"], event=describe_event(event))
+        self.cut = None
+        self.cut_event = None
+
+    def _flush(self, live: bool) -> None:
+        """Apply the events of one batch and run the workflow code until quiescent."""
+        self.batch += 1
+        if not self.last_dtc_split and self.batch > 1:
+            self._check_all_matched()
+        cut = self.cut if self.cut is not None else len(self.events)
+        batch_events = self.events[:cut]
+        del self.events[:cut]
+        self.cut = 0
+        self.now = to_datetime(self.cut_event["eventTimestamp"])
+        self.replaying = not live
+        self.flushed_started = self.cut_event["eventId"]
+        apply = _APPLY
+        for event in batch_events:
+            handler = apply.get(event["eventType"])
+            if handler is not None:
+                handler(self, event)
+        self.hub.run_until_quiescent()
+        if self.fatal_error is not None:
+            raise self.fatal_error
+
+    def _check_all_matched(self) -> None:
+        for command in self.pending.values():
+            raise self._nondeterministic_missing(command)
+        close = self.close
+        if close is not None and not close.event_id and not close.resend and close.batch < self.batch:
+            raise self._nondeterministic_missing(close)
+
+    def _nondeterministic_missing(self, command: C.Command) -> NonDeterministicWorkflowError:
+        return NonDeterministicWorkflowError(
+            f"GF-NONDETERMINISM: the workflow code made {command.describe()}, but the decision completed at "
+            f"history event {self.last_dtc_id} recorded no such command (workflow code changed?)",
+            event_id=self.last_dtc_id or None, event=None, command=command.describe())
+
+    # ---------------------------------------------------------------- matching
+    def _match(self, event: dict, key: tuple[str, str]) -> C.Command:
+        command = self.pending.pop(key, None)
+        if command is None:
+            raise self._nondeterministic(event, key)
+        problem = command.check(attrs_of(event))
+        if problem:
+            self.pending[key] = command
+            raise NonDeterministicWorkflowError(
+                f"GF-NONDETERMINISM: history event {event['eventId']} holds {describe_event(event)}, but the "
+                f"workflow code made {command.describe()} ({problem}; workflow code changed?)",
+                event_id=event["eventId"], event=describe_event(event), command=command.describe())
+        command.event_id = event["eventId"]
+        return command
+
+    def _nondeterministic(self, event: dict, key: tuple[str, str]) -> NonDeterministicWorkflowError:
+        candidate = None
+        for command in self.pending.values():
+            if command.id == key[1]:
+                candidate = command
+                break
+        if candidate is None and self.pending:
+            candidate = next(iter(self.pending.values()))
+        made = f"made {candidate.describe()} instead" if candidate else "made no matching command"
+        return NonDeterministicWorkflowError(
+            f"GF-NONDETERMINISM: history event {event['eventId']} holds {describe_event(event)}, but the workflow "
+            f"code {made} (workflow code changed?)",
+            event_id=event["eventId"], event=describe_event(event),
+            command=candidate.describe() if candidate else None)
+
+    def _match_and_queue(self, event: dict, key: tuple[str, str]) -> None:
+        command = self._match(event, key)
+        self.by_event[event["eventId"]] = command
+        self.events.append(event)
+
+    # ---------------------------------------------------------------- command events
+    def _on_activity_scheduled(self, event):
+        command = self._match(event, ("activity", event["activityTaskScheduledEventAttributes"]["activityId"]))
+        self.by_event[event["eventId"]] = command
+        self.open["activity"] += 1
+
+    def _on_schedule_activity_failed(self, event):
+        self._match_and_queue(event, ("activity", event["scheduleActivityTaskFailedEventAttributes"]["activityId"]))
+
+    def _on_activity_cancel_requested(self, event):
+        self._match(event, ("cancel_activity", event["activityTaskCancelRequestedEventAttributes"]["activityId"]))
+
+    def _on_request_cancel_activity_failed(self, event):
+        # The activity had already closed; its own result event settles the future.
+        self._match(event, ("cancel_activity", event["requestCancelActivityTaskFailedEventAttributes"]["activityId"]))
+
+    def _on_timer_started(self, event):
+        timer_id = event["timerStartedEventAttributes"]["timerId"]
+        if timer_id.startswith(CONTINUE_TIMER_PREFIX):
+            return
+        self.timers[timer_id] = self._match(event, ("timer", timer_id))
+        self.open["timer"] += 1
+
+    def _on_start_timer_failed(self, event):
+        timer_id = event["startTimerFailedEventAttributes"]["timerId"]
+        if not timer_id.startswith(CONTINUE_TIMER_PREFIX):
+            self._match_and_queue(event, ("timer", timer_id))
+
+    def _on_timer_canceled(self, event):
+        timer_id = event["timerCanceledEventAttributes"]["timerId"]
+        self._match(event, ("cancel_timer", timer_id))
+        if self.timers.pop(timer_id, None) is not None:
+            self.open["timer"] -= 1
+
+    def _on_cancel_timer_failed(self, event):
+        self._match(event, ("cancel_timer", event["cancelTimerFailedEventAttributes"]["timerId"]))
+
+    def _on_marker_recorded(self, event):
+        self._match(event, ("marker", event["markerRecordedEventAttributes"]["markerName"]))
+
+    def _on_record_marker_failed(self, event):
+        self._match(event, ("marker", event["recordMarkerFailedEventAttributes"]["markerName"]))
+
+    def _on_child_initiated(self, event):
+        a = event["startChildWorkflowExecutionInitiatedEventAttributes"]
+        self.by_event[event["eventId"]] = self._match(event, ("child", a["workflowId"]))
+        self.open["child"] += 1
+
+    def _on_start_child_failed(self, event):
+        a = event["startChildWorkflowExecutionFailedEventAttributes"]
+        command = self.by_event.get(a.get("initiatedEventId") or 0)
+        if command is None:
+            command = self._match(event, ("child", a["workflowId"]))
+        else:
+            self.open["child"] -= 1
+            del self.by_event[a["initiatedEventId"]]
+        self.by_event[event["eventId"]] = command
+        self.events.append(event)
+
+    def _on_external_failed(self, event, kind: str):
+        a = attrs_of(event)
+        command = self.by_event.get(a.get("initiatedEventId") or 0)
+        if command is None:
+            command = self._match(event, (kind, a.get("control") or ""))
+        else:
+            del self.by_event[a["initiatedEventId"]]
+        self.by_event[event["eventId"]] = command
+        self.events.append(event)
+
+    def _on_signal_initiated(self, event):
+        a = event["signalExternalWorkflowExecutionInitiatedEventAttributes"]
+        self.by_event[event["eventId"]] = self._match(event, ("signal", a.get("control") or ""))
+
+    def _on_cancel_external_initiated(self, event):
+        a = event["requestCancelExternalWorkflowExecutionInitiatedEventAttributes"]
+        self.by_event[event["eventId"]] = self._match(event, ("cancel_external", a.get("control") or ""))
+
+    def _on_close(self, event):
+        close = self.close
+        expected = C.CLOSE_EVENTS.get(event["eventType"]) or C.CLOSE_FAILED_EVENTS[event["eventType"]]
+        if close is None or close.decision_type != expected:
+            made = f"made {close.describe()} instead" if close else "has not closed the workflow"
+            raise NonDeterministicWorkflowError(
+                f"GF-NONDETERMINISM: history event {event['eventId']} holds {event['eventType']}, but the workflow "
+                f"code {made} (workflow code changed?)", event_id=event["eventId"], event=event["eventType"],
+                command=close.describe() if close else None)
+        if event["eventType"] in C.CLOSE_EVENTS:
+            close.event_id = event["eventId"]
+            self.closed = True
+            return
+        cause = attrs_of(event).get("cause")
+        close.event_id = 0
+        close.resend = True
+        close.batch = self.batch
+        if cause != "UNHANDLED_DECISION" and close.decision_type == "ContinueAsNewWorkflowExecution":
+            # SWF will never accept this continue-as-new: fail the execution instead.
+            self.close = C.Close("FailWorkflowExecution", {
+                "reason": "ContinueAsNewWorkflowExecutionFailed",
+                "details": f"SWF refused ContinueAsNewWorkflowExecution: {cause}"})
+            self.close.resend = True
+            self.close.batch = self.batch
+
+    def _on_lambda(self, event):
+        a = attrs_of(event)
+        raise self._nondeterministic(event, ("lambda", a.get("id", "")))
+
+    def _on_terminal(self, event):
+        self.closed = True
+
+    # ================================================================ applying results
+    def _apply_started(self, event):
+        a = event["workflowExecutionStartedEventAttributes"]
+        wtype = a["workflowType"]
+        entry = self.registry.get((wtype["name"], wtype["version"]))
+        if entry is None:
+            known = ", ".join(f"{n} {v}" for n, v in sorted(self.registry)) or "none"
+            error = WorkflowError(
+                f"GF-UNKNOWN-TYPE: this worker has no workflow type {wtype['name']} version {wtype['version']} "
+                f"(registered: {known})")
+            self.fatal(error)
+            return
+        cls, method_name = entry
+        self.definition = cls._gf_definition
+        self.converter = self.definition.converter or self.default_converter
+        parent = a.get("parentWorkflowExecution") or {}
+        self.info = WorkflowInfo(
+            workflow_id=self.workflow_id, run_id=self.run_id, workflow_type=(wtype["name"], wtype["version"]),
+            task_list=(a.get("taskList") or {}).get("name", ""),
+            task_priority=int(a["taskPriority"]) if a.get("taskPriority") not in (None, "") else None,
+            child_policy=a.get("childPolicy"),
+            execution_start_to_close_timeout=_seconds(a.get("executionStartToCloseTimeout")),
+            task_start_to_close_timeout=_seconds(a.get("taskStartToCloseTimeout")),
+            tags=tuple(a.get("tagList") or ()), parent_workflow_id=parent.get("workflowId"),
+            parent_run_id=parent.get("runId"), continued_execution_run_id=a.get("continuedExecutionRunId"),
+            start_time=to_datetime(event.get("eventTimestamp")))
+        function = vars(cls)[method_name].fn if method_name in vars(cls) else getattr(cls, method_name).method.fn
+        text = a.get("input")
+
+        def main():
+            self.instance = cls()
+            args, kwargs = decode_args(self.converter, text)
+            return function(self.instance, *args, **kwargs)
+
+        self.main = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
+                                   context=contextvars.Context())
+        self.main.future.add_done_callback(self._on_main_done)
+
+    def _on_main_done(self, future: Future) -> None:
+        if self.close is not None:
+            return
+        exc = future._exc
+        if exc is None:
+            try:
+                result = encode_value(self.converter, future._value, f"result of workflow {self.info.workflow_type[0]}")
+            except Exception as error:  # noqa: BLE001 - a result SWF cannot take fails the execution
+                self._fail(error)
+            else:
+                self._set_close(C.Close("CompleteWorkflowExecution", {"result": result}))
+        elif isinstance(exc, (StopWorkflow, RunEvicted)) or self.fatal_error is not None:
+            return
+        elif isinstance(exc, CancelledError) and self.cancel_requested:
+            details = None if exc.details is None else self.converter.dumps(exc.details)
+            self._set_close(C.Close("CancelWorkflowExecution", {"details": details} if details else {}))
+        elif isinstance(exc, (errors.NonDeterministicWorkflowError, errors.WorkflowBlockingError)):
+            self.fatal(exc)
+        elif isinstance(exc, Exception):
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        from greenflow.converter import failure_from_exception
+
+        reason, details = failure_from_exception(exc, self.converter)
+        self._set_close(C.Close("FailWorkflowExecution", {"reason": reason[:256], "details": details}))
+
+    def _set_close(self, close: C.Close) -> None:
+        close.batch = self.batch
+        self.close = close
+
+    def _apply_cancel_requested(self, event):
+        self.cancel_requested = True
+        main = self.main
+        if main is not None and not main.dead and not main.future.done():
+            self.hub.wake(main, CancelledError("the workflow execution was asked to cancel"))
+
+    def _apply_signaled(self, event):
+        a = event["workflowExecutionSignaledEventAttributes"]
+        name = a["signalName"]
+        method_name = self.definition.signals.get(name) if self.definition else None
+        if method_name is None:
+            if not self.replaying:
+                log.warning("workflow %s run %s: no @signal handler for signal %r; ignored",
+                            self.workflow_id, self.run_id, name)
+            return
+        text = a.get("input")
+
+        def handler():
+            if self.instance is None:
+                return None
+            args, kwargs = decode_args(self.converter, text)
+            return getattr(self.instance, method_name)(*args, **kwargs)
+
+        g = self.hub.spawn(handler, name=f"@signal {name}", context=contextvars.Context())
+        g.future.add_done_callback(self._on_signal_done)
+
+    def _on_signal_done(self, future: Future) -> None:
+        exc = future._exc
+        if exc is not None and isinstance(exc, Exception) and self.close is None and self.fatal_error is None:
+            if isinstance(exc, (errors.NonDeterministicWorkflowError, errors.WorkflowBlockingError)):
+                self.fatal(exc)
+            else:
+                self._fail(exc)
+
+    def _result_command(self, event, key: str) -> C.Command:
+        a = attrs_of(event)
+        command = self.by_event.pop(a[key], None)
+        if command is None:
+            raise NonDeterministicWorkflowError(
+                f"GF-HISTORY: event {event['eventId']} ({event['eventType']}) refers to event {a[key]}, which "
+                "started nothing this run knows of", event_id=event["eventId"], event=describe_event(event))
+        return command
+
+    def _activity_error_kwargs(self, command, event) -> dict:
+        return dict(activity_id=command.id, activity_type=(command.name, command.version),
+                    scheduled_event_id=command.event_id)
+
+    def _apply_activity_completed(self, event):
+        command = self._result_command(event, "scheduledEventId")
+        self.open["activity"] -= 1
+        try:
+            value = _loads(command.converter, event["activityTaskCompletedEventAttributes"].get("result"))
+        except Exception as error:  # noqa: BLE001 - surfaced at the call
+            command.future._fail(error)
+        else:
+            command.future._resolve(value)
+
+    def _apply_activity_failed(self, event):
+        from greenflow.converter import exception_from_failure
+
+        command = self._result_command(event, "scheduledEventId")
+        self.open["activity"] -= 1
+        a = event["activityTaskFailedEventAttributes"]
+        reason = a.get("reason") or ""
+        cause = exception_from_failure(reason, a.get("details"), command.converter)
+        command.future._fail(errors.ActivityTaskFailedError(
+            f"activity {command.name} (id {command.id}) failed: {reason}: {cause}", reason=reason, cause=cause,
+            **self._activity_error_kwargs(command, event)))
+
+    def _apply_activity_timed_out(self, event):
+        command = self._result_command(event, "scheduledEventId")
+        self.open["activity"] -= 1
+        a = event["activityTaskTimedOutEventAttributes"]
+        try:
+            details = _loads(command.converter, a.get("details"))
+        except Exception:  # noqa: BLE001 - heartbeat details are best effort
+            details = a.get("details")
+        command.future._fail(errors.ActivityTaskTimedOutError(
+            f"activity {command.name} (id {command.id}) timed out ({a.get('timeoutType')})",
+            timeout_type=a.get("timeoutType", ""), details=details, **self._activity_error_kwargs(command, event)))
+
+    def _apply_activity_canceled(self, event):
+        command = self._result_command(event, "scheduledEventId")
+        self.open["activity"] -= 1
+        try:
+            details = _loads(command.converter, event["activityTaskCanceledEventAttributes"].get("details"))
+        except Exception:  # noqa: BLE001
+            details = None
+        command.future._fail(CancelledError(f"activity {command.name} (id {command.id}) was cancelled",
+                                            details=details))
+
+    def _apply_schedule_activity_failed(self, event):
+        command = self.by_event.pop(event["eventId"])
+        cause = event["scheduleActivityTaskFailedEventAttributes"]["cause"]
+        command.future._fail(errors.ScheduleActivityTaskFailedError(
+            f"SWF could not schedule activity {command.name} version {command.version} (id {command.id}): {cause}",
+            cause=cause, activity_id=command.id, activity_type=(command.name, command.version)))
+
+    def _apply_timer_fired(self, event):
+        timer_id = event["timerFiredEventAttributes"]["timerId"]
+        if timer_id.startswith(CONTINUE_TIMER_PREFIX):
+            return
+        command = self.timers.pop(timer_id, None)
+        if command is None:
+            raise NonDeterministicWorkflowError(
+                f"GF-HISTORY: TimerFired event {event['eventId']} names timer {timer_id}, which this run never started",
+                event_id=event["eventId"], event=describe_event(event))
+        self.open["timer"] -= 1
+        command.future._resolve(None)
+
+    def _apply_start_timer_failed(self, event):
+        command = self.by_event.pop(event["eventId"])
+        cause = event["startTimerFailedEventAttributes"]["cause"]
+        command.future._fail(errors.TimerError(f"SWF could not start timer {command.id}: {cause}", cause=cause))
+
+    def _child_kwargs(self, command, event) -> dict:
+        execution = attrs_of(event).get("workflowExecution") or {}
+        return dict(workflow_id=command.id, run_id=execution.get("runId") or command.run_id,
+                    workflow_type=(command.name, command.version))
+
+    def _apply_child_started(self, event):
+        a = event["childWorkflowExecutionStartedEventAttributes"]
+        command = self.by_event.get(a["initiatedEventId"])
+        if command is not None:
+            command.run_id = a["workflowExecution"]["runId"]
+
+    def _apply_child_completed(self, event):
+        command = self._result_command(event, "initiatedEventId")
+        self.open["child"] -= 1
+        try:
+            value = _loads(command.converter, event["childWorkflowExecutionCompletedEventAttributes"].get("result"))
+        except Exception as error:  # noqa: BLE001
+            command.future._fail(error)
+        else:
+            command.future._resolve(value)
+
+    def _apply_child_failed(self, event):
+        from greenflow.converter import exception_from_failure
+
+        command = self._result_command(event, "initiatedEventId")
+        self.open["child"] -= 1
+        a = event["childWorkflowExecutionFailedEventAttributes"]
+        reason = a.get("reason") or ""
+        cause = exception_from_failure(reason, a.get("details"), command.converter)
+        command.future._fail(errors.ChildWorkflowFailedError(
+            f"child workflow {command.name} ({command.id}) failed: {reason}: {cause}", reason=reason, cause=cause,
+            **self._child_kwargs(command, event)))
+
+    def _apply_child_timed_out(self, event):
+        command = self._result_command(event, "initiatedEventId")
+        self.open["child"] -= 1
+        command.future._fail(errors.ChildWorkflowTimedOutError(
+            f"child workflow {command.name} ({command.id}) timed out", **self._child_kwargs(command, event)))
+
+    def _apply_child_terminated(self, event):
+        command = self._result_command(event, "initiatedEventId")
+        self.open["child"] -= 1
+        command.future._fail(errors.ChildWorkflowTerminatedError(
+            f"child workflow {command.name} ({command.id}) was terminated", **self._child_kwargs(command, event)))
+
+    def _apply_child_canceled(self, event):
+        command = self._result_command(event, "initiatedEventId")
+        self.open["child"] -= 1
+        a = event["childWorkflowExecutionCanceledEventAttributes"]
+        try:
+            details = _loads(command.converter, a.get("details"))
+        except Exception:  # noqa: BLE001
+            details = a.get("details")
+        command.future._fail(CancelledError(f"child workflow {command.name} ({command.id}) was cancelled",
+                                            details=details))
+
+    def _apply_start_child_failed(self, event):
+        command = self.by_event.pop(event["eventId"])
+        cause = event["startChildWorkflowExecutionFailedEventAttributes"]["cause"]
+        command.future._fail(errors.StartChildWorkflowFailedError(
+            f"SWF could not start child workflow {command.name} version {command.version} ({command.id}): {cause}",
+            cause=cause, workflow_id=command.id, workflow_type=(command.name, command.version)))
+
+    def _apply_external_done(self, event):
+        command = self._result_command(event, "initiatedEventId")
+        if command.future is not None:
+            command.future._resolve(None)
+
+    def _apply_external_failed(self, event):
+        command = self.by_event.pop(event["eventId"])
+        a = attrs_of(event)
+        cause = a.get("cause", "")
+        what = "signal" if command.kind == "signal" else "cancel request"
+        if command.future is not None:
+            command.future._fail(errors.ExternalWorkflowError(
+                f"SWF could not deliver the {what} to workflow {a.get('workflowId')}: {cause}", cause=cause,
+                workflow_id=a.get("workflowId", ""), run_id=a.get("runId") or ""))
+
+    # ================================================================ workflow API
+    def fatal(self, exc: BaseException) -> None:
+        """Record an error that must fail the decision task (not the execution)."""
+        if self.fatal_error is None:
+            self.fatal_error = exc
+
+    def _add(self, command: C.Command) -> None:
+        if self.hub._killing:
+            raise RunEvicted()
+        if self.query_mode:
+            raise WorkflowError("GF-QUERY: a query must not make commands (activities, timers, markers...)")
+        command.batch = self.batch
+        self.pending[command.key] = command
+
+    def next_id(self) -> str:
+        self.counter += 1
+        return str(self.counter)
+
+    def schedule_activity(self, activity_type, args: tuple, kwargs: dict, options: dict | None = None) -> Future:
+        converter = activity_type.converter or self.converter
+        text = encode_args(converter, args, kwargs, f"input of activity {activity_type.name}")
+        merged = {
+            "task_list": activity_type.task_list,
+            "task_priority": activity_type.task_priority,
+            "schedule_to_start_timeout": activity_type.schedule_to_start_timeout,
+            "start_to_close_timeout": activity_type.start_to_close_timeout,
+            "schedule_to_close_timeout": activity_type.schedule_to_close_timeout,
+            "heartbeat_timeout": activity_type.heartbeat_timeout,
+        }
+        merged.update(options if options is not None else current_activity_options())
+        activity_id = self.next_id()
+        future = Future(self, f"activity {activity_type.name} id={activity_id}")
+        command = C.ScheduleActivity(activity_id, activity_type.name, merged.get("version") or activity_type.version,
+                                     text, merged, converter, future, caller_location())
+        future._cancel_fn = lambda: self._cancel_activity(command)
+        self._add(command)
+        return future
+
+    def _cancel_activity(self, command) -> bool:
+        if command.key in self.pending:
+            del self.pending[command.key]
+            command.future._fail(CancelledError(f"activity {command.name} (id {command.id}) was cancelled"))
+            return True
+        key = ("cancel_activity", command.id)
+        if key not in self.cancelling:
+            self.cancelling.add(key)
+            self._add(C.CancelActivity(command.id, location=caller_location()))
+        return True
+
+    def start_timer(self, seconds: float) -> Future:
+        if isinstance(seconds, datetime.timedelta):
+            seconds = seconds.total_seconds()
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0 or seconds != seconds:
+            raise ValueError(f"a timer needs a duration in seconds >= 0, not {seconds!r}")
+        whole = math.ceil(seconds)  # SWF timers count whole seconds; never fire early
+        timer_id = self.next_id()
+        future = Future(self, f"timer {whole}s id={timer_id}")
+        command = C.StartTimer(timer_id, whole, future, caller_location())
+        future._cancel_fn = lambda: self._cancel_timer(command)
+        self._add(command)
+        return future
+
+    def _cancel_timer(self, command) -> bool:
+        if command.future.done():
+            return False
+        if command.key in self.pending:
+            del self.pending[command.key]
+        else:
+            self._add(C.CancelTimer(command.id, location=caller_location()))
+        command.future._fail(CancelledError(f"timer {command.id} was cancelled"))
+        return True
+
+    def start_child(self, workflow_type, args: tuple, kwargs: dict, converter=None) -> Future:
+        opts = current_workflow_options()
+        converter = converter or self.converter
+        n = self.next_id()
+        workflow_id = opts.get("workflow_id") or f"{self.run_id}-{n}"
+        options = {
+            "execution_start_to_close_timeout": workflow_type.execution_start_to_close_timeout,
+            "task_start_to_close_timeout": workflow_type.task_start_to_close_timeout,
+            "task_list": workflow_type.task_list or (self.info.task_list if self.info else None),
+            "task_priority": workflow_type.task_priority,
+            "child_policy": workflow_type.child_policy,
+        }
+        options.update(opts)
+        text = encode_args(converter, args, kwargs, f"input of child workflow {workflow_type.name}")
+        future = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
+        command = C.StartChild(workflow_id, workflow_type.name, opts.get("version") or workflow_type.version, text,
+                               options, converter, future, caller_location())
+        future._cancel_fn = lambda: self._cancel_child(command)
+        self._add(command)
+        return future
+
+    def call_child(self, workflow_type, args: tuple, kwargs: dict, converter=None) -> Any:
+        return self.start_child(workflow_type, args, kwargs, converter).result()
+
+    def _cancel_child(self, command) -> bool:
+        if command.key in self.pending:
+            del self.pending[command.key]
+            command.future._fail(CancelledError(f"child workflow {command.id} was cancelled before it started"))
+            return True
+        key = ("cancel_child", command.id)
+        if key not in self.cancelling:
+            self.cancelling.add(key)
+            self._add(C.CancelExternal(self.next_id(), command.id, command.run_id or None, None, caller_location()))
+        return True
+
+    def signal_external(self, workflow_id: str, signal_name: str, args: tuple, kwargs: dict,
+                        run_id: str | None = None) -> Future:
+        text = encode_args(self.converter, args, kwargs, f"input of signal {signal_name}")
+        command_id = self.next_id()
+        future = Future(self, f"signal {signal_name} to {workflow_id}")
+        self._add(C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location()))
+        return future
+
+    def request_cancel_external(self, workflow_id: str, run_id: str | None = None) -> Future:
+        command_id = self.next_id()
+        future = Future(self, f"cancel request to {workflow_id}")
+        self._add(C.CancelExternal(command_id, workflow_id, run_id, future, caller_location()))
+        return future
+
+    def side_effect(self, function: Callable[[], Any]) -> Any:
+        name = f"{SIDE_EFFECT_MARKER}{self.next_id()}"
+        location = caller_location()
+        if name in self.markers:
+            details = self.markers[name]
+        elif self.replaying:
+            error = NonDeterministicWorkflowError(
+                f"GF-NONDETERMINISM: side_effect() at {location} has no marker {name} in history "
+                "(workflow code changed?)", command=f"RecordMarker {name} (at {location})")
+            self.fatal(error)
+            raise error
+        else:
+            details = encode_value(self.converter, function(), "side_effect result")
+        self._add(C.RecordMarker(name, details, location))
+        return _loads(self.converter, details)
+
+    def version(self, change_id: str, min_supported: int, max_supported: int) -> int:
+        if change_id in self.versions:
+            value = self.versions[change_id]
+        else:
+            name = f"{VERSION_MARKER}{change_id}"
+            if name in self.markers:
+                value = int(self.markers[name])
+                self._add(C.RecordMarker(name, str(value), caller_location()))
+            elif self.replaying:
+                value = DEFAULT_VERSION
+            else:
+                value = max_supported
+                self._add(C.RecordMarker(name, str(value), caller_location()))
+            self.versions[change_id] = value
+        if not min_supported <= value <= max_supported:
+            error = NonDeterministicWorkflowError(
+                f"GF-VERSION: this run took version {value} of change {change_id!r}, but the code supports only "
+                f"{min_supported}..{max_supported} (keep the old branch until such runs have closed)",
+                command=f"version({change_id!r}, {min_supported}, {max_supported})")
+            self.fatal(error)
+            raise error
+        return value
+
+    def continue_as_new(self, args: tuple, kwargs: dict) -> None:
+        opts = current_workflow_options()
+        info = self.info
+        text = encode_args(self.converter, args, kwargs, f"input of workflow {info.workflow_type[0]}")
+        attrs: dict[str, Any] = {"input": text}
+        timeout = opts.get("execution_start_to_close_timeout", info.execution_start_to_close_timeout)
+        if timeout is not None:
+            attrs["executionStartToCloseTimeout"] = str(timeout)
+        task_timeout = opts.get("task_start_to_close_timeout", info.task_start_to_close_timeout)
+        if task_timeout is not None:
+            attrs["taskStartToCloseTimeout"] = str(task_timeout)
+        attrs["taskList"] = {"name": opts.get("task_list") or info.task_list}
+        priority = opts.get("task_priority", info.task_priority)
+        if priority is not None:
+            attrs["taskPriority"] = str(priority)
+        if opts.get("child_policy") or info.child_policy:
+            attrs["childPolicy"] = opts.get("child_policy") or info.child_policy
+        tags = opts.get("tags", info.tags)
+        if tags:
+            attrs["tagList"] = list(tags)
+        if opts.get("version"):
+            attrs["workflowTypeVersion"] = opts["version"]
+        if self.close is None:
+            self._set_close(C.Close("ContinueAsNewWorkflowExecution", attrs, caller_location()))
+        raise StopWorkflow()
+
+    def uuid4(self) -> uuid.UUID:
+        return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+    def query(self, name: str, args: tuple) -> Any:
+        """Evaluate ``@query`` ``name`` on the replayed instance, in a workflow greenlet."""
+        if self.definition is None or self.instance is None:
+            raise WorkflowError("GF-QUERY: the history has not started the workflow (no instance to query)")
+        method_name = self.definition.queries.get(name)
+        if method_name is None:
+            known = ", ".join(sorted(self.definition.queries)) or "none"
+            raise WorkflowError(f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
+        self.query_mode = True
+        try:
+            g = self.hub.spawn(getattr(self.instance, method_name), tuple(args), name=f"@query {name}")
+            self.hub.run_until_quiescent()
+            if not g.future.done():
+                raise WorkflowError(f"GF-QUERY: query {name!r} blocked; queries must only read workflow state")
+            return g.future.result()
+        finally:
+            self.query_mode = False
+
+    # ================================================================ decisions
+    def unsent_commands(self) -> list[C.Command]:
+        """Commands not yet confirmed by history, in the order the code made them."""
+        return list(self.pending.values())
+
+    def kill(self) -> None:
+        """Unwind every greenlet of this run (it leaves the cache)."""
+        self.hub.kill_all()
+
+
+def _seconds(text: Any) -> int | None:
+    if text in (None, "", "NONE"):
+        return None
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def current_run() -> WorkflowRun:
+    """The run whose workflow code is executing (raises outside workflow code)."""
+    run = getattr(getcurrent(), "gf_run", None)
+    if run is None:
+        raise WorkflowError("this greenflow.workflow function works only inside workflow code "
+                            "(an @execute method, a signal handler or a function it spawned)")
+    return run
+
+
+R = WorkflowRun
+_HANDLERS: dict[str, Callable] = {
+    "DecisionTaskScheduled": lambda run, event: None,
+    "DecisionTaskStarted": R._on_decision_started,
+    "DecisionTaskCompleted": R._on_decision_completed,
+    "DecisionTaskTimedOut": R._on_decision_timed_out,
+    "ActivityTaskScheduled": R._on_activity_scheduled,
+    "ScheduleActivityTaskFailed": R._on_schedule_activity_failed,
+    "ActivityTaskCancelRequested": R._on_activity_cancel_requested,
+    "RequestCancelActivityTaskFailed": R._on_request_cancel_activity_failed,
+    "ActivityTaskStarted": lambda run, event: None,
+    "TimerStarted": R._on_timer_started,
+    "StartTimerFailed": R._on_start_timer_failed,
+    "TimerCanceled": R._on_timer_canceled,
+    "CancelTimerFailed": R._on_cancel_timer_failed,
+    "MarkerRecorded": R._on_marker_recorded,
+    "RecordMarkerFailed": R._on_record_marker_failed,
+    "StartChildWorkflowExecutionInitiated": R._on_child_initiated,
+    "StartChildWorkflowExecutionFailed": R._on_start_child_failed,
+    "SignalExternalWorkflowExecutionInitiated": R._on_signal_initiated,
+    "SignalExternalWorkflowExecutionFailed": lambda run, event: run._on_external_failed(event, "signal"),
+    "RequestCancelExternalWorkflowExecutionInitiated": R._on_cancel_external_initiated,
+    "RequestCancelExternalWorkflowExecutionFailed": lambda run, event: run._on_external_failed(event, "cancel_external"),
+    "LambdaFunctionScheduled": R._on_lambda,
+    "ScheduleLambdaFunctionFailed": R._on_lambda,
+    "LambdaFunctionStarted": lambda run, event: None,
+    "LambdaFunctionCompleted": lambda run, event: None,
+    "LambdaFunctionFailed": lambda run, event: None,
+    "LambdaFunctionTimedOut": lambda run, event: None,
+    "StartLambdaFunctionFailed": lambda run, event: None,
+    "WorkflowExecutionTimedOut": R._on_terminal,
+    "WorkflowExecutionTerminated": R._on_terminal,
+    **{t: R._on_close for t in C.CLOSE_EVENTS},
+    **{t: R._on_close for t in C.CLOSE_FAILED_EVENTS},
+}
+# Events not in _HANDLERS wait for their batch and are then applied by _APPLY (or ignored).
+_APPLY: dict[str, Callable] = {
+    "WorkflowExecutionStarted": R._apply_started,
+    "WorkflowExecutionCancelRequested": R._apply_cancel_requested,
+    "WorkflowExecutionSignaled": R._apply_signaled,
+    "ActivityTaskCompleted": R._apply_activity_completed,
+    "ActivityTaskFailed": R._apply_activity_failed,
+    "ActivityTaskTimedOut": R._apply_activity_timed_out,
+    "ActivityTaskCanceled": R._apply_activity_canceled,
+    "ScheduleActivityTaskFailed": R._apply_schedule_activity_failed,
+    "TimerFired": R._apply_timer_fired,
+    "StartTimerFailed": R._apply_start_timer_failed,
+    "ChildWorkflowExecutionStarted": R._apply_child_started,
+    "ChildWorkflowExecutionCompleted": R._apply_child_completed,
+    "ChildWorkflowExecutionFailed": R._apply_child_failed,
+    "ChildWorkflowExecutionTimedOut": R._apply_child_timed_out,
+    "ChildWorkflowExecutionCanceled": R._apply_child_canceled,
+    "ChildWorkflowExecutionTerminated": R._apply_child_terminated,
+    "StartChildWorkflowExecutionFailed": R._apply_start_child_failed,
+    "ExternalWorkflowExecutionSignaled": R._apply_external_done,
+    "ExternalWorkflowExecutionCancelRequested": R._apply_external_done,
+    "SignalExternalWorkflowExecutionFailed": R._apply_external_failed,
+    "RequestCancelExternalWorkflowExecutionFailed": R._apply_external_failed,
+}

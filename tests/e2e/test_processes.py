@@ -1,0 +1,176 @@
+"""Real processes: the examples, worker processes killed with ``kill -9`` or stopped with
+SIGTERM, and one activity worker process running 500 activities at once.
+
+The service runs in the test process (a real HTTP server in its own thread, with a virtual
+clock); workers are separate ``python -m greenflow worker`` processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from greenflow.testing import LocalTestEnvironment, wait_until
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PYTHON = sys.executable
+APP = os.path.join(REPO, "tests", "e2e", "e2e_app.py")
+
+
+def _worker_process(env, subprocess_env, tmp_path, name, *extra):
+    """Start ``greenflow worker tests/e2e/app.py`` on ``env``'s service; wait until it polls."""
+    out = open(tmp_path / f"{name}.out", "w+")
+    process = subprocess.Popen(
+        [PYTHON, "-m", "greenflow", "worker", APP, "--endpoint", env.service.endpoint, "--domain", env.domain,
+         "--task-list", env.task_list, *extra],
+        stdout=out, stderr=subprocess.STDOUT, env=subprocess_env, cwd=REPO)
+    process.output_path = tmp_path / f"{name}.out"
+
+    def running():
+        if process.poll() is not None:
+            raise AssertionError(f"worker {name} exited early:\n{process.output_path.read_text()}")
+        return "running" in process.output_path.read_text()
+
+    wait_until(running, timeout=30, what=f"worker process {name} to start")
+    return process
+
+
+def _stop(process, sig=signal.SIGTERM, timeout=30):
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+@pytest.fixture
+def app_env(subprocess_env, tmp_path):
+    subprocess_env["GREENFLOW_TEST_LOG"] = str(tmp_path / "activities.log")
+    with LocalTestEnvironment(poll_timeout=1.0) as environment:
+        environment.subprocess_env = subprocess_env
+        environment.log_path = tmp_path / "activities.log"
+        environment.processes = []
+        yield environment
+        for process in environment.processes:
+            _stop(process, signal.SIGKILL)
+
+
+def _log_lines(env):
+    return env.log_path.read_text().splitlines() if env.log_path.exists() else []
+
+
+# --------------------------------------------------------------------------- examples
+
+
+@pytest.mark.parametrize("example, expected", [
+    ("hello_world.py", ["Hello World!"]),
+    ("order_fulfillment.py", ["order A (30, 2 items):     shipped", "approved by alice",
+                              "cancelled by the customer, payment refunded", "payment attempts for order A: 2"]),
+])
+def test_examples_run_and_print_the_outcome(example, expected, subprocess_env):
+    result = subprocess.run([PYTHON, os.path.join(REPO, "examples", example)], env=subprocess_env, cwd=REPO,
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for text in expected:
+        assert text in result.stdout, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+def test_killed_worker_is_replaced_and_every_workflow_completes_once(app_env, tmp_path):
+    from e2e_app import ChainWorkflow
+    env = app_env
+    first = _worker_process(env, env.subprocess_env, tmp_path, "first")
+    env.processes.append(first)
+    client = env.client()
+    handles = [client.start(ChainWorkflow.run, f"wf{i}", 4, 0.2, workflow_id=f"chain-{i}") for i in range(12)]
+    # Kill the worker in the middle: some steps done, others running or waiting for decisions.
+    wait_until(lambda: sum(line.startswith("end") for line in _log_lines(env)) >= 10, timeout=30,
+               what="a few steps to finish")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    lines_at_kill = len(_log_lines(env))
+    second = _worker_process(env, env.subprocess_env, tmp_path, "second")
+    env.processes.append(second)
+
+    # Tasks the dead worker held time out in (virtual) SWF time; move it when nothing moves.
+    progress = [None, time.monotonic()]
+
+    def all_closed():
+        count = client.count_closed()
+        if count != progress[0]:
+            progress[:] = [count, time.monotonic()]
+        elif time.monotonic() - progress[1] > 1.5:
+            env.advance_time(30)
+            progress[1] = time.monotonic()
+        return count == len(handles)
+
+    wait_until(all_closed, timeout=60, interval=0.1, what="every workflow to close")
+    for handle in handles:
+        assert handle.result(timeout=5) == 0 + 1 + 2 + 3
+        runs = list(client.list_closed(workflow_id=handle.workflow_id))
+        assert [info["closeStatus"] for info in runs] == ["COMPLETED"]  # exactly once
+    assert client.count_open() == 0
+    pids = {line.split()[3] for line in _log_lines(env)[lines_at_kill:] if line.startswith("end")}
+    assert str(second.pid) in pids  # the replacement did the rest
+    assert _stop(second) == 0
+
+
+# --------------------------------------------------------------------------- graceful shutdown
+
+
+def test_graceful_shutdown_loses_nothing(app_env, tmp_path):
+    from e2e_app import ChainWorkflow
+    env = app_env
+    first = _worker_process(env, env.subprocess_env, tmp_path, "first")
+    env.processes.append(first)
+    client = env.client()
+    handles = [client.start(ChainWorkflow.run, f"wf{i}", 3, 0.5, workflow_id=f"graceful-{i}") for i in range(8)]
+    wait_until(lambda: sum(line.startswith("start") for line in _log_lines(env)) >= 8, timeout=30,
+               what="activities to be running")
+    assert _stop(first, signal.SIGTERM) == 0, first.output_path.read_text()
+    lines = _log_lines(env)
+    started = {tuple(line.split()[1:3]) for line in lines if line.startswith("start")}
+    ended = {tuple(line.split()[1:3]) for line in lines if line.startswith("end")}
+    assert started == ended  # every activity running at SIGTERM was allowed to finish
+
+    second = _worker_process(env, env.subprocess_env, tmp_path, "second")
+    env.processes.append(second)
+    # The virtual clock never moves: had a task been dropped, it would never time out and
+    # its workflow would never finish.
+    for handle in handles:
+        assert handle.result(timeout=30) == 0 + 1 + 2
+    for handle in handles:
+        assert not any(e["eventType"] in ("ActivityTaskTimedOut", "DecisionTaskTimedOut") for e in handle.history())
+    assert _stop(second) == 0
+
+
+# --------------------------------------------------------------------------- 500 concurrent activities
+
+
+def test_500_concurrent_activities_in_one_worker_process(app_env, tmp_path):
+    from e2e_app import NapWorkflow
+    env = app_env
+    worker = _worker_process(env, env.subprocess_env, tmp_path, "pool", "--pool-size", "600")
+    env.processes.append(worker)
+    handle = env.client().start(NapWorkflow.run, 500, 0.5)
+    naps = handle.result(timeout=90)
+    assert len(naps) == 500
+    assert {pid for _, _, pid in naps} == {worker.pid}
+    # Peak overlap: how many activities were sleeping at the same instant.
+    edges = sorted([(start, 1) for start, _, _ in naps] + [(end, -1) for _, end, _ in naps])
+    running = peak = 0
+    for _, change in edges:
+        running += change
+        peak = max(peak, running)
+    assert peak >= 250, f"only {peak} of 500 activities ran at once"
+    assert _stop(worker) == 0

@@ -1,0 +1,185 @@
+"""``greenflow server`` (and ``python -m greenflow server``) as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+
+import botocore.session
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+import greenflow
+from greenflow import cli
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(greenflow.__file__)))
+ENDPOINT_LINE = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
+
+
+def make_client(endpoint, key_id="AKIDCLI", secret="cli-secret"):
+    return botocore.session.get_session().create_client(
+        "swf", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id=key_id,
+        aws_secret_access_key=secret, config=Config(read_timeout=70, retries={"max_attempts": 0}))
+
+
+class Server:
+    """One ``python -m greenflow server`` subprocess; always gone after the test."""
+
+    def __init__(self, *args: str):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "greenflow", "server", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.endpoint = None
+
+    def wait_listening(self) -> str:
+        line = self.process.stdout.readline()  # the server prints one line once it listens
+        match = ENDPOINT_LINE.search(line)
+        assert match, f"no endpoint line: {line!r}; stderr: {self.stderr()}"
+        self.endpoint = match.group(1)
+        return self.endpoint
+
+    def stop(self, signum=signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        return self.process.wait(30)
+
+    def stderr(self) -> str:
+        if self.process.poll() is None:
+            return "(still running)"
+        return self.process.stderr.read()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(30)
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def servers():
+    started = []
+
+    def start(*args):
+        server = Server(*args)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.kill()
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_server_serves_botocore_and_stops_cleanly(servers, tmp_path, signum):
+    server = servers("--db", str(tmp_path / "swf.db"), "--poll-timeout", "1")
+    endpoint = server.wait_listening()
+    client = make_client(endpoint)
+    client.register_domain(name="cli", workflowExecutionRetentionPeriodInDays="1")
+    assert client.describe_domain(name="cli")["domainInfo"]["status"] == "REGISTERED"
+    assert server.stop(signum) == 0
+    assert gone(server.process.pid)
+    assert "Traceback" not in server.stderr()
+
+
+def test_data_survives_a_restart_on_the_same_database(servers, tmp_path):
+    db = str(tmp_path / "swf.db")
+    first = servers("--db", db)
+    make_client(first.wait_listening()).register_domain(name="kept", workflowExecutionRetentionPeriodInDays="3")
+    assert first.stop() == 0
+    second = servers("--db", db)
+    answer = make_client(second.wait_listening()).describe_domain(name="kept")
+    assert answer["configuration"]["workflowExecutionRetentionPeriodInDays"] == "3"
+    assert second.stop() == 0
+
+
+def test_long_poll_timeout_option_is_used(servers, tmp_path):
+    server = servers("--db", ":memory:", "--poll-timeout", "0.2")
+    client = make_client(server.wait_listening())
+    client.register_domain(name="d", workflowExecutionRetentionPeriodInDays="1")
+    assert client.poll_for_activity_task(domain="d", taskList={"name": "t"})["taskToken"] == ""
+    assert server.stop() == 0
+
+
+def test_credentials_file_requires_signed_requests(servers, tmp_path):
+    credentials = tmp_path / "credentials"
+    credentials.write_text("AKIDCLI=cli-secret\n")
+    server = servers("--db", ":memory:", "--credentials", str(credentials))
+    endpoint = server.wait_listening()
+    make_client(endpoint).register_domain(name="d", workflowExecutionRetentionPeriodInDays="1")
+    with pytest.raises(ClientError) as caught:
+        make_client(endpoint, secret="wrong").describe_domain(name="d")
+    assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert server.stop() == 0
+
+
+def test_port_in_use_is_a_clear_failure(servers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = servers("--db", ":memory:", "--port", str(port))
+        assert server.process.wait(30) == 1
+        assert "cannot listen" in server.stderr()
+
+
+def test_non_loopback_without_credentials_is_refused_without_listening(capsys):
+    assert cli.main(["server", "--host", "0.0.0.0", "--db", ":memory:"]) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+def test_missing_credentials_file_is_refused(capsys, tmp_path):
+    assert cli.main(["server", "--db", ":memory:", "--credentials", str(tmp_path / "absent")]) == 2
+    assert "absent" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    assert "server" in capsys.readouterr().err
+
+
+def test_help_lists_the_server_options(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["server", "--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--host", "--port", "--db", "--credentials", "--poll-timeout"):
+        assert option in out
+
+
+def test_other_modules_can_add_commands(tmp_path, monkeypatch, capsys):
+    (tmp_path / "extra_commands_for_test.py").write_text(textwrap.dedent("""
+        def add_commands(subparsers):
+            parser = subparsers.add_parser("hello", help="say hello")
+            parser.add_argument("who")
+            parser.set_defaults(func=lambda args: print(f"hello {args.who}") or 3)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "extra_commands_for_test",
+                                                  "no_such_module_for_test"])
+    assert cli.main(["hello", "world"]) == 3
+    assert capsys.readouterr().out == "hello world\n"
+
+
+def test_a_broken_command_module_is_not_hidden(tmp_path, monkeypatch):
+    (tmp_path / "broken_commands_for_test.py").write_text("import no_such_dependency_for_test\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["broken_commands_for_test"])
+    with pytest.raises(ModuleNotFoundError):
+        cli.build_parser()
