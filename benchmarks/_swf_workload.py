@@ -1,14 +1,14 @@
 """Shared pieces of the SWF service benchmarks.
 
 * :class:`ServerProcess` runs an SWF server (greenflow's local service, moto's server, or
-  the null server below) as a subprocess on a loopback port and reads its CPU time from
-  ``/proc/<pid>/stat``, so the service's own cost per request can be measured.
+  the null server below) as a subprocess on a loopback port and reads its CPU time, so
+  the service's own cost per request can be measured.
 * :func:`make_client` builds the one botocore ``swf`` client configuration every server is
   driven with, and :func:`register` the domain and types the workload uses.
 * :class:`ClientPool` is a pool of client *processes* (each running one or more threads),
   created once by ``fork`` and reused for every phase and server, so the client's own
-  cost (botocore serialisation, signing, parsing: ~2.8 ms of CPU per call here) is spread
-  over processes instead of one GIL hiding the server's figures.
+  cost (botocore serialisation, signing, parsing: about 1 ms of CPU per call here) is
+  spread over processes instead of one GIL hiding the server's figures.
 * ``python benchmarks/_swf_workload.py null-server --port P`` answers every request with a
   canned body at once: calls against it measure botocore's own cost per call, the floor
   any server's latency sits on.
@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import http.server
-import json
 import multiprocessing
 import os
 import socket
@@ -79,10 +78,19 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> "ServerProcess":
         """Start the process; return once its port accepts connections (or raise with its output)."""
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "ServerProcess":
+        """Start the process without waiting for it (see :meth:`wait_ready`)."""
         # The repository first on the path: `python -m greenflow` works from any directory,
         # installed or not.
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
         self.process = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> "ServerProcess":
+        """Return once the port accepts connections; raise with the server's output if it exits or times out."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -294,6 +302,7 @@ def _run_thread(client, spec: PhaseSpec, counter, go: threading.Event, out: list
     stats: Counter = Counter()
     done = 0
     go.wait()
+    began = time.perf_counter()  # CLOCK_MONOTONIC: comparable across the client processes
     deadline = time.monotonic() + spec.time_limit
     # Units are claimed one at a time from a counter shared by all client processes, so
     # every client stays busy to the end (fixed quotas leave stragglers running alone).
@@ -308,7 +317,7 @@ def _run_thread(client, spec: PhaseSpec, counter, go: threading.Event, out: list
             stats[f"{error.response['Error'].get('Code')} ({error.response['ResponseMetadata'].get('HTTPStatusCode')})"] += 1
         except Exception as error:  # a connection error, a timeout: count it, go on
             stats[type(error).__name__] += 1
-    out.append((latencies, done, stats))
+    out.append((latencies, done, stats, began, time.perf_counter()))
 
 
 def _worker_main(conn, counter) -> None:
@@ -345,11 +354,12 @@ def _worker_main(conn, counter) -> None:
         for thread in threads:
             thread.join()
         latencies, done, stats = [], 0, Counter()
-        for thread_latencies, thread_done, thread_stats in out:
+        for thread_latencies, thread_done, thread_stats, _, _ in out:
             latencies += thread_latencies
             done += thread_done
             stats.update(thread_stats)
-        conn.send((latencies, done, dict(stats)))
+        span = (min(began for *_, began, _ in out), max(ended for *_, ended in out))
+        conn.send((latencies, done, dict(stats), span))
 
 
 @dataclasses.dataclass
@@ -358,7 +368,7 @@ class PhaseResult:
 
     spec: PhaseSpec
     server: str
-    wall: float  # seconds from "go" to the last client's answer
+    wall: float  # seconds from the first client's start to the last client's end
     done: int  # units completed (executions started, or round trips)
     latencies: list[float]  # every request, seconds
     cpu: float  # server CPU seconds over the phase
@@ -423,19 +433,22 @@ class ClientPool:
             if conn.recv() != "ready":
                 raise RuntimeError("client process failed to get ready")
         cpu_before = server.cpu_seconds()
-        began = time.perf_counter()
         for _, conn in used:
             conn.send("go")
         latencies: list[float] = []
         done = 0
         stats: Counter = Counter()
+        spans = []
         for _, conn in used:
-            process_latencies, process_done, process_stats = conn.recv()
+            process_latencies, process_done, process_stats, span = conn.recv()
             latencies += process_latencies
             done += process_done
             stats.update(process_stats)
-        wall = time.perf_counter() - began
+            spans.append(span)
         cpu = server.cpu_seconds() - cpu_before
+        # From the first client's start to the last client's end, as the clients saw it:
+        # the messages that release and collect the clients are not the server's time.
+        wall = max(end for _, end in spans) - min(start for start, _ in spans)
         return PhaseResult(spec, server.name, wall, done, latencies, cpu, dict(stats))
 
     def close(self) -> None:
@@ -456,30 +469,49 @@ class ClientPool:
 # --- the null server ----------------------------------------------------------------------
 
 
-class _NullHandler(http.server.BaseHTTPRequestHandler):
-    """Answers every SWF request at once with a minimal valid body."""
+class _NullProtocol(asyncio.Protocol):
+    """Answers every HTTP request at once with a minimal valid SWF body (keep-alive).
 
-    protocol_version = "HTTP/1.1"  # keep-alive, as botocore's urllib3 pool expects
-    disable_nagle_algorithm = True  # headers and body in separate writes: avoid the 40 ms stall
+    asyncio sets TCP_NODELAY on its TCP sockets, so there is no Nagle stall; the parsing is
+    the least that keeps requests apart, so that the server's own cost stays well below the
+    client's and the figures measure botocore.
+    """
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        target = self.headers.get("X-Amz-Target", "")
-        body = json.dumps({"runId": "null"} if target.endswith("StartWorkflowExecution") else {}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.buffer = b""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            length, start = 0, False
+            for line in self.buffer[:end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"x-amz-target":
+                    start = value.strip().endswith(b"StartWorkflowExecution")
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length:]
+            body = b'{"runId": "null"}' if start else b"{}"
+            self.transport.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(body), body)
+            )
 
 
 def _serve_null(port: int) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _NullHandler)
-    server.daemon_threads = True
-    server.serve_forever()
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(_NullProtocol, "127.0.0.1", port)
+        async with server:
+            await server.serve_forever()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ from _swf_workload import (  # noqa: E402 (after the path tweak, on purpose)
 LEVELS = (1, 16, 128)
 #: Units (executions) per concurrency level.
 FULL_TOTALS = {1: 200, 16: 256, 128: 320}
-QUICK_TOTALS = {1: 20, 16: 48, 128: 128}
+QUICK_TOTALS = {1: 30, 16: 64, 128: 128}
 #: Client processes; 128 clients = 16 processes x 8 threads (128 processes would spend
 #: this 2-core machine on process switching rather than on requests).
 PROCESSES = 16
@@ -198,6 +198,20 @@ def check_targets(results: dict[tuple[str, str, int], PhaseResult], floor: dict[
     return bool(verdicts) and all(verdicts)
 
 
+def busy_share(seconds: float = 1.0) -> float:
+    """The share of the machine's CPU (0-1) that was busy over the next ``seconds``."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, total
+
+    idle0, total0 = sample()
+    time.sleep(seconds)
+    idle1, total1 = sample()
+    return 1 - (idle1 - idle0) / max(1, total1 - total0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit status 0 when every target passes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -210,22 +224,29 @@ def main(argv: list[str] | None = None) -> int:
 
     # Fork the client processes first, while this process has no threads or clients.
     pool = ClientPool(PROCESSES)
+    launched: dict[str, ServerProcess] = {}
     servers: dict[str, ServerProcess] = {}
     tmpdir = tempfile.TemporaryDirectory(prefix="greenflow-bench-")
     try:
-        null = null_server().start()
-        servers["null"] = null
+        launched["null"] = null_server()
         for name in wanted:
             if name == "greenflow":
-                server = greenflow_server(os.path.join(tmpdir.name, "bench.db"))
+                launched[name] = greenflow_server(os.path.join(tmpdir.name, "bench.db"))
             elif name == "moto":
-                server = moto_server()
+                launched[name] = moto_server()
             else:
                 parser.error(f"unknown server {name!r}")
+        for server in launched.values():  # all start at once: moto alone takes seconds to import
+            server.launch()
+        for name, server in launched.items():
             try:
-                servers[name] = server.start()
+                servers[name] = server.wait_ready()
             except RuntimeError as error:
+                server.stop()
+                if name == "null":
+                    raise
                 print(f"skipping {name}: {error}", file=sys.stderr)
+        null = servers["null"]
         names = [name for name in wanted if name in servers]
         print(
             f"greenflow local service vs moto {moto_version()} SWF server, {os.cpu_count()} CPUs, "
@@ -234,9 +255,14 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"c={level}: {totals[level]}" for level in LEVELS)
         )
 
+        busy = busy_share()
+        print(f"machine busy before the run (others' load): {100 * busy:.0f}% of {os.cpu_count()} CPUs"
+              + ("  WARNING: rates and latencies below are skewed by that load; CPU/request much less" if busy > 0.1
+                 else ""))
         # The floor: botocore's own cost per call, against a server that does nothing, and
         # the most calls/s these clients can make on this machine at each level.
-        floor = {level: pool.run(null, PhaseSpec("start", null.endpoint, level, totals[level], "n", "n", f"null{level}"))
+        floor = {level: pool.run(null, PhaseSpec("start", null.endpoint, level, max(totals[level], 200), "n", "n",
+                                                 f"null{level}"))
                  for level in LEVELS}
         print(f"botocore's own cost per call (null server, 1 client): p50 {ms(floor[1].percentile(0.5))} ms, "
               f"p99 {ms(floor[1].percentile(0.99))} ms")
@@ -259,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nelapsed {time.monotonic() - began:.0f} s")
         return 0 if ok else 1
     finally:
-        for server in servers.values():
+        for server in launched.values():
             server.stop()
         pool.close()
         tmpdir.cleanup()

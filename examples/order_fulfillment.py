@@ -27,9 +27,9 @@ import time  # noqa: E402
 
 import greenflow  # noqa: E402
 from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
-from greenflow.errors import CancelledError, WorkflowCanceledError  # noqa: E402
+from greenflow.errors import CancelledError, WorkflowCanceledError, WorkflowError  # noqa: E402
 from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute,  # noqa: E402
-                                query, signal, sleep, spawn, wait_all, wait_until)
+                                query, signal, sleep, spawn, wait_all, wait_until, workflow_options)
 from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
 
 DOMAIN = "orders"
@@ -120,7 +120,8 @@ class OrderWorkflow(WorkflowDefinition):
                     OrderActivities.refund(payment)
                     return f"rejected by {who}, refunded"
             self.status = "shipping"
-            tracking = ShippingWorkflow.ship(order_id)  # a child workflow; blocks for its result
+            with workflow_options(workflow_id=f"shipping-{order_id}"):
+                tracking = ShippingWorkflow.ship(order_id)  # a child workflow; blocks for its result
         except CancelledError:
             self.status = "cancelled"
             OrderActivities.refund(payment)  # clean up, then let the cancellation close the run
@@ -144,7 +145,12 @@ class OrderWorkflow(WorkflowDefinition):
 def wait_for_status(handle, status: str, timeout: float = 30) -> None:
     """Poll the workflow's ``current_status`` query until it reports ``status``."""
     deadline = time.monotonic() + timeout
-    while handle.query("current_status") != status:
+    while True:
+        try:
+            if handle.query("current_status") == status:
+                return
+        except WorkflowError:
+            pass  # no decision task has run yet: there is no state to query
         if time.monotonic() > deadline:
             raise TimeoutError(f"order {handle.workflow_id} never reached {status!r}")
         time.sleep(0.05)

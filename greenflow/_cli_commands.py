@@ -46,6 +46,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--task-list", help="task list to poll (default: the one the classes declare, else 'default')")
     p.add_argument("--pool-size", type=int, default=100, help="concurrent activities (default: 100)")
     p.add_argument("--pollers", type=int, default=2, help="concurrent decision polls (default: 2)")
+    p.add_argument("--activity-pollers", type=int, default=None,
+                   help="concurrent activity polls (default: the activity worker's, at most --pool-size)")
     p.add_argument("--identity", help="worker identity recorded in history (default: host:pid)")
     p.add_argument("--no-register", action="store_true", help="do not register the domain and types")
     p.add_argument("--fail-on-nondeterminism", action="store_true",
@@ -338,6 +340,8 @@ def _worker(args: argparse.Namespace) -> int:
         from .activity import ActivityWorker
         for task_list, objects in activity_groups.items():
             kwargs: dict[str, Any] = {"pool_size": args.pool_size, "register": not args.no_register}
+            if args.activity_pollers:
+                kwargs["pollers"] = min(args.activity_pollers, args.pool_size)
             if args.identity:
                 kwargs["identity"] = args.identity
             workers.append(ActivityWorker(swf, args.domain, task_list, *objects, **kwargs))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -110,6 +111,9 @@ def _run_server(args: argparse.Namespace) -> int:
         service.serve_forever(ready=ready)
     except OSError as error:
         print(f"greenflow server: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as error:
+        print(f"greenflow server: error: cannot use the database {args.db}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass  # a Ctrl-C that arrived before the signal handlers were installed

@@ -22,7 +22,6 @@ import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from . import errors
@@ -225,6 +224,8 @@ class WorkflowHandle:
                         f"workflow {self.workflow_id!r} (run {run_id}) is still open after {timeout} s")
                 pause = min(pause, left)
             time.sleep(pause * (0.8 + 0.4 * random.random()))
+            # Start fast (short workflows close within milliseconds), then back off so that
+            # long waits cost the service (and this process's CPU) little.
             pause = min(pause * 1.5, poll_interval)
 
     def _outcome(self, event: dict, run_id: str) -> Any:
@@ -337,12 +338,6 @@ class WorkflowHandle:
 
 
 # --------------------------------------------------------------------------- client
-
-
-@dataclass
-class _StartRequest:
-    """What :meth:`WorkflowClient.start` sends; kept for the CLI and tests."""
-    params: dict = field(default_factory=dict)
 
 
 class WorkflowClient:

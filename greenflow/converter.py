@@ -376,6 +376,9 @@ class JSONConverter(DataConverter):
                         exc.__dict__[attr] = self.decode(value)
                     except (AttributeError, TypeError, DataConversionError):
                         continue
+        cause = exc.__dict__.get("cause")
+        if isinstance(cause, BaseException) and exc.__cause__ is None:
+            exc.__cause__ = cause  # greenflow's errors keep their cause in both places
         try:
             exc.remote_traceback = tb
         except (AttributeError, TypeError):

@@ -31,6 +31,8 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
+from greenlet import getcurrent
+
 from . import errors
 from .converter import DataConverter, failure_from_exception
 
@@ -150,6 +152,7 @@ class WorkflowWorker:
         self._poll_greenlets: list[Any] = []  # gevent mode: the pollers
         self._thread: threading.Thread | None = None  # thread mode: the one worker thread
         self._busy = 0  # tasks being decided right now
+        self._in_poll: set[Any] = set()  # gevent mode: pollers waiting in a long poll
         self._exit_stack: contextlib.ExitStack | None = None
         #: decision tasks answered since start (for tests and metrics)
         self.tasks_completed = 0
@@ -210,7 +213,7 @@ class WorkflowWorker:
         finally:
             self._stopped.set()
 
-    def stop(self, timeout: float | None = None) -> None:
+    def stop(self, timeout: float | None = None, *, interrupt_polls: bool = False) -> None:
         """Stop polling gracefully; returns once the worker has stopped.
 
         No new poll starts. A long poll still open may yet receive a task, which is decided
@@ -221,6 +224,8 @@ class WorkflowWorker:
         to finish on its own): a task SWF handed to an interrupted poll is retried by SWF
         after its start-to-close timeout, so it is delayed, not lost. ``stop(0)`` interrupts
         at once (use it when nothing can still be running, e.g. at the end of a script).
+        With ``interrupt_polls`` (what leaving ``with worker:`` does), polls still waiting
+        are interrupted at once while decisions being made still finish.
         """
         self._stopping.set()
         if self._stopped.is_set():
@@ -229,6 +234,8 @@ class WorkflowWorker:
         if self._patched:
             import gevent
             pollers = [g for g in self._poll_greenlets if not g.dead]
+            if interrupt_polls:
+                gevent.killall([g for g in pollers if g in self._in_poll], block=True, timeout=5)
             if timeout is None or timeout > 0:
                 gevent.joinall(pollers, timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
             left = [g for g in pollers if not g.dead]
@@ -239,8 +246,12 @@ class WorkflowWorker:
                 gevent.killall(left, block=True, timeout=5)
         elif self._thread is not None:
             # A thread blocked in a long poll cannot be interrupted; it is a daemon and
-            # exits when its poll returns.
-            self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            # exits when its poll returns. Wait for a decision being made to be answered.
+            while self._thread.is_alive() and not (interrupt_polls and not self._busy):
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._thread.join(0.05 if left is None else min(0.05, left))
         self._stopped.set()
         log.info("workflow worker %s stopped (%d decision tasks answered)", self.identity, self.tasks_completed)
 
@@ -295,13 +306,15 @@ class WorkflowWorker:
         from .workflow._starter import use_starter
         self.start()
         stack = contextlib.ExitStack()
-        stack.callback(self.stop, self.shutdown_timeout)
+        stack.callback(self.stop, self.shutdown_timeout, interrupt_polls=True)
         stack.enter_context(use_starter(self.workflow_client()))
         self._exit_stack = stack
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        """Stop gracefully (see :meth:`stop`, bounded by ``shutdown_timeout``) and remove the starter."""
+        """Stop (see :meth:`stop`): running decisions finish within ``shutdown_timeout``, waiting
+        polls are interrupted (a script's ``with`` block must not wait a minute for them);
+        then remove the starter."""
         stack, self._exit_stack = self._exit_stack, None
         if stack is not None:
             stack.close()
@@ -336,7 +349,9 @@ class WorkflowWorker:
 
     def _poll_loop(self, index: int) -> None:
         backoff = _Backoff(f"workflow worker {self.domain}/{self.task_list}")
+        me = getcurrent()
         while not self._stopping.is_set():
+            self._in_poll.add(me)
             try:
                 task = self._poll()
             except Exception as error:
@@ -348,6 +363,8 @@ class WorkflowWorker:
                     log.exception("workflow worker: PollForDecisionTask failed")
                     self._stopping.wait(1.0)
                 continue
+            finally:
+                self._in_poll.discard(me)
             backoff.succeeded()
             if not task or not task.get("taskToken"):
                 continue
@@ -377,7 +394,6 @@ class WorkflowWorker:
 
     def handle_task(self, task: dict) -> None:
         """Decide one decision task and answer it (or leave it unanswered on non-determinism)."""
-        from .workflow._decider import DecisionResult  # noqa: F401  (documents the contract)
         execution = task["workflowExecution"]
         name = f"{task['workflowType']['name']} {execution['workflowId']}/{execution['runId']}"
         try:

@@ -269,6 +269,7 @@ def test_greenflow_errors_round_trip(conv):
                                             activity_id="1")
     back = conv.loads(conv.dumps(nested))
     assert isinstance(back.cause, ValueError) and back.activity_id == "1"
+    assert back.__cause__ is back.cause
 
 
 def test_unconvertible_exception_args_become_repr(conv):

@@ -14,7 +14,10 @@ How it keeps its promises:
   :class:`~greenflow.errors.CancelledError` escape). Manual activities are not answered.
 * **Shuts down gracefully**: stop polling, let running tasks finish within
   ``shutdown_timeout``, answer them; tasks still running then are interrupted and answered
-  as failed, so the workflow learns at once instead of after a timeout.
+  as failed, so the workflow learns at once instead of after a timeout. Open long polls
+  are cancelled at once on a greenflow local service (it withdraws a poll whose
+  connection closes, so no task goes to it); on Amazon SWF, which may still hand an
+  abandoned poll a task, they are let return (up to about 60 s, within the same bound).
 * **Survives outages**: failed polls and answers are retried with growing, jittered delays,
   logged once when the outage starts and once when it ends.
 """
@@ -276,8 +279,10 @@ class ActivityWorker:
         """Stop gracefully: no new tasks, running ones get ``timeout`` (default ``shutdown_timeout``) seconds.
 
         Blocks until every task taken is answered (or interrupted and answered as failed).
-        Long polls already open are waited for within the same bound, since a task they
-        receive must be run, not dropped. Safe to call more than once.
+        Long polls already open are cancelled at once when the service withdraws abandoned
+        polls (``client.cancels_polls_safely``: a greenflow local service); on Amazon SWF
+        they are waited for within the same bound, since a task they receive must be run,
+        not dropped. Safe to call more than once.
         """
         if self._state == "new":
             self._state = "stopped"
@@ -293,9 +298,13 @@ class ActivityWorker:
         self._state = "stopping"
         self._stopping.set()
         deadline = time.monotonic() + (self.shutdown_timeout if timeout is None else max(0.0, timeout))
+        # Killing a poll closes its connection. A poller waiting for a slot holds no task;
+        # one in a long poll holds none either when the service cancels polls whose client
+        # hung up, so an idle worker stops at once instead of after the poll timeout.
+        cancel_polls = bool(getattr(self.client, "cancels_polls_safely", False))
         for poller in self._poller_greenlets:
-            if poller not in self._in_poll:
-                poller.kill(block=False)  # waiting for a slot: holds no task
+            if cancel_polls or poller not in self._in_poll:
+                poller.kill(block=False)
         # Open polls may still hand over a task (spawned into self._tasks), so wait for both.
         while True:
             remaining = deadline - time.monotonic()

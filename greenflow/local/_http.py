@@ -19,7 +19,13 @@ Why not ``gevent.pywsgi``: SWF needs none of WSGI, and a hand-rolled HTTP/1.1 lo
   botocore call by ~40 ms;
 * keep-alive, so botocore's connection pool reuses one connection per client thread.
 
-Long polls simply block their connection's greenlet inside ``handle``.
+Long polls block their connection's greenlet inside ``handle``. A client that hangs up
+meanwhile (worker stopped, process killed) must not be handed a task it will never read:
+while a ``PollFor*`` request waits, a watcher greenlet reads the connection, and on EOF or
+a reset kills the poll with ``GreenletExit`` at its wait point, which removes its waiter
+from the task list without taking a task (see :meth:`SWFProtocolHandler._poll_watched`).
+Every answer carries ``x-greenflow-service: local/<version>``, so clients can tell this
+service (which cancels abandoned polls safely) from Amazon SWF (which does not).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any, Protocol
 import gevent
 from gevent.event import Event
 
+from .. import __version__
 from . import _model
 from ._faults import COMMON_NAMESPACE, Fault
 from ._sigv4 import SigV4Verifier
@@ -42,13 +49,17 @@ from ._validation import RequestValidator, default_validator
 
 log = logging.getLogger("greenflow.local")
 
-#: The ``X-Amz-Target`` prefix of SWF operations.
-TARGET_PREFIX = _model.service_model().metadata["targetPrefix"] + "."
 #: SWF's request size limit: larger bodies are refused without being read.
 MAX_BODY_BYTES = 1024 * 1024
 #: The most bytes a request line plus headers may take.
 MAX_HEAD_BYTES = 64 * 1024
 CONTENT_TYPE = "application/x-amz-json-1.0"
+#: Response header naming this service; Amazon SWF never sends it. ``greenflow.swf`` reads
+#: it to know that a poll it abandons is cancelled here rather than handed a task.
+SERVICE_HEADER = "x-greenflow-service"
+SERVICE_NAME = f"local/{__version__}"
+#: Operations that may wait for work (long polls), watched for a client hang-up.
+LONG_POLLS = frozenset({"PollForDecisionTask", "PollForActivityTask"})
 
 _REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
@@ -66,11 +77,24 @@ _DRAIN_BYTES = 8 * MAX_BODY_BYTES
 _DRAIN_SECONDS = 2.0
 
 
+def _reject_constant(name: str):
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told not to.
+    raise ValueError(f"{name} is not a valid JSON value")
+
+
+# Built once: json.loads() with options builds a new decoder on every call.
+_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
 class Core(Protocol):
     """What the HTTP layer needs of the service core (:class:`~._service.LocalSWF`)."""
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Answer one validated request; raise :class:`~._faults.Fault` for a fault."""
+
+
+class _HungUp(ConnectionError):
+    """The client closed its connection while its long poll waited; nothing is answered."""
 
 
 class _BadRequest(Exception):
@@ -103,6 +127,8 @@ class SWFProtocolHandler:
         self.validator = validator or default_validator()
         self.max_body = max_body
         self.operations = frozenset(_model.operation_names())
+        # "SimpleWorkflowService.": the X-Amz-Target prefix of SWF's operations.
+        self.target_prefix = _model.service_model().metadata["targetPrefix"] + "."
         self.stopping = False
         self._active = 0  # requests being answered right now
         self._idle = Event()
@@ -144,6 +170,9 @@ class SWFProtocolHandler:
             return  # the client went away mid-request
         except OSError as error:
             log.debug("connection from %s failed: %s", address, error)
+        except Exception:
+            # A bug in this layer: log it and drop the connection, never the server.
+            log.exception("serving the connection from %s failed", address)
         finally:
             try:
                 sock.close()
@@ -198,7 +227,7 @@ class SWFProtocolHandler:
                        close=True)
             return False
         length_text = headers.get("content-length", "0")
-        if not length_text.isdigit():
+        if not (length_text.isascii() and length_text.isdigit()):
             self._send(sock, 400, _common_fault("SerializationException", "Invalid Content-Length").to_wire(),
                        close=True)
             return False
@@ -219,7 +248,7 @@ class SWFProtocolHandler:
         self._active += 1
         self._idle.clear()
         try:
-            status, answer = self._answer(method, target, headers, body)
+            status, answer = self._answer(method, target, headers, body, sock, buffer)
         finally:
             self._active -= 1
             if not self._active:
@@ -252,8 +281,14 @@ class SWFProtocolHandler:
 
     # ------------------------------------------------------------------ requests
 
-    def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
-        """The status and JSON answer of one request; never raises for the client's input."""
+    def _answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                sock: Any = None, buffer: bytearray | None = None) -> tuple[int, dict]:
+        """The status and JSON answer of one request; never raises for the client's input.
+
+        With ``sock`` (and its read ``buffer``), a long poll is watched for the client
+        hanging up, which raises :class:`_HungUp` instead of answering.
+        """
+        amz_target = ""
         try:
             if method != "POST":
                 raise _common_fault("UnknownOperationException",
@@ -262,7 +297,8 @@ class SWFProtocolHandler:
                 raise _common_fault("UnknownOperationException",
                                     f"Path {target!r} is not an SWF endpoint; SWF requests are POST /", status=404)
             amz_target = headers.get("x-amz-target", "")
-            operation = amz_target[len(TARGET_PREFIX):] if amz_target.startswith(TARGET_PREFIX) else None
+            prefix = self.target_prefix
+            operation = amz_target[len(prefix):] if amz_target.startswith(prefix) else None
             if operation not in self.operations:
                 raise _common_fault("UnknownOperationException",
                                     f"Unknown operation: X-Amz-Target {amz_target!r}" if amz_target
@@ -271,27 +307,76 @@ class SWFProtocolHandler:
                 self.verifier.verify(method, target, headers, body)
             params = self._parse_json(body)
             self.validator.validate(operation, params)
-        except Fault as fault:
-            return fault.status, fault.to_wire()
-        try:
-            result = self.core.handle(operation, params)
+            if sock is not None and operation in LONG_POLLS and not params.get("nextPageToken"):
+                result = self._poll_watched(sock, buffer, operation, params)
+            else:
+                result = self.core.handle(operation, params)
             return 200, result if result is not None else {}
         except Fault as fault:
             return fault.status, fault.to_wire()
+        except _HungUp:
+            raise  # nobody to answer: the connection is closed without one
         except Exception:
             # A bug in the service, never the client's fault. The core has already left
             # its transaction (rolled back) by the time the exception reaches us.
-            log.exception("%s failed with an unexpected error", operation)
-            return 500, _common_fault("InternalFailure", f"The local SWF service failed to answer {operation}; "
+            log.exception("%s failed with an unexpected error", amz_target or "a request")
+            return 500, _common_fault("InternalFailure", "The local SWF service failed to answer the request; "
                                       "see its log", status=500).to_wire()
+
+    def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict) -> dict:
+        """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
+
+        On EOF or a reset the watcher kills this greenlet with ``GreenletExit``; the engine
+        is then waiting for a task (its only switch point while polling: taking a task
+        and committing it happen without a switch), so its waiter is simply removed and no
+        task is taken. Pipelined bytes are not a hang-up: they are appended to ``buffer``
+        for the next request and the watch goes on. A client that only half-closes
+        (``shutdown(SHUT_WR)``) during a long poll looks the same as one that hung up;
+        SWF clients never do that.
+
+        If the hang-up and a task arrive at the same instant, the poll may already have
+        taken the task: it is then answered to a closed socket and recovered by its
+        timeout, as SWF does for any lost answer.
+        """
+        handler = gevent.getcurrent()
+        pending = buffer if buffer is not None else bytearray()
+        hung_up = []
+        watcher = gevent.spawn(self._watch_hang_up, sock, pending, handler, hung_up)
+        try:
+            return self.core.handle(operation, params)
+        except gevent.GreenletExit:
+            if hung_up:
+                raise _HungUp(f"the client hung up during {operation}") from None
+            raise  # the server is stopping
+        finally:
+            # Dead before this greenlet reads the socket again (one reader at a time).
+            watcher.kill(block=True)
+
+    def _watch_hang_up(self, sock: Any, pending: bytearray, handler: Any, hung_up: list) -> None:
+        limit = MAX_HEAD_BYTES + self.max_body
+        try:
+            while len(pending) <= limit:
+                data = sock.recv(65536)
+                if not data:
+                    break  # EOF: the client closed the connection
+                pending += data  # a pipelined request: served after this poll
+            else:
+                return  # more pipelined than one request can be: stop watching
+        except TimeoutError:
+            return  # a socket timeout says nothing about the client
+        except OSError:
+            pass  # reset or broken: the client is gone too
+        log.debug("client hung up during a long poll; cancelling the poll")
+        hung_up.append(True)
+        gevent.kill(handler)
 
     @staticmethod
     def _parse_json(body: bytes) -> dict:
         if not body.strip():
             return {}  # some clients send no body for parameterless calls
         try:
-            params = json.loads(body)
-        except (ValueError, RecursionError) as error:
+            params = _decode(body.decode("utf-8"))
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
             raise _common_fault("SerializationException", f"Request body is not valid JSON: {error}") from None
         if type(params) is not dict:
             raise _common_fault("SerializationException", "Request body must be a JSON object")
@@ -308,6 +393,7 @@ class SWFProtocolHandler:
         head = (
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
             f"x-amzn-RequestId: {_REQUEST_ID_PREFIX}{next(_request_numbers) & 0xFFFFFFFFFFFF:012x}\r\n"
+            f"{SERVICE_HEADER}: {SERVICE_NAME}\r\n"
             f"Content-Type: {CONTENT_TYPE}\r\n"
             f"Content-Length: {len(payload)}\r\n"
         )

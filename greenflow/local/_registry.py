@@ -16,7 +16,7 @@ Semantics follow SWF (reference: swf-api.md §2, §7.11):
 * a type is ``(domain, name, version)``; registering it again, or undeprecating a
   registered one, is ``TypeAlreadyExistsFault``; deprecating a deprecated one is
   ``TypeDeprecatedFault``; deleting needs it deprecated first (``TypeNotDeprecatedFault``);
-* a deprecated domain takes no new types (``DomainDeprecatedFault``) but answers
+* a deprecated domain takes no new types (``OperationNotPermittedFault``) but answers
   everything else;
 * at most 100 domains and 10,000 types of each kind per domain, deprecated ones included
   (``LimitExceededFault``); at most 50 tags per domain (``TooManyTagsFault``).
@@ -31,7 +31,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from ._faults import Fault, limit_exceeded, unknown_resource, validation_error
+from ._faults import Fault, limit_exceeded, operation_not_permitted, unknown_resource, validation_error
 from ._paging import page_size, page_token_codec, request_scope
 from ._store import Store
 
@@ -434,7 +434,8 @@ class Registry:
             elif key.endswith("Timeout"):
                 _check_duration(value, key)
         if domain.status == DEPRECATED:
-            raise _fault("DomainDeprecatedFault", domain.name)
+            # SWF's model lists no DomainDeprecatedFault for Register*Type.
+            raise operation_not_permitted(f"Domain is deprecated, so it takes no new types: {domain.name}")
         if (kind, domain.name, name, version) in self._types:
             raise _fault("TypeAlreadyExistsFault", _type_text(kind, name, version))
         if self._type_counts.get((kind, domain.name), 0) >= self.max_types_per_kind:

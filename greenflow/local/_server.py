@@ -153,6 +153,8 @@ class LocalService:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
         if isinstance(poll_timeout, bool) or not isinstance(poll_timeout, (int, float)) or not poll_timeout > 0:
             raise ValueError(f"poll_timeout must be a positive number of seconds, not {poll_timeout!r}")
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
         self.db_path = os.fspath(db_path)
         self.host = host
         self.clock = clock
@@ -173,6 +175,7 @@ class LocalService:
         self._thread_id: int | None = None
         self._stop_event: Event | None = None
         self._running = False
+        self._stop_requested = False
         self._done = None  # a real lock, held while the service thread runs
         self.core: Core | None = None
 
@@ -221,6 +224,7 @@ class LocalService:
             outcome.append(error)
             ready.release()
 
+        self._stop_requested = False
         self._done = _allocate_lock()
         self._done.acquire()
         _start_new_thread(self._thread_main, (on_ready,))
@@ -240,6 +244,7 @@ class LocalService:
         """
         if self._done is not None:
             raise RuntimeError("the local SWF service is already running")
+        self._stop_requested = False
         self._done = _allocate_lock()
         self._done.acquire()
         failure: list[BaseException] = []
@@ -252,14 +257,20 @@ class LocalService:
                 ready(self)
 
         watchers = []
+        previous = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.getsignal(signum)
                 watchers.append(gevent.signal_handler(signum, self._request_stop))
         try:
             self._serve(on_ready, own_hub=False)
         finally:
             for watcher in watchers:
                 watcher.cancel()
+            # Give the program back the handlers it had (the event loop's would linger).
+            for signum, handler in previous.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
             self._done = None
         if failure:
             raise failure[0]
@@ -272,6 +283,8 @@ class LocalService:
         """
         if self._done is None:
             return
+        # Seen by a service still starting up (it checks once it is ready).
+        self._stop_requested = True
         if _get_ident() == self._thread_id:
             # Called from inside the service (a signal handler, a test greenlet): we can
             # only ask; serve_forever() returns once the shutdown completed.
@@ -337,6 +350,7 @@ class LocalService:
         self._serve(on_ready, own_hub=True)
 
     def _request_stop(self) -> None:
+        self._stop_requested = True
         if self._stop_event is not None:
             self._stop_event.set()
 
@@ -375,6 +389,8 @@ class LocalService:
             log.info("local SWF service listening on %s (database %s)", self.endpoint, self.db_path)
             reported = True
             on_ready(None)
+            if self._stop_requested:
+                self._stop_event.set()
             self._stop_event.wait()
         finally:
             try:

@@ -38,7 +38,7 @@ from typing import Any, Callable
 from botocore.model import Shape
 
 from . import _model
-from ._faults import Fault, validation_error
+from ._faults import validation_error
 
 #: A compiled check: ``(value, path, errors) -> value`` (possibly normalised). Problems
 #: are appended to ``errors`` as AWS-style sentences; nothing is raised.
@@ -507,4 +507,4 @@ def validate(operation: str, params: Any) -> dict:
     return default_validator().validate(operation, params)
 
 
-__all__ = ["RequestValidator", "default_validator", "validate", "member_rules", "error_message", "Fault"]
+__all__ = ["RequestValidator", "default_validator", "validate", "member_rules", "error_message"]

@@ -12,12 +12,19 @@ import re
 import threading
 from typing import Any, Iterator
 
+from botocore.exceptions import ClientError
+
+from .. import __version__
 from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
 from ._errors import RetryPolicy, call_with_retry
 
 log = logging.getLogger("greenflow.swf")
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+#: The response header by which a greenflow local service names itself
+#: (``local/<version>``); Amazon SWF never sends it.
+SERVICE_HEADER = "x-greenflow-service"
 
 
 def _api_name(operation: str) -> str:
@@ -61,6 +68,9 @@ class SWFClient:
         self.retry = retry or RetryPolicy()
         self._ensured: set[tuple] = set()
         self._lock = threading.Lock()
+        # What the endpoint said it is: a greenflow service name, "" for a service that
+        # answered without the header (Amazon SWF), None until the first answer.
+        self._service: str | None = f"local/{__version__}" if local_service is not None else None
 
     def __repr__(self) -> str:
         return f"<SWFClient {self.endpoint}>"
@@ -74,6 +84,33 @@ class SWFClient:
     def region(self) -> str:
         """The region the client signs for."""
         return self.botocore.meta.region_name
+
+    @property
+    def greenflow_service(self) -> str | None:
+        """The greenflow local service the endpoint is (its ``x-greenflow-service`` header,
+        e.g. ``"local/0.1.0"``), or ``None`` for another service (Amazon SWF) or before any
+        answer came back."""
+        return self._service or None
+
+    @property
+    def cancels_polls_safely(self) -> bool:
+        """Whether a long poll this client abandons (its connection closed mid-poll) is
+        cancelled by the service instead of being handed a task nobody will read.
+
+        True for a greenflow local service (the embedded one, or an endpoint that named
+        itself so in an answer): it notices the hang-up and withdraws the poll. False for
+        Amazon SWF, which may still give the abandoned poll a task, lost until its timeout;
+        workers there must let open polls return before stopping. False as well until the
+        endpoint has answered once (assume the worst).
+        """
+        return bool(self._service)
+
+    def _learn_service(self, metadata: Any) -> None:
+        # Remember, from the first answer, which kind of service the endpoint is.
+        if self._service is None and isinstance(metadata, dict):
+            headers = metadata.get("HTTPHeaders")
+            if isinstance(headers, dict):
+                self._service = str(headers.get(SERVICE_HEADER, "") or "")
 
     # ----------------------------------------------------------------- calls
 
@@ -91,8 +128,15 @@ class SWFClient:
         method = getattr(self.botocore, _to_method(api))
 
         def send() -> dict:
-            response = method(**params)
-            response.pop("ResponseMetadata", None)
+            try:
+                response = method(**params)
+            except ClientError as error:  # a fault is an answer too: it names the service
+                if self._service is None:
+                    self._learn_service(error.response.get("ResponseMetadata"))
+                raise
+            metadata = response.pop("ResponseMetadata", None)
+            if self._service is None:
+                self._learn_service(metadata)
             return response
 
         return call_with_retry(self.retry, api, send)

@@ -86,6 +86,8 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
     botocore_config = client_config(**config)
     endpoint = endpoint or os.environ.get("GREENFLOW_ENDPOINT") or None
     if endpoint:
+        if "://" not in endpoint:
+            endpoint = f"http://{endpoint}"  # "127.0.0.1:8042" from a command line
         return SWFClient(_local_client(botocore_session, endpoint, region, botocore_config, explicit_session=session),
                          retry=retry)
     region = (region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

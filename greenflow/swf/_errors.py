@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
-from botocore.exceptions import ParamValidationError
+from botocore.exceptions import BotoCoreError, NoCredentialsError, ParamValidationError
 
 from ..errors import SWF_FAULTS, ServiceUnavailableError, SWFError, ThrottlingError, ValidationError
 
@@ -96,6 +96,12 @@ def call_with_retry(policy: RetryPolicy, operation: str, send: Callable[[], dict
                 # botocore checked the request against SWF's model before sending it.
                 raise ValidationError(f"{operation}: {error}", code="ParamValidationError",
                                       operation=operation) from error
+            except NoCredentialsError as error:
+                raise SWFError(f"{operation}: no AWS credentials found for Amazon SWF; configure them (environment, "
+                               "~/.aws/credentials, an instance role) or set GREENFLOW_ENDPOINT to use a local "
+                               "service", code="NoCredentials", operation=operation) from error
+            except BotoCoreError as error:  # any other client-side failure: not worth retrying
+                raise SWFError(f"{operation}: {error}", code=type(error).__name__, operation=operation) from error
         except SWFError as mapped:
             if not is_retryable(mapped) or attempt >= policy.max_attempts:
                 raise

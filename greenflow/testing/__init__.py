@@ -77,8 +77,19 @@ def next_deadline(service: Any) -> float | None:
     """The earliest pending timer/timeout of a running :class:`LocalService` (epoch seconds), or None.
 
     May be a stale entry (a timer since cancelled): advancing to it then fires nothing.
+    The engine's own housekeeping (the hourly retention sweep) does not count.
     """
-    return service.call(lambda core: _engine_state(core).deadlines.next_deadline())
+    def earliest(core: Any) -> float | None:
+        heap = getattr(_engine_state(core).deadlines, "_heap", None)
+        if heap is None:  # the heap's layout changed: fall back to its public answer
+            return _engine_state(core).deadlines.next_deadline()
+        due = [entry[0] for entry in heap if entry[2] not in _HOUSEKEEPING]
+        return min(due) if due else None
+    return service.call(earliest)
+
+
+#: Deadline kinds that are the engine's housekeeping, not an execution's timer or timeout.
+_HOUSEKEEPING = frozenset({"sweep"})
 
 
 def _activity_fingerprint(service: Any) -> tuple[int, int, bool]:
@@ -93,11 +104,11 @@ def _activity_fingerprint(service: Any) -> tuple[int, int, bool]:
 class TimeSkipper:
     """Jump a virtual clock to the next deadline whenever the service has been idle a moment.
 
-    "Idle" means: no decision task open and no history event written for ``idle`` real
-    seconds. An activity running longer than ``idle`` may see its timeouts jumped over:
-    raise ``idle`` for slow activities. A
-    test that waits for a timer of an hour then finishes in milliseconds. Runs in a
-    background thread (a greenlet when gevent patched the process); :meth:`stop` ends it.
+    A test that waits for a timer of an hour then finishes in milliseconds. "Idle" means: no
+    decision task open and no history event written for ``idle`` real seconds. An activity
+    running longer than ``idle`` may see its timeouts jumped over: raise ``idle`` for slow
+    activities. Runs in a background thread (a greenlet when gevent patched the process);
+    :meth:`stop` ends it.
 
     Args:
         service: a running LocalService with a VirtualClock.
@@ -114,10 +125,12 @@ class TimeSkipper:
         self._thread = threading.Thread(target=self._run, name="greenflow-time-skipper", daemon=True)
 
     def start(self) -> "TimeSkipper":
+        """Start watching the service in the background; returns self."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop jumping; returns once the background thread has ended."""
         self._stop.set()
         self._thread.join(5)
 

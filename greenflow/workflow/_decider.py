@@ -28,7 +28,7 @@ from greenflow.errors import DefinitionError, NonDeterministicWorkflowError
 
 from ._definition import workflow_types
 from ._payload import default_converter
-from ._run import WorkflowRun
+from ._run import WorkflowRun, infer_run_id
 from ._split import DecisionResult, build_decisions
 
 log = logging.getLogger("greenflow.workflow")
@@ -82,6 +82,10 @@ class Decider:
         cached. Raises :class:`NonDeterministicWorkflowError` when the code no longer
         matches the history.
         """
+        missing = [k for k in ("workflowExecution", "startedEventId") if not task.get(k)]
+        if missing or not isinstance(task.get("events", []), list):
+            raise ValueError(f"not a PollForDecisionTask response (missing {', '.join(missing) or 'events list'}); "
+                             "an empty poll (no taskToken) has nothing to decide")
         execution = task["workflowExecution"]
         key = (execution["workflowId"], execution["runId"])
         started = task["startedEventId"]
@@ -115,9 +119,10 @@ class Decider:
 
         Give ``run_id`` when the workflow uses ``random()``/``uuid4()``: they are seeded from it.
         """
-        run = WorkflowRun(self.registry, workflow_id, run_id, self.converter)
+        events = list(events)
+        run = WorkflowRun(self.registry, workflow_id, run_id or infer_run_id(events), self.converter)
         try:
-            run.feed(list(events))
+            run.feed(events)
             return run.query(query_name, tuple(args))
         finally:
             run.kill()

@@ -17,6 +17,7 @@ instead of hanging the decider. It costs nothing on the normal path.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections import deque
@@ -25,6 +26,8 @@ from typing import Any, Callable, Iterable
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
+
+log = logging.getLogger("greenflow.workflow")
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,12 +43,19 @@ class RunEvicted(BaseException):
     """
 
 
+_INTERNAL_FILES: dict[str, bool] = {}
+
+
 def caller_location(skip_gevent: bool = False) -> str:
-    """``file:line`` of the innermost frame outside greenflow (and gevent): the user's call."""
+    """``file:line`` of the innermost frame outside greenflow: the user's call (for messages)."""
     frame = sys._getframe(1)
+    internal = _INTERNAL_FILES
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and not (skip_gevent and f"{os.sep}gevent{os.sep}" in filename):
+        inside = internal.get(filename)
+        if inside is None:
+            inside = internal[filename] = filename.startswith(_PACKAGE_DIR)
+        if not inside and not (skip_gevent and f"{os.sep}gevent{os.sep}" in filename):
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
@@ -290,24 +300,43 @@ class Future:
     def cancel(self) -> bool:
         """Request cancellation; False if already done. Never blocks.
 
-        A timer or a command not yet sent resolves at once with
-        :class:`~greenflow.errors.CancelledError`. An activity gets a cancel request
-        (``RequestCancelActivityTask``) and a child a ``RequestCancelExternalWorkflowExecution``;
-        their futures resolve when SWF reports the outcome (cancelled, or finished anyway).
-        A spawned future gets CancelledError raised at its greenlet's blocking point.
+        * a future of :func:`~greenflow.workflow.spawn`: CancelledError is raised in its
+          greenlet at its blocking point; if it was waiting for an activity, timer or child,
+          that one is cancelled in turn (see below) and the spawned future fails with
+          CancelledError at once (unless the code catches it);
+        * a timer (:func:`~greenflow.workflow.start_timer`) resolves at once with
+          CancelledError and a ``CancelTimer`` decision is sent;
+        * an activity gets ``RequestCancelActivityTask``, a child workflow
+          ``RequestCancelExternalWorkflowExecution``; a command not sent yet is simply dropped.
         """
         if self._value is not _PENDING or self._cancel_fn is None:
             return False
         return self._cancel_fn()
 
     def add_done_callback(self, callback: Callable[["Future"], Any]) -> None:
-        """Call ``callback(future)`` when done (at once if already done)."""
+        """Call ``callback(future)`` when done (at once if already done).
+
+        The callback must not block; an exception it raises is logged and ignored.
+        """
+        def guarded(future: "Future") -> None:
+            try:
+                callback(future)
+            except Exception:  # noqa: BLE001 - a callback must not break the run
+                log.exception("done callback %r of %r raised", callback, future)
+
+        if self._value is not _PENDING:
+            guarded(self)
+        else:
+            self._waiters.append(guarded)
+
+    # ---------------------------------------------------------------- internals
+    def _on_done(self, callback: Callable[["Future"], Any]) -> None:
+        """Internal, unguarded done callback (its errors are greenflow bugs and must surface)."""
         if self._value is not _PENDING:
             callback(self)
         else:
             self._waiters.append(callback)
 
-    # ---------------------------------------------------------------- internals
     def _wait(self) -> None:
         hub = self._run.hub
         g = getcurrent()

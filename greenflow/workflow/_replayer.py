@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from ._decider import build_registry
 from ._payload import default_converter
-from ._run import WorkflowRun
+from ._run import WorkflowRun, infer_run_id
 from ._split import DecisionResult, build_decisions
 
 
@@ -38,7 +38,12 @@ class Replayer:
         self.converter = converter or default_converter()
 
     def replay(self, history: Any, *, workflow_id: str | None = None, run_id: str | None = None) -> ReplayResult:
-        """Replay one history; see the class docstring. ``run_id`` seeds ``random()``/``uuid4()``."""
+        """Replay one history; see the class docstring.
+
+        ``run_id`` seeds ``random()``/``uuid4()`` and default child workflow IDs; give it when
+        the history does not say it (``workflowExecution``); otherwise it is guessed from
+        default child IDs in the history, if any.
+        """
         if isinstance(history, str):
             history = json.loads(history)
         execution = {}
@@ -46,8 +51,8 @@ class Replayer:
             execution = history.get("workflowExecution") or {}
             history = history["events"]
         events = list(history)
-        run = WorkflowRun(self.registry, workflow_id or execution.get("workflowId", ""),
-                          run_id or execution.get("runId", ""), self.converter)
+        run_id = run_id or execution.get("runId") or infer_run_id(events)
+        run = WorkflowRun(self.registry, workflow_id or execution.get("workflowId", ""), run_id, self.converter)
         try:
             run.feed(events)
             result = DecisionResult([])

@@ -27,9 +27,11 @@ import hashlib
 import logging
 import math
 import random as _random
+import re
 import uuid
 from typing import Any, Callable
 
+from greenlet import error as greenlet_error
 from greenlet import getcurrent
 
 from greenflow import errors
@@ -51,6 +53,7 @@ CONTINUE_TIMER_PREFIX = "greenflow-continue-"
 DEFAULT_VERSION = -1
 
 SIDE_EFFECT_MARKER = "greenflow.side_effect."
+_UNSAFE = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 VERSION_MARKER = "greenflow.version."
 
 
@@ -171,7 +174,11 @@ class WorkflowRun:
         self.open = {"activity": 0, "timer": 0, "child": 0}
         self.events_handled = 0
         self.query_mode = False
-        self.random = _random.Random(int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big"))
+        # SWF run IDs are base64 ("...a/b+c="): '/' is not allowed in a workflow ID, so child
+        # IDs use '_' instead (injective on base64). random()/uuid4() are seeded from the same
+        # text, so a replayer that only recovered it from a child ID still seeds identically.
+        self.id_prefix = _UNSAFE.sub("_", run_id)
+        self.random = _random.Random(int.from_bytes(hashlib.sha256(self.id_prefix.encode()).digest()[:8], "big"))
 
     # ================================================================ feeding history
     def feed(self, events: list[dict], final_started_id: int | None = None) -> None:
@@ -184,6 +191,14 @@ class WorkflowRun:
         decision are left unapplied.
         """
         last = self.last_event_id
+        if events and last and events[0]["eventId"] <= last:
+            # Skip what this run has seen without looking at it: histories are contiguous, so
+            # a decision costs O(new events) even when the task holds the whole history.
+            start = last + 1 - events[0]["eventId"]
+            if start < len(events) and events[start]["eventId"] == last + 1:
+                events = events[start:]
+            elif start >= len(events) and events[-1]["eventId"] == last:
+                events = []
         for event in events:
             if event["eventType"] == "MarkerRecorded" and event["eventId"] > last:
                 a = event["markerRecordedEventAttributes"]
@@ -213,6 +228,10 @@ class WorkflowRun:
         if self.cut_event is not None and self.cut_event["eventId"] == self.last_event_id \
                 and self.flushed_started != self.last_event_id:
             self._flush(live=True)
+        elif self.closed and not self.last_dtc_split:
+            # No batch follows the last decision of a closed history: check it here.
+            for command in self.pending.values():
+                raise self._nondeterministic_missing(command)
 
     # ---------------------------------------------------------------- decision events
     def _on_decision_started(self, event: dict) -> None:
@@ -459,7 +478,7 @@ class WorkflowRun:
 
         self.main = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
                                    context=contextvars.Context())
-        self.main.future.add_done_callback(self._on_main_done)
+        self.main.future._on_done(self._on_main_done)
 
     def _on_main_done(self, future: Future) -> None:
         if self.close is not None:
@@ -516,7 +535,7 @@ class WorkflowRun:
             return getattr(self.instance, method_name)(*args, **kwargs)
 
         g = self.hub.spawn(handler, name=f"@signal {name}", context=contextvars.Context())
-        g.future.add_done_callback(self._on_signal_done)
+        g.future._on_done(self._on_signal_done)
 
     def _on_signal_done(self, future: Future) -> None:
         exc = future._exc
@@ -696,6 +715,9 @@ class WorkflowRun:
             raise RunEvicted()
         if self.query_mode:
             raise WorkflowError("GF-QUERY: a query must not make commands (activities, timers, markers...)")
+        if command.key in self.pending:
+            raise WorkflowError(f"{command.describe()} duplicates a command of this run that SWF has not "
+                                "recorded yet (a child workflow ID used twice?)")
         command.batch = self.batch
         self.pending[command.key] = command
 
@@ -761,7 +783,7 @@ class WorkflowRun:
         opts = current_workflow_options()
         converter = converter or self.converter
         n = self.next_id()
-        workflow_id = opts.get("workflow_id") or f"{self.run_id}-{n}"
+        workflow_id = opts.get("workflow_id") or f"{self.id_prefix}-{n}"
         options = {
             "execution_start_to_close_timeout": workflow_type.execution_start_to_close_timeout,
             "task_start_to_close_timeout": workflow_type.task_start_to_close_timeout,
@@ -898,8 +920,15 @@ class WorkflowRun:
         return list(self.pending.values())
 
     def kill(self) -> None:
-        """Unwind every greenlet of this run (it leaves the cache)."""
-        self.hub.kill_all()
+        """Unwind every greenlet of this run (it leaves the cache).
+
+        Greenlets belong to the thread that created them; from another thread they cannot
+        be unwound, and are simply dropped (greenlet collects them in their own thread).
+        """
+        try:
+            self.hub.kill_all()
+        except (greenlet_error, ValueError):  # ValueError: "parent cannot be on a different thread"
+            log.debug("run %s/%s dropped from another thread without unwinding", self.workflow_id, self.run_id)
 
 
 def _seconds(text: Any) -> int | None:
@@ -909,6 +938,21 @@ def _seconds(text: Any) -> int | None:
         return int(text)
     except (TypeError, ValueError):
         return None
+
+
+def infer_run_id(events: list[dict]) -> str:
+    """Best guess of a history's run ID when the caller does not know it (saved histories).
+
+    The run ID seeds ``random()``/``uuid4()`` and names children (``<runId>-<n>``), so a
+    replay needs it; a default child ID in history reveals it. Returns "" when unknown.
+    """
+    for event in events:
+        if event.get("eventType") == "StartChildWorkflowExecutionInitiated":
+            workflow_id = event["startChildWorkflowExecutionInitiatedEventAttributes"].get("workflowId", "")
+            prefix, _, number = workflow_id.rpartition("-")
+            if prefix and number.isdigit():
+                return prefix
+    return ""
 
 
 def current_run() -> WorkflowRun:

@@ -128,3 +128,51 @@ def test_clear_errors_and_exit_statuses(env, capsys, tmp_path):
     assert main(["replay", str(bad), "no_such_module_xyz"]) == 2
     assert cli(env, "worker", "json") == 2  # a module without workflows or activities
     assert "no WorkflowDefinition subclasses" in capsys.readouterr().err
+
+
+MODULE_SOURCE = '''
+from greenflow.activity import activities, activity
+from greenflow.workflow import WorkflowDefinition, execute
+
+@activities(start_to_close_timeout=5)
+class Simple:
+    @activity()
+    def ping(self):
+        return "pong"
+
+@activities(start_to_close_timeout=5)
+class NeedsConfig:
+    def __init__(self, dsn):
+        self.dsn = dsn
+    @activity()
+    def query(self):
+        return self.dsn
+
+configured = NeedsConfig("sqlite://")
+
+class Flow(WorkflowDefinition):
+    @execute(version="1.0", execution_start_to_close_timeout=60)
+    def run(self):
+        return Simple.ping()
+
+class NotAWorkflow:
+    pass
+'''
+
+
+def test_worker_finds_workflows_and_activities(tmp_path):
+    from greenflow._cli_commands import UsageError, find_definitions
+    path = tmp_path / "defs_for_cli.py"
+    path.write_text(MODULE_SOURCE)
+    workflows, objects = find_definitions([str(path)])
+    assert [cls.__name__ for cls in workflows] == ["Flow"]
+    assert sorted(type(obj).__name__ for obj in objects) == ["NeedsConfig", "Simple"]
+    assert [obj for obj in objects if type(obj).__name__ == "NeedsConfig"][0].dsn == "sqlite://"
+    workflows, objects = find_definitions([f"{path}:Flow"])
+    assert [cls.__name__ for cls in workflows] == ["Flow"] and objects == []
+    workflows, objects = find_definitions([f"{path}:configured"])
+    assert workflows == [] and [type(obj).__name__ for obj in objects] == ["NeedsConfig"]
+    with pytest.raises(UsageError, match="has no 'Missing'"):
+        find_definitions([f"{path}:Missing"])
+    with pytest.raises(UsageError, match="cannot import"):
+        find_definitions(["no_such_module_for_greenflow"])

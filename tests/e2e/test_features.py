@@ -512,3 +512,36 @@ def test_nondeterministic_code_leaves_the_task_unanswered(env, caplog):
             handle.query("alive", workflow_classes=[ChangingWorkflow])
     finally:
         ChangingWorkflow.use_timer = False
+
+
+class ChangingFailWorkflow(WorkflowDefinition):
+    use_timer = False
+
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self) -> str:
+        if ChangingFailWorkflow.use_timer:
+            sleep(5)
+        else:
+            Greeter.get_name()
+        wait_until(lambda: False, timeout=3600)
+        return "done"
+
+    @signal()
+    def poke(self) -> None:
+        pass
+
+
+def test_fail_on_nondeterminism_fails_the_execution(env):
+    env.workflow_worker(ChangingFailWorkflow, cache_size=0, fail_on_nondeterminism=True)
+    env.activity_worker(Greeter())
+    handle = env.client().start(ChangingFailWorkflow.run)
+    _wait_for_event(handle, "ActivityTaskCompleted")
+    _wait_decided(handle)
+    ChangingFailWorkflow.use_timer = True
+    try:
+        handle.signal("poke")
+        with pytest.raises(errors.WorkflowFailedError) as caught:
+            handle.result(timeout=20)
+        assert caught.value.reason == "NonDeterministicWorkflowError"
+    finally:
+        ChangingFailWorkflow.use_timer = False

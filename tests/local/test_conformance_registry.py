@@ -120,7 +120,7 @@ def test_deprecate_domain(client, domain):
     assert info["status"] == "DEPRECATED"
     assert isinstance(info["deprecationDate"], datetime.datetime)
     fails("DomainDeprecatedFault", client.deprecate_domain, name=domain)
-    fails("DomainDeprecatedFault", client.register_activity_type, domain=domain, name="a", version="1")
+    fails("OperationNotPermittedFault", client.register_activity_type, domain=domain, name="a", version="1")
 
 
 def test_undeprecate_domain(client, domain):

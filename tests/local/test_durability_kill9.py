@@ -5,8 +5,9 @@ The service answers a request only after its effects are committed (issue 2,
 from several concurrent botocore clients (starting executions, signalling them, answering
 decision tasks that schedule activities and start timers, completing activity tasks),
 records every request the service acknowledged, SIGKILLs the process mid-load, restarts it
-on the same database and checks that every acknowledged execution and event is there and
-that every acknowledged timer still fires. A request that failed because of the kill may
+on the same database and checks that every acknowledged execution and event is there,
+that every acknowledged timer still fires, and that an activity task and a decision task
+handed out just before the kill (never answered) time out after the restart. A request that failed because of the kill may
 have been applied or not; it is not checked.
 """
 
@@ -34,6 +35,7 @@ ACTIVITY_TYPE = {"name": "kill9-activity", "version": "1"}
 DECISIONS = "kill9-decisions"
 ACTIVITIES = "kill9-activities"
 TIMER_SECONDS = 3  # SWF time = real time here: long enough that the timers outlive the kill
+TASK_TIMEOUT = "2"  # start-to-close of the tasks handed out just before the kill
 
 #: The load stops (with the kill) once this much of each kind was acknowledged, or after
 #: LOAD_CAP seconds, whichever comes first.
@@ -260,6 +262,42 @@ def unfired_timers(client, acked: Acknowledged) -> list[tuple[str, str, str]]:
     return unfired
 
 
+def hand_out_tasks(client) -> dict[str, tuple[str, str]]:
+    """Take an activity task and a decision task and never answer them (short start-to-close timeouts).
+
+    Returns the expected timeout event type -> (workflowId, runId) of the execution it lands in.
+    """
+    def start(workflow_id: str, task_list: str, task_timeout: str) -> str:
+        return client.start_workflow_execution(
+            domain=DOMAIN, workflowId=workflow_id, workflowType=WORKFLOW_TYPE, taskList={"name": task_list},
+            executionStartToCloseTimeout="600", taskStartToCloseTimeout=task_timeout, childPolicy="TERMINATE",
+        )["runId"]
+
+    activity_run = start("inflight-activity", "inflight-decisions", "600")
+    task = client.poll_for_decision_task(domain=DOMAIN, taskList={"name": "inflight-decisions"})
+    client.respond_decision_task_completed(taskToken=task["taskToken"], decisions=[
+        {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+            "activityType": ACTIVITY_TYPE, "activityId": "inflight", "taskList": {"name": "inflight-activities"},
+            "scheduleToCloseTimeout": "600", "scheduleToStartTimeout": "600",
+            "startToCloseTimeout": TASK_TIMEOUT, "heartbeatTimeout": "NONE"}}])
+    assert client.poll_for_activity_task(domain=DOMAIN, taskList={"name": "inflight-activities"})["taskToken"]
+    decision_run = start("inflight-decision", "inflight-decisions-2", TASK_TIMEOUT)
+    assert client.poll_for_decision_task(domain=DOMAIN, taskList={"name": "inflight-decisions-2"})["taskToken"]
+    return {"ActivityTaskTimedOut": ("inflight-activity", activity_run),
+            "DecisionTaskTimedOut": ("inflight-decision", decision_run)}
+
+
+def missing_timeouts(client, expected: dict[str, tuple[str, str]]) -> list[str]:
+    """The expected START_TO_CLOSE timeout events not in their histories yet."""
+    missing = []
+    for event_type, (workflow_id, run_id) in expected.items():
+        timeouts = [attributes(e).get("timeoutType") for e in history(client, workflow_id, run_id)
+                    if e["eventType"] == event_type]
+        if timeouts != ["START_TO_CLOSE"]:
+            missing.append(f"{workflow_id}: {event_type} {timeouts}")
+    return missing
+
+
 def test_kill9_under_load_loses_nothing_acknowledged(servers):
     process, endpoint = servers.start()
     setup = make_client(endpoint)
@@ -273,6 +311,7 @@ def test_kill9_under_load_loses_nothing_acknowledged(servers):
         deadline = time.monotonic() + LOAD_CAP
         while not acked.enough() and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.02)
+        in_flight = hand_out_tasks(setup)
         # Mid-load: the load threads are still sending requests when the process dies.
         killed.set()
         process.send_signal(signal.SIGKILL)
@@ -303,9 +342,12 @@ def test_kill9_under_load_loses_nothing_acknowledged(servers):
                    if e["eventType"] == "TimerStarted" and attributes(e)["timerId"] == timer_id]
         due_after_kill += started[0]["eventTimestamp"].timestamp() + TIMER_SECONDS > kill_time
     assert due_after_kill, "no acknowledged timer was still pending at the kill: the load ran too long"
-    unfired = unfired_timers(client, acked)
+    # Tasks handed out before the crash and never answered time out, from stored deadlines.
     wait_until = time.monotonic() + TIMER_SECONDS + 10
-    while unfired and time.monotonic() < wait_until:
+    while True:
+        unfired, timeouts = unfired_timers(client, acked), missing_timeouts(client, in_flight)
+        if not (unfired or timeouts) or time.monotonic() > wait_until:
+            break
         time.sleep(0.2)
-        unfired = unfired_timers(client, acked)
     assert unfired == [], f"{len(unfired)} of {len(acked.timers)} acknowledged timers never fired"
+    assert timeouts == [], "tasks handed out before the kill did not time out after the restart"

@@ -244,7 +244,8 @@ def test_malformed_json_is_a_serialization_fault(service, fake):
     assert fake.requests == []
 
 
-@pytest.mark.parametrize("payload", [b"[1, 2]", b"null", b'"text"', b"\xff\xfe"])
+@pytest.mark.parametrize("payload", [b"[1, 2]", b"null", b'"text"', b"\xff\xfe", b'{"name": NaN}',
+                                     b'{"name": "d"} trailing', b"[" * 100_000])
 def test_json_that_is_not_an_object_is_a_serialization_fault(service, payload):
     status, _, body = raw_request(service, payload)
     assert status == 400
@@ -332,6 +333,8 @@ def test_chunked_body_is_refused(service):
     b"NONSENSE\r\n\r\n",
     b"POST / HTTP/1.1\r\nno colon here\r\n\r\n",
     b"POST / HTTP/1.1\r\nContent-Length: ten\r\n\r\n",
+    b"POST / HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n",
+    b"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
     b"POST / SPDY/3\r\n\r\n",
 ])
 def test_broken_http_is_a_400_and_the_server_survives(service, garbage):
@@ -474,6 +477,33 @@ def test_idle_keep_alive_connections_do_not_hold_up_stop(fake):
         service.stop()
 
 
+def test_serve_forever_in_another_thread_stops_when_asked():
+    from gevent import monkey
+
+    start_new_thread = monkey.get_original("_thread", "start_new_thread")
+    allocate_lock = monkey.get_original("_thread", "allocate_lock")
+    service = LocalService(core_factory=FakeCore)
+    ready, done = allocate_lock(), allocate_lock()
+    ready.acquire()
+    done.acquire()
+
+    def run():
+        try:
+            service.serve_forever(ready=lambda _: ready.release())
+        finally:
+            done.release()
+
+    start_new_thread(run, ())
+    try:
+        assert ready.acquire(timeout=30), "serve_forever never became ready"
+        assert make_client(service.endpoint).describe_domain(name="d")["domainInfo"]["name"] == "d"
+        service.advance_time(5)
+    finally:
+        service.stop()
+    assert done.acquire(timeout=30), "serve_forever did not return after stop()"
+    assert not service.running
+
+
 def test_context_manager_and_restart(fake):
     with LocalService(core_factory=FakeCore) as service:
         first = service.endpoint
@@ -527,7 +557,7 @@ def test_loopback_addresses_need_no_credentials(host):
 
 
 @pytest.mark.parametrize("options", [{"port": -1}, {"port": 70000}, {"port": "80"}, {"poll_timeout": 0},
-                                     {"poll_timeout": -1}])
+                                     {"poll_timeout": -1}, {"synchronous": "SOMETIMES"}])
 def test_bad_options_are_refused(options):
     with pytest.raises(ValueError):
         LocalService(core_factory=FakeCore, **options)
@@ -637,3 +667,31 @@ def test_real_core_empty_long_poll_and_virtual_time():
         assert answer["taskToken"] == ""
         service.advance_time(60)
         assert clock.now() == 1_767_225_660.0
+
+
+# --------------------------------------------------------------------------- the handler itself
+
+
+def test_accepted_sockets_get_tcp_nodelay():
+    """Without TCP_NODELAY, botocore stalls ~40 ms per call (Nagle + delayed ACK)."""
+    import gevent
+
+    from greenflow.local._http import SWFProtocolHandler
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        client_sock = socket.create_connection(listener.getsockname(), timeout=30)
+        server_sock, address = listener.accept()
+        assert server_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        handler = gevent.spawn(SWFProtocolHandler(FakeCore()), server_sock, address)
+        try:
+            body = b'{"name": "d"}'
+            client_sock.sendall(b"POST / HTTP/1.1\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+                                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            assert client_sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            assert server_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        finally:
+            client_sock.close()
+            handler.join(10)
+            handler.kill()

@@ -145,9 +145,9 @@ def test_deprecate_and_undeprecate_domain(registry, clock):
 def test_deprecated_domain_rejects_new_types(registry):
     domain(registry)
     registry.deprecate_domain({"name": "d"})
-    with fault("DomainDeprecatedFault"):
+    with fault("OperationNotPermittedFault"):
         wf(registry)
-    with fault("DomainDeprecatedFault"):
+    with fault("OperationNotPermittedFault"):
         act(registry)
     # ... but still answers describes and lists.
     assert registry.describe_domain({"name": "d"})["domainInfo"]["status"] == "DEPRECATED"

@@ -98,6 +98,24 @@ def test_server_serves_botocore_and_stops_cleanly(servers, tmp_path, signum):
     assert "Traceback" not in server.stderr()
 
 
+def test_sigterm_answers_a_waiting_long_poll_and_exits(servers):
+    import threading
+    import time
+
+    server = servers("--db", ":memory:")  # polls wait the full 60 s unless woken
+    client = make_client(server.wait_listening())
+    client.register_domain(name="d", workflowExecutionRetentionPeriodInDays="1")
+    answers = []
+    poller = threading.Thread(target=lambda: answers.append(
+        client.poll_for_decision_task(domain="d", taskList={"name": "t"})))
+    poller.start()
+    time.sleep(1.0)  # let the poll reach the server (it then waits up to 60 s)
+    assert server.stop() == 0
+    poller.join(30)
+    assert not poller.is_alive()
+    assert answers and answers[0]["taskToken"] == ""
+
+
 def test_data_survives_a_restart_on_the_same_database(servers, tmp_path):
     db = str(tmp_path / "swf.db")
     first = servers("--db", db)
@@ -137,6 +155,14 @@ def test_port_in_use_is_a_clear_failure(servers):
         server = servers("--db", ":memory:", "--port", str(port))
         assert server.process.wait(30) == 1
         assert "cannot listen" in server.stderr()
+
+
+def test_unusable_database_is_a_clear_failure(capsys, tmp_path):
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert cli.main(["server", "--db", str(tmp_path / "no" / "such" / "dir" / "swf.db")]) == 1
+    assert "cannot use the database" in capsys.readouterr().err
+    # Running the server in-process leaves the program's signal handlers as they were.
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
 
 
 def test_non_loopback_without_credentials_is_refused_without_listening(capsys):

@@ -91,7 +91,9 @@ def test_tampered_request(tamper):
     elif tamper == "target":
         headers["x-amz-target"] = "SimpleWorkflowService.DeprecateDomain"
     elif tamper == "date-header":
-        headers["x-amz-date"] = headers["x-amz-date"][:-3] + "01Z"
+        # Another second within the allowed skew, so only the signature can reject it.
+        seconds = headers["x-amz-date"][-3:-1]
+        headers["x-amz-date"] = headers["x-amz-date"][:-3] + ("01" if seconds != "01" else "02") + "Z"
     elif tamper == "method":
         method = "PUT"
     elif tamper == "path":

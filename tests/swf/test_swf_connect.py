@@ -57,6 +57,10 @@ def test_explicit_endpoint_wins(monkeypatch):
     assert client.local_service is None and not FakeService.instances
 
 
+def test_endpoint_without_scheme_means_http():
+    assert connect("127.0.0.1:2222").endpoint == "http://127.0.0.1:2222"
+
+
 def test_env_endpoint_beats_region(monkeypatch):
     monkeypatch.setenv("GREENFLOW_ENDPOINT", "http://127.0.0.1:1111")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")

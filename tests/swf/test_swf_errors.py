@@ -147,3 +147,15 @@ def test_unknown_resource_from_real_server(swf):
     assert info.value.code == "UnknownResourceFault"
     assert info.value.operation == "DescribeDomain"
     assert isinstance(info.value.__cause__, ClientError)
+
+
+def test_missing_credentials_is_a_clear_error(monkeypatch, tmp_path):
+    import botocore.session
+    from botocore.credentials import CredentialResolver
+
+    session = botocore.session.get_session()
+    session.register_component("credential_provider", CredentialResolver(providers=[]))
+    client = connect(region="us-east-1", session=session, retry=NO_RETRY)
+    with pytest.raises(errors.SWFError, match="no AWS credentials") as info:
+        client.call("ListDomains", registrationStatus="REGISTERED")
+    assert info.value.code == "NoCredentials" and info.value.operation == "ListDomains"

@@ -839,3 +839,32 @@ def test_fail_on_nondeterminism_option_fails_execution():
     result = Sim(wf.Decider([B], fail_on_nondeterminism=True), history).step()
     assert kinds(result) == ["FailWorkflowExecution"]
     assert attrs(result.decisions[0])["reason"] == "NonDeterministicWorkflowError"
+
+
+def test_default_child_id_is_a_valid_swf_name_for_base64_run_ids():
+    history = History("Parent", "1.0", 1, run_id="AB/dj+5D=")
+    decider = wf.Decider([Parent, Child])
+    d = attrs(Sim(decider, history).step().decisions[0])
+    assert d["workflowId"] == "AB_dj+5D=-1"
+    # a replayer that is not told the run ID recovers the same prefix (and random seed)
+    history.child_started("AB_dj+5D=-1")
+    history.child_closed("AB_dj+5D=-1", "ChildWorkflowExecutionCompleted", result="2")
+    Sim(decider, history).step()
+    assert wf.Replayer([Parent, Child]).replay(history.events).closed
+
+
+def test_same_child_id_twice_at_once_is_a_clear_error():
+    class P(wf.WorkflowDefinition):
+        @wf.execute(version="1.0")
+        def run(self):
+            with wf.workflow_options(workflow_id="dup"):
+                wf.spawn(Child.run, 1)
+                try:
+                    wf.spawn(Child.run, 2).result()
+                except errors.WorkflowError as e:
+                    return str(e)
+
+    _, _, sim = make(P)
+    result = sim.step()
+    assert kinds(result) == ["StartChildWorkflowExecution", "CompleteWorkflowExecution"]
+    assert "duplicates" in result_of(result.decisions[1])

@@ -35,14 +35,14 @@ class Sequential(wf.WorkflowDefinition):
 
 
 class Parallel(wf.WorkflowDefinition):
-    @wf.execute(version="1.0")
+    @wf.execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self, n):
         futures = [wf.spawn(Acts.add, i, i) for i in range(n)]
         return sum(wf.wait_all(futures))
 
 
 class Sleeper(wf.WorkflowDefinition):
-    @wf.execute(version="1.0")
+    @wf.execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self, seconds):
         start = wf.now()
         wf.sleep(seconds)
@@ -53,7 +53,7 @@ class Signals(wf.WorkflowDefinition):
     def __init__(self):
         self.received = []
 
-    @wf.execute(version="1.0")
+    @wf.execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self, count):
         wf.wait_until(lambda: len(self.received) >= count)
         return self.received
@@ -79,19 +79,19 @@ class Child(wf.WorkflowDefinition):
 
 
 class Parent(wf.WorkflowDefinition):
-    @wf.execute(version="1.0")
+    @wf.execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self, x):
         return Child.run(x) + 1
 
 
 class Failing(wf.WorkflowDefinition):
-    @wf.execute(version="1.0")
+    @wf.execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self):
         raise Boom("no luck")
 
 
 class Cancellable(wf.WorkflowDefinition):
-    @wf.execute(version="1.0")
+    @wf.execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self):
         try:
             Acts.add(1, 2)

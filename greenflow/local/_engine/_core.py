@@ -12,10 +12,11 @@ it in one transaction or rolls back both SQLite and memory.
 
 from __future__ import annotations
 
+import collections
 import logging
 from typing import Any, Callable, TypeVar
 
-from .._faults import Fault
+from .._faults import Fault, limit_exceeded
 from .._store import Store
 from . import _execution
 from ._execution import CLOSED, Execution
@@ -32,6 +33,12 @@ T = TypeVar("T")
 EVENT_LIMIT = 25_000
 #: Open activities, timers and children per execution.
 OPEN_LIMIT = 1_000
+#: Open executions per domain.
+OPEN_EXECUTIONS_LIMIT = 100_000
+#: How many open runs keep their history in memory (least recently used ones drop it).
+HISTORY_CACHE_SIZE = 2_000
+#: Deadline heap size from which stale entries (finished tasks, cancelled timers) are purged.
+COMPACT_DEADLINES_AT = 100_000
 
 #: Close status → (parent event type, attribute members copied from the close event).
 _CHILD_CLOSE_EVENTS = {
@@ -65,10 +72,15 @@ class Core:
         self.clock = clock
         self.registry = registry
         self.open: dict[tuple[str, str], Execution] = {}
+        self.open_per_domain: collections.Counter[str] = collections.Counter()
+        self.open_executions_limit = OPEN_EXECUTIONS_LIMIT
         self.decision_queues = TaskQueues()
         self.activity_queues = TaskQueues()
         self.deadlines = Deadlines()
         self.event_limit = EVENT_LIMIT
+        self._compact_at = COMPACT_DEADLINES_AT
+        self.history_cache_size = HISTORY_CACHE_SIZE
+        self._histories: collections.OrderedDict[tuple[str, str, str], Execution] = collections.OrderedDict()
         self.wake_scheduler: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------ units of work
@@ -110,6 +122,7 @@ class Core:
     def _restore(self, unit: Unit) -> None:
         # Drop what the unit changed in memory, then reload the committed truth.
         for key, ex in unit.touched.items():
+            self._histories.pop(key, None)
             if self.open.get(key[:2]) is ex:
                 del self.open[key[:2]]
         conn = self.store.connection
@@ -117,6 +130,11 @@ class Core:
             fresh = _execution.select(conn, *key)
             if fresh is not None and fresh.is_open:
                 self.open[key[:2]] = fresh
+        self.count_open()
+
+    def count_open(self) -> None:
+        """Recount the open runs of each domain (start-up, after a rollback)."""
+        self.open_per_domain = collections.Counter(domain for domain, _ in self.open)
 
     # ------------------------------------------------------------------ lookups
 
@@ -138,7 +156,19 @@ class Core:
         """The whole history of ``ex`` (loaded and cached if needed)."""
         if ex.events is None and unit is not None:
             unit.flush_events(self.store.connection)
-        return _execution.load_events(self.store.connection, ex)
+        events = _execution.load_events(self.store.connection, ex)
+        if ex.is_open:
+            self._remember(ex)
+        return events
+
+    def _remember(self, ex: Execution) -> None:
+        # Keep the histories of the most recently used open runs only.
+        histories = self._histories
+        histories[ex.key] = ex
+        histories.move_to_end(ex.key)
+        while len(histories) > self.history_cache_size:
+            _, oldest = histories.popitem(last=False)
+            oldest.events = None
 
     # ------------------------------------------------------------------ post-commit helpers
 
@@ -147,7 +177,20 @@ class Core:
         def arm() -> None:
             if self.deadlines.push(when, kind, *args):
                 self.wake_scheduler()
+            if len(self.deadlines) > self._compact_at:
+                self.compact_deadlines()
         unit.after(arm)
+
+    def compact_deadlines(self) -> None:
+        """Rebuild the deadline heap from the open runs, dropping entries that no longer apply.
+
+        Entries are never removed when a task finishes or a timer is cancelled, so a busy
+        service with long timeouts would otherwise keep them for as long as the timeouts.
+        """
+        self.deadlines.clear(keep="sweep")
+        for ex in self.open.values():
+            self.arm(ex, queues=False)
+        self._compact_at = max(COMPACT_DEADLINES_AT, 2 * len(self.deadlines))
 
     def _queue_decision(self, unit: Unit, ex: Execution) -> None:
         d = ex.decision
@@ -168,8 +211,8 @@ class Core:
             item = (ex.workflow_id, ex.run_id, record["scheduled"])
             unit.after(lambda: queue.discard(item))
 
-    def arm(self, ex: Execution) -> None:
-        """Re-create the queue entries and deadlines of an open run (start-up, no unit)."""
+    def arm(self, ex: Execution, *, queues: bool = True) -> None:
+        """Re-create the deadlines (and queue entries) of an open run (start-up, no unit)."""
         push = self.deadlines.push
         timeout = seconds(ex.config["executionStartToCloseTimeout"])
         if timeout is not None:
@@ -177,8 +220,9 @@ class Core:
         d = ex.decision
         if d is not None:
             if not d["started"]:
-                self.decision_queues.get(ex.domain, d["list"]).push(
-                    (ex.workflow_id, ex.run_id, d["scheduled"]), priority(d["priority"]))
+                if queues:
+                    self.decision_queues.get(ex.domain, d["list"]).push(
+                        (ex.workflow_id, ex.run_id, d["scheduled"]), priority(d["priority"]))
                 if seconds(d["s2s"]) is not None:
                     push(d["scheduled_ts"] + seconds(d["s2s"]), "decision_s2s", ex.key, d["scheduled"])
             else:
@@ -186,7 +230,7 @@ class Core:
                 if s2c is not None:
                     push(d["started_ts"] + s2c, "decision_s2c", ex.key, d["scheduled"], d["started"])
         for record in ex.activities.values():
-            if not record["started"]:
+            if queues and not record["started"]:
                 self.activity_queues.get(ex.domain, record["list"]).push(
                     (ex.workflow_id, ex.run_id, record["scheduled"]), priority(record["priority"]))
             for kind, when in activity_deadlines(record):
@@ -210,6 +254,8 @@ class Core:
                        workflow_type["version"], unit.now, config, list(tag_list or []),
                        parent, parent_initiated)
         self.open[(domain, workflow_id)] = ex
+        self.open_per_domain[domain] += 1
+        self._remember(ex)
         unit.event(ex, "WorkflowExecutionStarted", {
             "input": input,
             "executionStartToCloseTimeout": config["executionStartToCloseTimeout"],
@@ -277,11 +323,13 @@ class Core:
             self.unqueue_activity(unit, ex, record)
         ex.decision = None
         ex.decision_pending = False
-        ex.activities.clear()
-        ex.by_sched.clear()
+        ex.clear_activities()
         ex.timers.clear()
+        ex.children.clear()  # a closed run has no open children (see apply_child_policy)
+        self._histories.pop(ex.key, None)
         if self.open.get((ex.domain, ex.workflow_id)) is ex:
             del self.open[(ex.domain, ex.workflow_id)]
+            self.open_per_domain[ex.domain] -= 1
         if close_status != "CONTINUED_AS_NEW":
             self._notify_parent(unit, ex, close_status, attributes)
         return event_id
@@ -306,14 +354,15 @@ class Core:
     def terminate(self, unit: Unit, ex: Execution, *, reason: str | None, details: str | None,
                   child_policy: str, cause: str | None) -> None:
         """Close a run as TERMINATED and apply ``child_policy`` to its open children."""
+        children = list(ex.children.values())
         self.close_run(unit, ex, "TERMINATED", "WorkflowExecutionTerminated", {
             "reason": reason, "details": details, "childPolicy": child_policy, "cause": cause})
-        self.apply_child_policy(unit, ex, child_policy)
+        self.apply_child_policy(unit, ex, child_policy, children)
 
-    def apply_child_policy(self, unit: Unit, ex: Execution, child_policy: str) -> None:
-        """What happens to a closed run's open children: TERMINATE, REQUEST_CANCEL or ABANDON."""
-        children = list(ex.children.values())
-        ex.children.clear()
+    def apply_child_policy(self, unit: Unit, ex: Execution, child_policy: str, children: list[dict]) -> None:
+        """What happens to the children that were open when ``ex`` closed (terminated or timed
+        out): TERMINATE, REQUEST_CANCEL or ABANDON. Children of a run that completes, fails,
+        is cancelled or continues as new keep running, as in SWF."""
         if child_policy == "ABANDON":
             return
         for record in children:
@@ -340,10 +389,17 @@ class Core:
         return event_id
 
     def check_open_start(self, domain: str, workflow_id: str) -> None:
-        """``WorkflowExecutionAlreadyStartedFault`` if a run of ``workflow_id`` is open."""
+        """``WorkflowExecutionAlreadyStartedFault`` if a run of ``workflow_id`` is open,
+        ``LimitExceededFault`` if the domain has as many open runs as SWF allows."""
         if (domain, workflow_id) in self.open:
             raise Fault("WorkflowExecutionAlreadyStartedFault",
                         f"Workflow execution already started: workflowId={workflow_id}")
+        if self.open_domain_full(domain):
+            raise limit_exceeded(f"Domain {domain} already has {self.open_executions_limit} open executions")
+
+    def open_domain_full(self, domain: str) -> bool:
+        """Whether ``domain`` has reached SWF's limit of open executions."""
+        return self.open_per_domain[domain] >= self.open_executions_limit
 
 
 def activity_deadlines(record: dict) -> list[tuple[str, float]]:

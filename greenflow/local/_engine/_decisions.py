@@ -126,6 +126,7 @@ def request_cancel_activity_task(b: Batch, a: dict) -> None:
     requested = b.event("ActivityTaskCancelRequested",
                         {"decisionTaskCompletedEventId": b.completed_id, "activityId": activity_id})
     activity["cancel_requested"] = requested
+    b.ex.activity_changed(activity_id)
     if not activity["started"]:
         # Not handed to a worker yet: SWF cancels it at once.
         b.core.unqueue_activity(b.unit, b.ex, activity)
@@ -170,6 +171,7 @@ def continue_as_new_workflow_execution(b: Batch, a: dict) -> None:
     version = a.get("workflowTypeVersion") or ex.type_version
     record = b.core.registry.workflow_type(ex.domain, ex.type_name, version)
     cause = None
+    config: dict = {}
     if record is None:
         cause = "WORKFLOW_TYPE_DOES_NOT_EXIST"
     elif record.status == DEPRECATED:
@@ -320,6 +322,8 @@ def start_child_workflow_execution(b: Batch, a: dict) -> None:
             return
         if (ex.domain, workflow_id) in b.core.open:
             return fail("WORKFLOW_ALREADY_RUNNING", initiated)
+        if b.core.open_domain_full(ex.domain):
+            return fail("OPEN_WORKFLOWS_LIMIT_EXCEEDED", initiated)
         child = b.core.start_run(b.unit, ex.domain, workflow_id, workflow_type, config,
                                  input=a.get("input"), tag_list=tag_list, parent=ex.execution(),
                                  parent_initiated=initiated)

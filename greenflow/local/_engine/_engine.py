@@ -9,14 +9,9 @@ gevent, in real time, for up to ``poll_timeout`` seconds.
 from __future__ import annotations
 
 import json
-import logging
-import time
 from typing import Any, Callable
 
-import gevent
-from gevent.event import Event
-
-from .._faults import Fault, limit_exceeded, unknown_resource, validation_error
+from .._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from .._paging import page_size, page_token_codec, request_scope
 from .._store import Store
 from . import _execution
@@ -24,21 +19,15 @@ from ._core import Core, EventLimitFault
 from ._decisions import apply_batch, check_batch
 from ._execution import Execution
 from ._history import select_range
-from ._queues import TaskQueue
+from ._queues import TaskQueue, wait_for_task
 from ._resolve import WORKFLOW_OPTIONS, resolve
-from ._timeouts import HANDLERS
+from ._scheduler import Scheduler
 from ._tokens import ACTIVITY, DECISION, TaskRef, decode, encode, new_nonce
 from ._unit import Unit
 from ._values import MAX_EXECUTION_SECONDS, check_duration, check_priority, seconds
 
-log = logging.getLogger("greenflow.local.engine")
-
-#: Most long polls waiting on one task list at once (SWF: 1,000).
-MAX_POLLERS = 1000
-#: How often (clock seconds) closed executions past their domain's retention are purged.
-SWEEP_INTERVAL = 3600.0
-#: The longest the scheduler sleeps (real seconds) before looking at the clock again.
-MAX_SCHEDULER_SLEEP = 30.0
+#: How long a page token stays valid (clock seconds), as SWF's.
+TOKEN_LIFETIME = 86400.0
 
 EMPTY_DECISION_TASK = {"taskToken": "", "startedEventId": 0, "previousStartedEventId": 0, "events": []}
 EMPTY_ACTIVITY_TASK = {"taskToken": "", "startedEventId": 0}
@@ -78,11 +67,9 @@ class Engine:
         self.registry = registry
         self.poll_timeout = poll_timeout
         self.core = Core(store, clock, registry)
+        self.scheduler = Scheduler(self.core)
         self._pages = page_token_codec(store)
         self._stopping = False
-        self._scheduler: gevent.Greenlet | None = None
-        self._wakeup = Event()
-        self.core.wake_scheduler = self._wakeup.set
         self._load()
 
     # ------------------------------------------------------------------ lifecycle
@@ -97,86 +84,41 @@ class Engine:
         for ex in _execution.select_open(self.store.connection):
             core.open[(ex.domain, ex.workflow_id)] = ex
             core.arm(ex)
-        core.deadlines.push(self.clock.now() + SWEEP_INTERVAL, "sweep")
+        core.count_open()
+        self.scheduler.arm_sweep()
 
     def start(self) -> None:
         """Start the scheduler greenlet that fires timers and timeouts when they are due."""
-        if self._scheduler is None:
-            self._stopping = False
-            self._scheduler = gevent.spawn(self._schedule_forever)
+        self._stopping = False
+        self.scheduler.start()
 
     def stop(self) -> None:
         """Stop the scheduler and answer every waiting long poll with an empty task."""
         self._stopping = True
         self.core.decision_queues.wake_all()
         self.core.activity_queues.wake_all()
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None and scheduler is not gevent.getcurrent():
-            scheduler.kill(block=False)
+        self.scheduler.stop()
 
     def advance_time(self, seconds_: float) -> None:
         """Move a virtual clock forward and fire, committed, everything now due."""
-        advance = getattr(self.clock, "advance", None)
-        if advance is None:
-            raise TypeError(f"advance_time needs a clock with advance() (a VirtualClock), not {self.clock!r}")
-        advance(seconds_)
-        self.fire_due()
-        self._wakeup.set()
-
-    def _schedule_forever(self) -> None:
-        while not self._stopping:
-            self._wakeup.clear()
-            try:
-                self.fire_due()
-            except Exception:  # pragma: no cover - fire_due already logs per deadline
-                log.exception("timeout scheduler failed")
-            upcoming = self.core.deadlines.next_deadline()
-            delay = MAX_SCHEDULER_SLEEP if upcoming is None else upcoming - self.clock.now()
-            self._wakeup.wait(min(max(delay, 0.0), MAX_SCHEDULER_SLEEP))
+        self.scheduler.advance(seconds_)
 
     def fire_due(self) -> None:
         """Fire every timer and timeout due now, each in its own committed transaction."""
-        deadlines = self.core.deadlines
-        while True:
-            entry = deadlines.pop_due(self.clock.now())
-            if entry is None:
-                return
-            kind, args = entry
-            try:
-                if kind == "sweep":
-                    self._sweep()
-                else:
-                    handler = HANDLERS[kind]
-                    self.core.run(lambda unit: handler(self.core, unit, *args))
-            except EventLimitFault:
-                pass  # the run reached its event limit and was terminated instead
-            except Exception:
-                # One broken deadline must not stop the others; the run stays as committed.
-                log.exception("firing %s %r failed", kind, args)
+        self.scheduler.fire_due()
+
+    def next_deadline(self) -> float | None:
+        """The earliest pending timer or timeout (clock epoch seconds), or ``None``.
+
+        Housekeeping (the retention sweep) does not count. It may be a stale entry (a timer
+        since cancelled): advancing to it then fires nothing. For test tools that jump
+        virtual time to the next event.
+        """
+        return self.core.deadlines.earliest()
 
     def _tick(self) -> None:
         # Requests also fire what is due, so timeouts happen even without the scheduler.
-        upcoming = self.core.deadlines.next_deadline()
-        if upcoming is not None and upcoming <= self.clock.now():
-            self.fire_due()
-
-    def _sweep(self) -> None:
-        """Purge closed executions older than their domain's retention period."""
-        now = self.clock.now()
-        conn = self.store.connection
-        with self.store.transaction():
-            for name, retention in conn.execute("SELECT name, retention_days FROM domains").fetchall():
-                days = 0 if retention == "NONE" else int(retention)
-                cutoff = now - days * 86400.0
-                doomed = conn.execute(
-                    "SELECT workflow_id, run_id FROM executions WHERE domain=? AND status='CLOSED' AND close_ts < ?",
-                    (name, cutoff)).fetchall()
-                for workflow_id, run_id in doomed:
-                    key = (name, workflow_id, run_id)
-                    conn.execute("DELETE FROM events WHERE domain=? AND workflow_id=? AND run_id=?", key)
-                    conn.execute("DELETE FROM execution_tags WHERE domain=? AND workflow_id=? AND run_id=?", key)
-                    conn.execute("DELETE FROM executions WHERE domain=? AND workflow_id=? AND run_id=?", key)
-        self.core.deadlines.push(now + SWEEP_INTERVAL, "sweep")
+        self.scheduler.tick()
 
     # ------------------------------------------------------------------ executions
 
@@ -186,7 +128,8 @@ class Engine:
         domain_name = params["domain"]
         domain = self.registry.require_domain(domain_name)
         if domain.status == "DEPRECATED":
-            raise Fault("DomainDeprecatedFault", f"Domain is deprecated: {domain_name}")
+            # SWF's model lists no DomainDeprecatedFault for this operation.
+            raise operation_not_permitted(f"Domain is deprecated, so it takes no new executions: {domain_name}")
         wanted = params["workflowType"]
         record = self.registry.workflow_type(domain_name, wanted["name"], wanted["version"])
         if record is None:
@@ -306,9 +249,7 @@ class Engine:
         self._tick()
         ex = self._run_of(params)
         scope = request_scope("GetWorkflowExecutionHistory", params)
-        position = self._pages.decode(params.get("nextPageToken"), scope)
-        if position is not None and not isinstance(position, int):
-            raise validation_error("Invalid nextPageToken")
+        position = self._page_position(params.get("nextPageToken"), scope)
         reverse = bool(params.get("reverseOrder"))
         last = ex.next_event_id - 1
         first = 1
@@ -321,48 +262,39 @@ class Engine:
         page, following = select_range(self.store.connection, ex, events, first, last, reverse, page_size(params))
         response: dict[str, Any] = {"events": page}
         if following is not None:
-            response["nextPageToken"] = self._pages.encode(scope, following)
+            response["nextPageToken"] = self._pages.encode(scope, [following, self.clock.now()])
         return response
+
+    def _page_position(self, token: str | None, scope: str) -> Any:
+        """The position a history page token holds (``None`` without a token).
+
+        Tokens hold their issue time and, as SWF's, expire after :data:`TOKEN_LIFETIME`.
+        """
+        decoded = self._pages.decode(token, scope)
+        if decoded is None:
+            return None
+        try:
+            position, issued = decoded
+            issued = float(issued)
+        except (TypeError, ValueError):
+            raise validation_error("Invalid nextPageToken") from None
+        if self.clock.now() - issued > TOKEN_LIFETIME:
+            raise validation_error("Specified token has exceeded its maximum lifetime")
+        return position
 
     # ------------------------------------------------------------------ long polls
 
     def _poll(self, queue: TaskQueue, claim: Callable[[Any], dict | None],
               requeue: Callable[[Any], None], empty: dict) -> dict:
-        give_up = time.monotonic() + self.poll_timeout
-        while not self._stopping:
-            item = queue.pop()
-            if item is not None:
-                try:
-                    answer = claim(item)
-                except EventLimitFault:
-                    continue  # that run was just terminated; look for another task
-                except BaseException:
-                    requeue(item)
-                    raise
-                if answer is not None:
-                    return answer
-                continue
-            remaining = give_up - time.monotonic()
-            if remaining <= 0:
-                break
-            if len(queue.waiters) >= MAX_POLLERS:
-                raise limit_exceeded(f"More than {MAX_POLLERS} pollers are waiting on this task list")
-            waiter = Event()
-            queue.waiters.append(waiter)
+        def claim_one(item: Any) -> dict | None:
             try:
-                waiter.wait(remaining)
-            except BaseException:
-                if waiter.is_set():
-                    queue.notify()  # pass the wake-up on, so the task is not left unclaimed
-                raise
-            finally:
-                if not waiter.is_set():
-                    try:
-                        queue.waiters.remove(waiter)
-                    except ValueError:
-                        pass
-            self._tick()
-        return dict(empty)
+                return claim(item)
+            except EventLimitFault:
+                return None  # that run was just terminated; look for another task
+
+        answer = wait_for_task(queue, claim_one, requeue, timeout=self.poll_timeout,
+                               stopping=lambda: self._stopping, between=self._tick)
+        return dict(empty) if answer is None else answer
 
     def poll_for_decision_task(self, params: dict) -> dict:
         """PollForDecisionTask: the next decision task (DecisionTaskStarted committed) or an empty one.
@@ -422,12 +354,13 @@ class Engine:
         if following is not None:
             scope = request_scope("PollForDecisionTask", params)
             task["nextPageToken"] = self._pages.encode(
-                scope, [ex.workflow_id, ex.run_id, scheduled, started, nonce, previous, following])
+                scope, [[ex.workflow_id, ex.run_id, scheduled, started, nonce, previous, following],
+                        self.clock.now()])
         return task
 
     def _decision_next_page(self, params: dict) -> dict:
         scope = request_scope("PollForDecisionTask", params)
-        position = self._pages.decode(params["nextPageToken"], scope)
+        position = self._page_position(params["nextPageToken"], scope)
         try:
             workflow_id, run_id, scheduled, started, nonce, previous, following = position
         except (TypeError, ValueError):
@@ -493,6 +426,7 @@ class Engine:
         started = unit.event(ex, "ActivityTaskStarted", {"identity": params.get("identity"),
                                                          "scheduledEventId": scheduled})
         activity.update(started=started, started_ts=unit.now, last_hb=unit.now, nonce=new_nonce())
+        ex.activity_changed(activity["activityId"])
         for kind, member in (("activity_st2c", "st2c"), ("activity_hb", "hb")):
             timeout = seconds(activity[member])
             if timeout is not None:
@@ -544,6 +478,7 @@ class Engine:
             activity["last_hb"] = unit.now
             if params.get("details") is not None:
                 activity["details"] = params["details"]
+            ex.activity_changed(activity["activityId"])
             unit.touch(ex)
             return {"cancelRequested": bool(activity["cancel_requested"])}
 
@@ -554,6 +489,7 @@ class Engine:
 
         def close(unit: Unit) -> None:
             ex, activity = self._started_activity(params["taskToken"])
+            unit.touch(ex)  # before any change, so a failure reloads it
             ex.pop_activity(activity["activityId"])
             unit.event(ex, event_type, {**attributes(activity), "scheduledEventId": activity["scheduled"],
                                         "startedEventId": activity["started"]})

@@ -46,7 +46,7 @@ class Execution:
         "status", "close_status", "tag_list", "cancel_requested", "parent", "parent_initiated",
         "config", "next_event_id", "decision", "decision_pending", "list_override",
         "prev_started", "activities", "timers", "children", "latest_activity_ts",
-        "latest_context", "events", "by_sched", "is_new",
+        "latest_context", "events", "by_sched", "is_new", "_activity_json",
     )
 
     def __init__(self, domain: str, workflow_id: str, run_id: str, type_name: str, type_version: str,
@@ -79,6 +79,8 @@ class Execution:
         self.events: list[dict] | None = []
         self.by_sched: dict[int, str] = {}
         self.is_new = True
+        # activityId → the record's JSON, so a state write re-encodes changed records only.
+        self._activity_json: dict[str, str] = {}
 
     # ------------------------------------------------------------------ identity
 
@@ -106,12 +108,36 @@ class Execution:
         """Record an open activity task (keyed by its activityId and scheduled event)."""
         self.activities[record["activityId"]] = record
         self.by_sched[record["scheduled"]] = record["activityId"]
+        self._activity_json.pop(record["activityId"], None)
+
+    def activity_changed(self, activity_id: str) -> None:
+        """Say that an activity's record changed (call after every change to one)."""
+        self._activity_json.pop(activity_id, None)
 
     def pop_activity(self, activity_id: str) -> dict:
         """Forget an activity task that closed."""
         record = self.activities.pop(activity_id)
         self.by_sched.pop(record["scheduled"], None)
+        self._activity_json.pop(activity_id, None)
         return record
+
+    def clear_activities(self) -> None:
+        """Forget every activity task (the run closed)."""
+        self.activities.clear()
+        self.by_sched.clear()
+        self._activity_json.clear()
+
+    def _activities_json(self) -> str:
+        # A run with hundreds of open activities would otherwise re-encode them all on
+        # every change of the run; unchanged records reuse their cached JSON.
+        cache = self._activity_json
+        parts = []
+        for activity_id, record in self.activities.items():
+            text = cache.get(activity_id)
+            if text is None:
+                text = cache[activity_id] = json.dumps(record, separators=(",", ":"))
+            parts.append(f"{json.dumps(activity_id)}:{text}")
+        return "{" + ",".join(parts) + "}"
 
     def activity_by_scheduled(self, scheduled_id: int) -> dict | None:
         """The open activity whose ActivityTaskScheduled event is ``scheduled_id``, if any."""
@@ -122,14 +148,15 @@ class Execution:
 
     def state(self) -> str:
         """The private ``state`` column: JSON of everything not in a column of its own."""
-        return json.dumps({
+        rest = json.dumps({
             "config": self.config, "parent_initiated": self.parent_initiated,
             "next_event_id": self.next_event_id, "decision": self.decision,
             "decision_pending": self.decision_pending, "list_override": self.list_override,
-            "prev_started": self.prev_started, "activities": self.activities,
+            "prev_started": self.prev_started,
             "timers": self.timers, "children": self.children,
             "latest_activity_ts": self.latest_activity_ts, "latest_context": self.latest_context,
         }, separators=(",", ":"))
+        return '{"activities":' + self._activities_json() + "," + rest[1:]
 
     def insert(self, conn: sqlite3.Connection) -> None:
         """Write the new run's row and its tag rows."""

@@ -14,9 +14,15 @@ from __future__ import annotations
 import collections
 import heapq
 import itertools
-from typing import Hashable
+import time
+from typing import Callable, Hashable
 
 from gevent.event import Event
+
+from .._faults import limit_exceeded
+
+#: Most long polls waiting on one task list at once (SWF: 1,000).
+MAX_POLLERS = 1000
 
 _sequence = itertools.count()
 
@@ -43,7 +49,11 @@ class TaskQueue:
 
     def discard(self, item: Hashable) -> None:
         """Forget a task that is no longer pending (started elsewhere, timed out, closed)."""
-        self._live.pop(item, None)
+        if self._live.pop(item, None) is not None and len(self._heap) > 2 * len(self._live) + 1000:
+            # Withdrawn tasks stay in the heap until popped; drop them once they dominate.
+            live = self._live
+            self._heap = [entry for entry in self._heap if live.get(entry[2]) == entry[1]]
+            heapq.heapify(self._heap)
 
     def pop(self) -> Hashable | None:
         """The next task (highest priority, then oldest), or ``None`` if there is none."""
@@ -98,3 +108,52 @@ class TaskQueues:
         """Wake every waiting poller of every queue."""
         for queue in self._queues.values():
             queue.wake_all()
+
+
+def wait_for_task(queue: TaskQueue, claim: Callable[[Hashable], dict | None],
+                  requeue: Callable[[Hashable], None], *, timeout: float,
+                  stopping: Callable[[], bool], between: Callable[[], None]) -> dict | None:
+    """A long poll: claim the next task of ``queue``, waiting up to ``timeout`` real seconds.
+
+    ``claim(item)`` turns a queue entry into the answer (committing the task's start) or
+    returns ``None`` for a stale entry; if it raises, ``requeue(item)`` puts the task back.
+    Pollers wait FIFO; ``between()`` runs after each wait (to fire due timeouts). Returns
+    ``None`` when the time is up or the service stops.
+
+    Raises:
+        Fault: ``LimitExceededFault`` when :data:`MAX_POLLERS` already wait on the queue.
+    """
+    give_up = time.monotonic() + timeout
+    while not stopping():
+        item = queue.pop()
+        if item is not None:
+            try:
+                answer = claim(item)
+            except BaseException:
+                requeue(item)
+                raise
+            if answer is not None:
+                return answer
+            continue
+        remaining = give_up - time.monotonic()
+        if remaining <= 0:
+            return None
+        if len(queue.waiters) >= MAX_POLLERS:
+            raise limit_exceeded(f"More than {MAX_POLLERS} pollers are waiting on this task list")
+        waiter = Event()
+        queue.waiters.append(waiter)
+        try:
+            waiter.wait(remaining)
+        except BaseException:
+            if waiter.is_set():
+                queue.notify()  # pass the wake-up on, so the task is not left unclaimed
+            raise
+        finally:
+            if not waiter.is_set():
+                try:
+                    queue.waiters.remove(waiter)
+                except ValueError:
+                    pass
+        if not stopping():
+            between()
+    return None

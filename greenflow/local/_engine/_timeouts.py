@@ -24,9 +24,10 @@ def workflow(core: Core, unit: Unit, key: tuple) -> None:
     if timeout is None or ex.start_ts + timeout > unit.now:
         return
     policy = ex.config["childPolicy"]
+    children = list(ex.children.values())
     core.close_run(unit, ex, "TIMED_OUT", "WorkflowExecutionTimedOut",
                    {"timeoutType": "START_TO_CLOSE", "childPolicy": policy})
-    core.apply_child_policy(unit, ex, policy)
+    core.apply_child_policy(unit, ex, policy, children)
 
 
 def _decision_timed_out(core: Core, unit: Unit, ex, timeout_type: str) -> None:
@@ -77,6 +78,7 @@ def _activity(kind: str, timeout_type: str) -> Callable[..., None]:
             # A heartbeat moved the deadline: wait for the new one.
             core.deadline(unit, due, kind, key, scheduled, started)
             return
+        unit.touch(ex)  # before any change, so a failure reloads it
         core.unqueue_activity(unit, ex, activity)
         ex.pop_activity(activity["activityId"])
         unit.event(ex, "ActivityTaskTimedOut", {
@@ -94,6 +96,7 @@ def timer(core: Core, unit: Unit, key: tuple, timer_id: str, started: int) -> No
     t = ex.timers.get(timer_id) if ex else None
     if t is None or t["started"] != started:
         return
+    unit.touch(ex)
     del ex.timers[timer_id]
     unit.event(ex, "TimerFired", {"timerId": timer_id, "startedEventId": started})
     core.schedule_decision(unit, ex)

@@ -60,7 +60,11 @@ class Unit:
         self._after: list[Callable[[], None]] = []
 
     def touch(self, ex: Execution) -> None:
-        """Mark ``ex`` changed, so its row is written when the unit commits."""
+        """Mark ``ex`` changed, so its row is written when the unit commits.
+
+        Call it *before* changing an execution in memory (recording an event does it), so
+        that a failure later in the unit reloads the execution from the database.
+        """
         self.touched[ex.key] = ex
         if ex.is_new:
             self.created.add(ex.key)

@@ -209,9 +209,24 @@ def eventually_fixture() -> Callable[..., Any]:
     return eventually
 
 
+#: Event types seen in any answer during the run (summarized at the end of the session).
+SEEN_EVENT_TYPES: set[str] = set()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say which of the model's 54 event types the suite saw the service produce."""
+    if len(SEEN_EVENT_TYPES) < 40:
+        return  # a partial run (-k, one file): the summary would only be noise
+    unseen = [t for t in MODEL.shape_for("EventType").enum if t not in SEEN_EVENT_TYPES]
+    terminalreporter.write_line(
+        f"conformance: the service produced {len(SEEN_EVENT_TYPES)} of 54 event types; "
+        f"never seen: {', '.join(unseen) or 'none'}")
+
+
 def check_event(event: dict) -> dict:
     """Check one HistoryEvent against the model; return its attributes."""
     event_type = event["eventType"]
+    SEEN_EVENT_TYPES.add(event_type)
     assert event_type in MODEL.shape_for("EventType").enum, event_type
     keys = [key for key in event if key.endswith("EventAttributes")]
     expected = attributes_key(event_type)

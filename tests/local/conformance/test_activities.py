@@ -200,3 +200,27 @@ def test_activity_id_reusable_after_the_activity_closed(swf, client):
     swf.decide(execution, [swf.schedule("a1")])
     assert len(swf.events(execution, "ActivityTaskScheduled")) == 2
     assert swf.events(execution, "ScheduleActivityTaskFailed") == []
+
+
+def test_concurrent_workers_complete_many_activities_one_decision_task(swf):
+    import gevent
+
+    execution = swf.start()
+    swf.decide(execution, [swf.schedule(f"a{n}", input=str(n)) for n in range(50)])
+    workers = swf.make_client(max_pool_connections=60)
+
+    def work():
+        task = workers.poll_for_activity_task(domain=swf.domain, taskList={"name": swf.activity_list})
+        workers.respond_activity_task_completed(taskToken=task["taskToken"], result=task["input"])
+        return task["activityId"]
+
+    done = gevent.joinall([gevent.spawn(work) for _ in range(50)], timeout=60, raise_error=True)
+    assert sorted(g.value for g in done) == sorted(f"a{n}" for n in range(50))
+    types = swf.types(execution)
+    assert types.count("ActivityTaskStarted") == 50
+    assert types.count("ActivityTaskCompleted") == 50
+    assert types.count("DecisionTaskScheduled") == 2
+    assert swf.pending_decisions() == 1
+    completions = swf.events(execution, "ActivityTaskCompleted")
+    results = {e["activityTaskCompletedEventAttributes"]["result"] for e in completions}
+    assert results == {str(n) for n in range(50)}

@@ -277,3 +277,15 @@ def test_decision_task_timeout_from_the_type_default(swf):
     assert swf.events(execution, "DecisionTaskTimedOut") == []
     swf.advance(1)
     assert swf.one(execution, "DecisionTaskTimedOut")["timeoutType"] == "START_TO_CLOSE"
+
+
+def test_poll_page_token_cannot_be_used_with_get_history(swf, client):
+    from botocore.exceptions import ClientError
+
+    execution = _signaled(swf, 6)
+    page = client.poll_for_decision_task(domain=swf.domain, taskList={"name": swf.task_list},
+                                         maximumPageSize=2)
+    with pytest.raises(ClientError) as info:
+        client.get_workflow_execution_history(domain=swf.domain, execution=execution, maximumPageSize=2,
+                                              nextPageToken=page["nextPageToken"])
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

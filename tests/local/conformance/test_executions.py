@@ -443,3 +443,30 @@ def test_closed_history_is_dropped_after_the_retention_period(swf, client, fault
     with fault("UnknownResourceFault"):
         client.get_workflow_execution_history(domain=swf.domain, execution=closed)
     assert swf.info(open_run)["executionStatus"] == "OPEN"
+
+
+def test_history_page_token_expires_after_24_hours(swf, client):
+    execution = swf.start(executionStartToCloseTimeout="31536000")
+    for number in range(3):
+        swf.signal(execution, f"s{number}")
+    first = client.get_workflow_execution_history(domain=swf.domain, execution=execution, maximumPageSize=2)
+    swf.advance(25 * 3600)
+    with pytest.raises(ClientError) as info:
+        client.get_workflow_execution_history(domain=swf.domain, execution=execution, maximumPageSize=2,
+                                              nextPageToken=first["nextPageToken"])
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_respond_without_a_decisions_member(swf, client):
+    execution = swf.start()
+    task = swf.decision_task(execution)
+    client.respond_decision_task_completed(taskToken=task["taskToken"])
+    assert swf.types(execution)[-1] == "DecisionTaskCompleted"
+
+
+def test_scheduled_decision_task_of_a_terminated_execution_is_not_handed_out(swf, client):
+    execution = swf.start()
+    assert swf.pending_decisions() == 1
+    client.terminate_workflow_execution(domain=swf.domain, workflowId=execution["workflowId"])
+    assert swf.pending_decisions() == 0
+    assert swf.poll_decision()["taskToken"] == ""

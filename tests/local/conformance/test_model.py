@@ -72,9 +72,13 @@ def test_service_event_types_cover_the_model():
         assert _unit.attributes_key(event_type) == expected
 
 
-def test_service_decision_types_cover_the_model():
-    from greenflow.local import _model
-    from greenflow.local._engine import _decisions
-
-    assert set(_model.decision_types()) == set(DECISION_TYPES)
-    assert set(_decisions.DECISIONS) == set(DECISION_TYPES), "decisions the engine does not handle"
+def test_refusals_in_a_deprecated_domain_use_modeled_faults(swf, client):
+    """A deprecated domain refuses new types and executions, with faults the model lists
+    for those operations (conftest.check_response rejects any other code)."""
+    client.deprecate_domain(name=swf.domain)
+    for call in (lambda: swf.register_workflow_type("Later"),
+                 lambda: swf.register_activity_type("Later"),
+                 lambda: swf.start()):
+        with pytest.raises(ClientError) as info:
+            call()
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

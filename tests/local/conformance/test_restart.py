@@ -65,3 +65,37 @@ def test_restart_with_a_time_jump_fires_what_is_overdue(tmp_path, service_factor
         again.advance(0)
         assert len(again.events(execution, "TimerFired")) == 1
         assert again.pending_decisions() == 1
+
+
+def test_restart_keeps_handed_out_tasks_usable(tmp_path, service_factory, new_swf):
+    """Tasks handed out before the restart were acknowledged: their tokens still work, and
+    their timeouts run from the stored deadlines."""
+    db = str(tmp_path / "swf.db")
+    with service_factory(db, start=START) as first:
+        swf = new_swf(first)
+        execution = swf.start()
+        swf.decide(execution, [swf.schedule("slow", heartbeatTimeout="20"), swf.schedule("fast")])
+        slow = swf.activity_task()
+        fast = swf.activity_task()
+        swf.signal(execution)
+        decision = swf.decision_task(execution)
+    with service_factory(db, start=START + 5) as second:
+        again = swf.on(second)
+        again.client.respond_activity_task_completed(taskToken=fast["taskToken"], result="ok")
+        assert again.client.record_activity_task_heartbeat(taskToken=slow["taskToken"])["cancelRequested"] is False
+        again.respond(decision, [again.timer("t1", 100)])
+        again.advance(19)  # 20 s after the heartbeat at START + 5
+        assert again.events(execution, "ActivityTaskTimedOut") == []
+        again.advance(1)
+        assert again.one(execution, "ActivityTaskTimedOut")["timeoutType"] == "HEARTBEAT"
+        assert again.one(execution, "ActivityTaskCompleted")["result"] == "ok"
+        assert again.decision_task(execution)["previousStartedEventId"] > 0
+
+
+def test_restart_of_an_in_memory_service_starts_empty(service_factory, new_swf, fault):
+    with service_factory() as first:
+        swf = new_swf(first)
+    with service_factory() as second:
+        again = swf.on(second)
+        with fault("UnknownResourceFault"):
+            again.client.describe_domain(name=again.domain)

@@ -262,3 +262,15 @@ def test_timer_fired_while_decision_task_open_queues_one_task(swf):
     assert swf.pending_decisions() == 0
     swf.respond(task)
     assert swf.pending_decisions() == 1
+
+
+def test_heartbeats_do_not_extend_start_to_close(swf, client):
+    execution = _scheduled(swf, startToCloseTimeout="10", heartbeatTimeout="5")
+    task = swf.activity_task()
+    for _ in range(2):
+        swf.advance(4)
+        client.record_activity_task_heartbeat(taskToken=task["taskToken"])
+    swf.advance(1)
+    assert swf.events(execution, "ActivityTaskTimedOut") == []
+    swf.advance(1)
+    assert swf.one(execution, "ActivityTaskTimedOut")["timeoutType"] == "START_TO_CLOSE"

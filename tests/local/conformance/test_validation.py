@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from botocore.exceptions import ClientError
 
 BIG = "x" * 32_769
 
@@ -214,3 +215,117 @@ def test_service_survives_bad_input(swf):
         status, _ = _post(swf.service, body)
         assert 400 <= status < 500
     assert swf.start()["runId"]
+
+
+def test_priority_out_of_the_32_bit_range_is_rejected(swf, fault):
+    with fault("ValidationException") as caught:
+        swf.start(taskPriority="2147483648")
+    assert "taskPriority" in _message(caught)
+    assert swf.start(taskPriority="-2147483648")["runId"]
+
+
+def test_execution_timeout_over_one_year_is_refused(swf):
+    with pytest.raises(ClientError) as info:
+        swf.start(executionStartToCloseTimeout="31536001")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert _no_open_executions(swf)
+    assert swf.start(executionStartToCloseTimeout="31536000")["runId"]
+
+
+def test_garbage_page_token_is_a_4xx(swf, client):
+    execution = swf.start()
+    with pytest.raises(ClientError) as info:
+        client.get_workflow_execution_history(domain=swf.domain, execution=execution,
+                                              nextPageToken="not-a-token")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_garbage_task_token_is_a_4xx(swf, client):
+    with pytest.raises(ClientError) as info:
+        client.respond_decision_task_completed(taskToken="not-a-token")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(ClientError) as info:
+        client.record_activity_task_heartbeat(taskToken="not-a-token")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# -- wrong JSON types for every member of every operation ---------------------------------
+
+def _wrong(shape):
+    """A JSON value of the wrong type for ``shape``."""
+    return {"string": 12345, "structure": "not-an-object", "list": {"not": "a list"},
+            "integer": "NaN", "long": "NaN", "boolean": "yes", "timestamp": "yesterday",
+            "map": ["not", "a", "map"]}.get(shape.type_name, None)
+
+
+def _junk_payloads(operation: str):
+    from botocore.session import get_session
+
+    shape = get_session().get_service_model("swf").operation_model(operation).input_shape
+    yield {name: _wrong(member) for name, member in shape.members.items()}
+    yield {name: None for name in shape.members}
+    for name, member in shape.members.items():
+        if member.type_name == "structure":
+            yield {name: {inner: _wrong(m) for inner, m in member.members.items()}}
+
+
+@pytest.mark.parametrize("operation", [
+    "StartWorkflowExecution", "SignalWorkflowExecution", "RequestCancelWorkflowExecution",
+    "TerminateWorkflowExecution", "DescribeWorkflowExecution", "GetWorkflowExecutionHistory",
+    "PollForDecisionTask", "RespondDecisionTaskCompleted", "PollForActivityTask",
+    "RecordActivityTaskHeartbeat", "RespondActivityTaskCompleted", "RespondActivityTaskFailed",
+    "RespondActivityTaskCanceled", "CountPendingActivityTasks", "CountPendingDecisionTasks",
+])
+def test_wrong_json_types_are_validation_errors(swf, operation):
+    for payload in _junk_payloads(operation):
+        status, body = _post(swf.service, json.dumps(payload).encode(),
+                             target=f"SimpleWorkflowService.{operation}")
+        assert status == 400, (operation, payload, status, body[:300])
+        assert json.loads(body)["__type"].endswith("#ValidationException"), (operation, payload, body[:300])
+    assert swf.start()["runId"], "the service stopped answering"
+
+
+def test_junk_decisions_are_validation_errors(swf):
+    execution = swf.start()
+    task = swf.decision_task(execution)
+    junk = [5, "x", None, [], {"decisionType": 7}, {"decisionType": "StartTimer",
+                                                     "startTimerDecisionAttributes": "x"},
+            {"decisionType": "StartTimer", "startTimerDecisionAttributes": {"timerId": 5,
+                                                                           "startToFireTimeout": "5"}}]
+    for decision in junk:
+        status, body = _post(swf.service, json.dumps({"taskToken": task["taskToken"],
+                                                      "decisions": [decision]}).encode(),
+                             target="SimpleWorkflowService.RespondDecisionTaskCompleted")
+        assert status == 400, (decision, status, body[:300])
+    swf.respond(task, [swf.complete()])
+    assert swf.info(execution)["closeStatus"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("field, decision", [
+    ("startToFireTimeout", {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
+        "timerId": "t", "startToFireTimeout": "NONE"}}),
+    ("startToFireTimeout", {"decisionType": "StartTimer", "startTimerDecisionAttributes": {
+        "timerId": "t", "startToFireTimeout": "-1"}}),
+    ("scheduleToStartTimeout", {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+        "activityId": "a", "activityType": {"name": "n", "version": "1"}, "scheduleToStartTimeout": "soon"}}),
+    ("taskPriority", {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+        "activityId": "a", "activityType": {"name": "n", "version": "1"}, "taskPriority": "abc"}}),
+    ("taskList", {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+        "activityId": "a", "activityType": {"name": "n", "version": "1"}, "taskList": {"name": "x:y"}}}),
+    ("childPolicy", {"decisionType": "StartChildWorkflowExecution", "startChildWorkflowExecutionDecisionAttributes": {
+        "workflowId": "kid", "workflowType": {"name": "n", "version": "1"}, "childPolicy": "ORPHAN"}}),
+    ("workflowId", {"decisionType": "SignalExternalWorkflowExecution",
+                    "signalExternalWorkflowExecutionDecisionAttributes": {"workflowId": "w" * 257,
+                                                                          "signalName": "s"}}),
+    ("input", {"decisionType": "ContinueAsNewWorkflowExecution",
+               "continueAsNewWorkflowExecutionDecisionAttributes": {"input": BIG}}),
+], ids=["timer-NONE", "timer-negative", "activity-duration", "activity-priority", "activity-task-list",
+        "child-policy", "signal-workflow-id", "continue-input"])
+def test_bad_decision_attribute_is_a_validation_error(swf, fault, field, decision):
+    execution = swf.start()
+    task = swf.decision_task(execution)
+    before = swf.history(execution)
+    with fault("ValidationException") as caught:
+        swf.respond(task, [decision])
+    assert field in _message(caught)
+    assert swf.history(execution) == before

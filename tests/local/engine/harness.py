@@ -45,6 +45,14 @@ class Harness:
             self.swf.handle(operation, params)
         return info.value
 
+    def fault_or_error(self, operation: str, **params: Any) -> BaseException:
+        """The exception a request raises (it must raise)."""
+        try:
+            self.swf.handle(operation, params)
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            return error
+        raise AssertionError(f"{operation} did not fail")
+
     def advance(self, seconds: float) -> None:
         self.swf.advance_time(seconds)
 

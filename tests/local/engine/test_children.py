@@ -191,3 +191,13 @@ def test_continue_as_new_child_keeps_parent(h):
     decide_for(h, "child", complete("final"))
     got = h.last("parent", parent_run, "ChildWorkflowExecutionCompleted")
     assert got["result"] == "final" and got["workflowExecution"]["runId"] == new_child
+
+
+def test_completed_parent_leaves_children_running(h):
+    parent_run, child_run, _ = parent_with_child(h)
+    decide_for(h, "parent", complete())
+    assert h.describe("parent", parent_run)["openCounts"]["openChildWorkflowExecutions"] == 0
+    assert h.describe("child", child_run)["executionInfo"]["executionStatus"] == "OPEN"
+    h("SignalWorkflowExecution", domain=DOMAIN, workflowId="child", signalName="s")
+    decide_for(h, "child", complete())
+    assert h.types("parent", parent_run)[-1] == "WorkflowExecutionCompleted"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from greenflow.local._engine import _decisions
+
 from .harness import ACT, DOMAIN, WF, complete, decision, schedule, timer
 
 
@@ -63,19 +65,21 @@ def test_schedule_activity_id_in_use_and_bare_type_with_all_timeouts(h):
     assert "heartbeatTimeout" not in h.last("w1", run_id, "ActivityTaskScheduled")
 
 
-def test_open_activity_limit(h):
-    h.swf.engine.core  # the limit is SWF's 1,000; patch it down to test the cause cheaply
-    import greenflow.local._engine._decisions as decisions
-    old = decisions.OPEN_LIMIT
-    decisions.OPEN_LIMIT = 2
-    try:
-        run_id = started_run(h)
-        h.decide(schedule("a"), schedule("b"), schedule("c"), timer("t1", 5), timer("t2", 5), timer("t3", 5))
-    finally:
-        decisions.OPEN_LIMIT = old
+def test_open_limits(h, monkeypatch):
+    # The limits are SWF's 1,000; patch them down to test the causes cheaply.
+    monkeypatch.setattr(_decisions, "OPEN_LIMIT", 2)
+    run_id = started_run(h)
+    child = {"workflowType": WF}
+    h.decide(schedule("a"), schedule("b"), schedule("c"), timer("t1", 5), timer("t2", 5), timer("t3", 5),
+             decision("StartChildWorkflowExecution", workflowId="c1", **child),
+             decision("StartChildWorkflowExecution", workflowId="c2", **child),
+             decision("StartChildWorkflowExecution", workflowId="c3", **child))
     failures = [e for e in h.history("w1", run_id) if e["eventType"].endswith("Failed")]
-    causes = [list(e.values())[-1]["cause"] for e in failures]
-    assert causes == ["OPEN_ACTIVITIES_LIMIT_EXCEEDED", "OPEN_TIMERS_LIMIT_EXCEEDED"]
+    causes = [(e["eventType"], list(e.values())[-1]["cause"]) for e in failures]
+    assert causes == [("ScheduleActivityTaskFailed", "OPEN_ACTIVITIES_LIMIT_EXCEEDED"),
+                      ("StartTimerFailed", "OPEN_TIMERS_LIMIT_EXCEEDED"),
+                      ("StartChildWorkflowExecutionFailed", "OPEN_CHILDREN_LIMIT_EXCEEDED")]
+    assert h.describe("w1", run_id)["openCounts"]["openChildWorkflowExecutions"] == 2
 
 
 def test_request_cancel_activity(h):

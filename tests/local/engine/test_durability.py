@@ -163,3 +163,14 @@ def test_retention_purges_old_closed_runs(h):
                    execution={"workflowId": "w1", "runId": run_id}).code == "UnknownResourceFault"
     assert h.fault("GetWorkflowExecutionHistory", domain=DOMAIN,
                    execution={"workflowId": "w1", "runId": run_id}).code == "UnknownResourceFault"
+
+
+def test_event_limit_reached_by_an_activity_answer(h):
+    h.swf.engine.core.event_limit = 7
+    run_id = h.start("w1")
+    h.decide(schedule("a"))
+    task = h.activity_task()  # event 6; the completion would be the 7th
+    assert h.fault("RespondActivityTaskCompleted", taskToken=task["taskToken"]).code == "UnknownResourceFault"
+    assert h.types("w1", run_id)[-1] == "WorkflowExecutionTerminated"
+    assert len(h.history("w1", run_id)) == 7
+    assert h.describe("w1", run_id)["executionInfo"]["closeStatus"] == "TERMINATED"

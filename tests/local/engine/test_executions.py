@@ -59,7 +59,7 @@ def test_start_faults(h):
       defaultExecutionStartToCloseTimeout="10", defaultTaskStartToCloseTimeout="10", defaultChildPolicy="TERMINATE")
     h("DeprecateDomain", name=DOMAIN)
     assert h.fault("StartWorkflowExecution", domain=DOMAIN, workflowId="w",
-                   workflowType={"name": "wf", "version": "2"}).code == "DomainDeprecatedFault"
+                   workflowType={"name": "wf", "version": "2"}).code == "OperationNotPermittedFault"
 
 
 def test_workflow_id_reuse(h):
@@ -143,3 +143,19 @@ def test_visibility_sees_engine_columns(h):
     closed = h("ListClosedWorkflowExecutions", domain=DOMAIN, startTimeFilter={"oldestDate": 0})
     assert closed["executionInfos"][0]["closeStatus"] == "COMPLETED"
     assert closed["executionInfos"][0]["cancelRequested"] is True
+
+
+def test_open_executions_limit_per_domain(h):
+    h.swf.engine.core.open_executions_limit = 2
+    h.start("a")
+    h.start("b")
+    assert h.fault("StartWorkflowExecution", domain=DOMAIN, workflowId="c", workflowType=WF).code == \
+        "LimitExceededFault"
+    task = h.decision_task()
+    h("RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=[
+        decision("StartChildWorkflowExecution", workflowType=WF, workflowId="child")])
+    workflow_id = task["workflowExecution"]["workflowId"]
+    failed = h.last(workflow_id, task["workflowExecution"]["runId"], "StartChildWorkflowExecutionFailed")
+    assert failed["cause"] == "OPEN_WORKFLOWS_LIMIT_EXCEEDED"
+    h("TerminateWorkflowExecution", domain=DOMAIN, workflowId="a")
+    h.start("c")

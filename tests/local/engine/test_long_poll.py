@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gevent
 
-from .harness import DOMAIN, T0, Harness, timer
+from .harness import T0, Harness, timer
 from greenflow.local._clock import VirtualClock
 from greenflow.local._store import Store
 
@@ -88,6 +88,42 @@ def test_scheduler_greenlet_fires_due_timers():
                 break
             gevent.sleep(0.01)
         assert fired() == 1
-        assert DOMAIN
+    finally:
+        h.swf.close()
+
+
+def test_too_many_pollers_is_limit_exceeded(monkeypatch):
+    from greenflow.local._engine import _queues
+
+    monkeypatch.setattr(_queues, "MAX_POLLERS", 2)
+    h = long_poll_harness()
+    try:
+        waiting = [gevent.spawn(h.decision_task, "busy") for _ in range(2)]
+        gevent.sleep(0.01)
+        assert h.fault("PollForDecisionTask", domain="dom", taskList={"name": "busy"}).code == "LimitExceededFault"
+        h.swf.engine.stop()
+        gevent.joinall(waiting, timeout=2)
+    finally:
+        h.swf.close()
+
+
+def test_a_failed_claim_puts_the_task_back(monkeypatch):
+    h = long_poll_harness(poll_timeout=0.01)
+    try:
+        run_id = h.start("w1")
+        engine = h.swf.engine
+        real = engine._claim_decision
+
+        def broken(*args):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(engine, "_claim_decision", broken)
+        assert isinstance(h.fault_or_error("PollForDecisionTask", domain="dom", taskList={"name": "deciders"}),
+                          OSError)
+        monkeypatch.setattr(engine, "_claim_decision", real)
+        assert h.pending_decisions() == 1
+        task = h.decision_task()
+        assert task["workflowExecution"]["runId"] == run_id
+        assert h.types("w1", run_id) == ["WorkflowExecutionStarted", "DecisionTaskScheduled", "DecisionTaskStarted"]
     finally:
         h.swf.close()

@@ -74,7 +74,7 @@ def test_decision_task_pages_come_from_poll(h):
 
 
 def test_decision_task_reverse_and_start_at_previous(h):
-    run_id = h.start("w1")
+    h.start("w1")
     first = h.decision_task(reverseOrder=True)
     assert [e["eventId"] for e in first["events"]] == [3, 2, 1]
     assert first["previousStartedEventId"] == 0
@@ -85,4 +85,20 @@ def test_decision_task_reverse_and_start_at_previous(h):
     assert [e["eventType"] for e in second["events"]] == [
         "DecisionTaskStarted", "DecisionTaskCompleted", "WorkflowExecutionSignaled", "DecisionTaskScheduled",
         "DecisionTaskStarted"]
-    assert run_id
+
+
+def test_page_tokens_expire_after_a_day(h):
+    run_id = run_with_signals(h, 3)
+    page = h("GetWorkflowExecutionHistory", domain=DOMAIN, execution={"workflowId": "w1", "runId": run_id},
+             maximumPageSize=2)
+    task = h.decision_task(maximumPageSize=2)
+    h.advance(86400)
+    assert h("GetWorkflowExecutionHistory", domain=DOMAIN, execution={"workflowId": "w1", "runId": run_id},
+             maximumPageSize=2, nextPageToken=page["nextPageToken"])["events"]
+    h.advance(1)
+    fault = h.fault("GetWorkflowExecutionHistory", domain=DOMAIN, execution={"workflowId": "w1", "runId": run_id},
+                    maximumPageSize=2, nextPageToken=page["nextPageToken"])
+    assert fault.code == "ValidationException" and "lifetime" in fault.message
+    fault = h.fault("PollForDecisionTask", domain=DOMAIN, taskList={"name": "deciders"}, maximumPageSize=2,
+                    nextPageToken=task["nextPageToken"])
+    assert fault.code == "ValidationException"

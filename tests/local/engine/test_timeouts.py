@@ -75,3 +75,11 @@ def test_zero_second_timer_fires_on_next_request(h):
     h.decide(timer("now", 0))
     h.advance(0)
     assert h.last("w1", run_id, "TimerFired")["timerId"] == "now"
+
+
+def test_next_deadline_for_time_jumping_tools(h):
+    assert h.swf.engine.next_deadline() is None  # the retention sweep does not count
+    h.start("w1", executionStartToCloseTimeout="500")
+    assert h.swf.engine.next_deadline() == h.clock.now() + 500
+    h.decide(timer("t", 20))
+    assert h.swf.engine.next_deadline() == h.clock.now() + 20
