@@ -17,7 +17,7 @@ setup(
         "botocore>=1.34",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "tzdata"],
         # The benchmark compares the local service with moto's SWF server.
         "bench": ["moto[server]>=5.0"],
     },

@@ -22,20 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> module that defines it. The ``workflow`` and ``activity`` decorators are
+# not here: those names are the subpackages, ``from greenflow.workflow import workflow``.
 _EXPORTS = {
     "connect": "greenflow.swf",
     "SWFClient": "greenflow.swf",
     "WorkflowDefinition": "greenflow.workflow",
     "execute": "greenflow.workflow",
-    "workflow": "greenflow.workflow",
     "signal": "greenflow.workflow",
     "query": "greenflow.workflow",
     "workflow_options": "greenflow.workflow",
     "activity_options": "greenflow.workflow",
     "RetryPolicy": "greenflow.workflow",
     "activities": "greenflow.activity",
-    "activity": "greenflow.activity",
     "ActivityWorker": "greenflow.activity",
     "ManualActivityCompletionClient": "greenflow.activity",
     "WorkflowWorker": "greenflow.workflow_worker",
@@ -62,10 +61,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from greenflow.activity import ActivityWorker, ManualActivityCompletionClient, activities, activity
+    from greenflow.activity import ActivityWorker, ManualActivityCompletionClient, activities
     from greenflow.client import WorkflowClient, WorkflowHandle, workflow_starter
     from greenflow.local import LocalService
     from greenflow.swf import SWFClient, connect
     from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute, query,
-                                    signal, workflow, workflow_options)
+                                    signal, workflow_options)
     from greenflow.workflow_worker import WorkflowWorker

@@ -19,6 +19,7 @@ import importlib.util
 import json
 import logging
 import os
+import signal
 import sys
 from typing import Any, Iterable
 
@@ -314,6 +315,7 @@ def _worker(args: argparse.Namespace) -> int:
     from .swf import patch_gevent
     patch_gevent()  # before botocore opens a socket: cooperative long polls and activities
     import gevent
+    import gevent.event
 
     workflows, activity_objects = find_definitions(args.modules)
     if not workflows and not activity_objects:
@@ -347,21 +349,30 @@ def _worker(args: argparse.Namespace) -> int:
             workers.append(ActivityWorker(swf, args.domain, task_list, *objects, **kwargs))
     for worker in workers:
         print(f"greenflow worker: {_describe_worker(worker)}", flush=True)
-    stopping = gevent.event.Event() if hasattr(gevent, "event") else None
-    import gevent.event
-    import signal
     stopping = gevent.event.Event()
-    watchers = [gevent.signal_handler(signum, stopping.set) for signum in (signal.SIGINT, signal.SIGTERM)]
+    signals = 0
+
+    def on_signal() -> None:
+        # The first SIGINT/SIGTERM stops gracefully; a second one interrupts everything.
+        nonlocal signals
+        signals += 1
+        stopping.set()
+        if signals > 1:
+            print("greenflow worker: second signal, interrupting", flush=True)
+            for worker in workers:
+                gevent.spawn(worker.stop, 0)
+
+    watchers = [gevent.signal_handler(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)]
     try:
         for worker in workers:
             worker.start()
         print("greenflow worker: running (SIGINT/SIGTERM to stop)", flush=True)
         stopping.wait()
-        print("greenflow worker: stopping gracefully", flush=True)
+        print("greenflow worker: stopping gracefully (finishing running tasks)", flush=True)
+        gevent.joinall([gevent.spawn(worker.stop) for worker in workers])
     finally:
         for watcher in watchers:
             watcher.cancel()
-        gevent.joinall([gevent.spawn(worker.stop) for worker in workers])
     print("greenflow worker: stopped", flush=True)
     return 0
 
@@ -371,7 +382,7 @@ def _describe_worker(worker: Any) -> str:
     if hasattr(worker, "workflow_classes"):
         names = ", ".join(cls.__name__ for cls in worker.workflow_classes)
     else:
-        names = ", ".join(type(obj).__name__ for obj in getattr(worker, "activity_objects", ()) or ())
+        names = ", ".join(sorted({kind.name for kind in getattr(worker, "activity_types", ())}))
     return f"{kind} on {worker.domain}/{worker.task_list}" + (f" for {names}" if names else "")
 
 
@@ -518,13 +529,17 @@ def _summary(event: dict) -> str:
 
 @_command
 def _history(args: argparse.Namespace) -> int:
-    events = _handle(args).history()
+    handle = _handle(args)
+    events = handle.history()
     if args.json:
+        # The execution is saved too: replay seeds workflow.random()/uuid4() from the run ID.
+        saved = {"workflowExecution": {"workflowId": handle.workflow_id, "runId": handle.latest_run_id},
+                 "events": events}
         if args.json == "-":
-            _print_json({"events": events})
+            _print_json(saved)
         else:
             with open(args.json, "w", encoding="utf-8") as stream:
-                _print_json({"events": events}, stream)
+                _print_json(saved, stream)
             print(f"saved {len(events)} events to {args.json}")
         return 0
     for event in events:
@@ -536,9 +551,11 @@ def _history(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- replay
 
 
-def load_history(path: str) -> list[dict]:
-    """Events from a file saved by ``greenflow history --json`` (or a bare list, or SWF's output).
+def load_history(path: str) -> tuple[list[dict], dict]:
+    """``(events, execution)`` from a file saved by ``greenflow history --json`` (or a bare
+    list of events, or SWF's ``GetWorkflowExecutionHistory`` output).
 
+    ``execution`` is ``{"workflowId", "runId"}`` when the file has it, else ``{}``.
     Epoch-second timestamps become timezone-aware datetimes, as botocore gives them.
     """
     try:
@@ -549,19 +566,20 @@ def load_history(path: str) -> list[dict]:
     except json.JSONDecodeError as error:
         raise UsageError(f"{path} is not JSON: {error}") from None
     events = data.get("events") if isinstance(data, dict) else data
+    execution = (data.get("workflowExecution") or {}) if isinstance(data, dict) else {}
     if not isinstance(events, list) or not all(isinstance(e, dict) and "eventType" in e for e in events):
         raise UsageError(f"{path} holds no history events (expected {{\"events\": [...]}} or a list)")
     for event in events:
         stamp = event.get("eventTimestamp")
         if isinstance(stamp, (int, float)):
             event["eventTimestamp"] = _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc)
-    return events
+    return events, execution
 
 
 @_command
 def _replay(args: argparse.Namespace) -> int:
     from .errors import NonDeterministicWorkflowError
-    events = load_history(args.file)
+    events, execution = load_history(args.file)
     workflows, _ = find_definitions(args.modules)
     if not workflows:
         raise UsageError(f"no WorkflowDefinition subclasses found in {' '.join(args.modules)}")
@@ -569,7 +587,7 @@ def _replay(args: argparse.Namespace) -> int:
     started = _attributes(events[0]) if events else {}
     kind = started.get("workflowType", {})
     try:
-        Replayer(workflows).replay(events)
+        Replayer(workflows).replay({"events": events, "workflowExecution": execution})
     except NonDeterministicWorkflowError as error:
         print(f"NON-DETERMINISTIC: {args.file} ({kind.get('name')}@{kind.get('version')}, {len(events)} events) "
               f"does not replay with today's code:", file=sys.stderr)

@@ -106,10 +106,8 @@ def _encode_args(converter: DataConverter, args: Sequence[Any], kwargs: dict[str
 
 
 def _current_options() -> dict[str, Any]:
-    try:
-        from .workflow._options import current_workflow_options
-    except ImportError:  # the runtime has no options module: nothing to honour
-        return {}
+    """The ``workflow_options(...)`` in effect where ``start`` is called."""
+    from .workflow._options import current_workflow_options
     return dict(current_workflow_options() or {})
 
 
@@ -149,11 +147,18 @@ class WorkflowHandle:
 
     @property
     def domain(self) -> str:
+        """The SWF domain of the execution."""
         return self._client.domain
 
     @property
     def swf(self) -> Any:
+        """The :class:`~greenflow.swf.SWFClient` this handle calls through."""
         return self._client.swf
+
+    @property
+    def latest_run_id(self) -> str | None:
+        """The newest run this handle knows of (after continue-as-new, the run it followed to)."""
+        return self._last_run_id
 
     # ---------------------------------------------------------------- runs
 

@@ -40,7 +40,7 @@ __all__ = ["WorkflowWorker"]
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_RETENTION_DAYS = 7
+_DEFAULT_RETENTION_DAYS = 30  # as the activity worker and SWFClient.ensure_domain
 
 
 def _gevent_patched() -> bool:
@@ -113,7 +113,7 @@ class WorkflowWorker:
 
     def __init__(self, client: Any, domain: str, task_list: str, *workflow_classes: type,
                  identity: str | None = None, register: bool = True, cache_size: int = 1000,
-                 pollers: int = 1, fail_on_nondeterminism: bool = False,
+                 pollers: int = 2, fail_on_nondeterminism: bool = False,
                  converter: DataConverter | None = None, retention_days: int = _DEFAULT_RETENTION_DAYS,
                  shutdown_timeout: float | None = 70.0):
         if not workflow_classes:

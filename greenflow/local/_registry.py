@@ -8,6 +8,10 @@ them in memory: loaded from SQLite when it is built, and updated only *after* th
 transaction that changed them committed, so a failed request never leaves the cache
 ahead of the database. Lookups are plain dict reads.
 
+Requests reach the registry already validated (:mod:`._validation` applies the model and
+SWF's value rules of :mod:`._rules`: names, retention, durations, priorities, enums), so it
+checks only what depends on state. Direct callers validate first.
+
 Semantics follow SWF (reference: swf-api.md §2, §7.11):
 
 * a domain name is unique; registering it again is ``DomainAlreadyExistsFault``;
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
@@ -43,9 +46,6 @@ STATUSES = (REGISTERED, DEPRECATED)
 MAX_DOMAINS = 100
 MAX_TYPES_PER_KIND = 10_000
 MAX_RESOURCE_TAGS = 50
-MAX_RETENTION_DAYS = 90
-#: The hard limit of an execution's duration (one year, in seconds).
-MAX_EXECUTION_SECONDS = 31_536_000
 
 #: The ``default*`` members each kind of type stores, in SWF's member names.
 WORKFLOW_DEFAULTS = ("defaultTaskStartToCloseTimeout", "defaultExecutionStartToCloseTimeout",
@@ -55,8 +55,6 @@ ACTIVITY_DEFAULTS = ("defaultTaskStartToCloseTimeout", "defaultTaskHeartbeatTime
                      "defaultTaskList", "defaultTaskPriority", "defaultTaskScheduleToStartTimeout",
                      "defaultTaskScheduleToCloseTimeout")
 
-# Control characters SWF forbids in names (C0 and C1 ranges).
-_BAD_NAME = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,79 +136,9 @@ def _fault(code: str, message: str) -> Fault:
     return Fault(code, message)
 
 
-def check_name(value: Any, field: str, *, trimmed: bool = False) -> str:
-    """Check an SWF name (domain, type name/version, task list): raises ``ValidationException``.
-
-    SWF names must not contain ``:``, ``/``, ``|`` or control characters, or be the literal
-    ``arn``; with ``trimmed`` (domain names, as the model documents) they also must not
-    start or end with whitespace. The HTTP layer checks this too; the registry checks
-    again so direct callers cannot store a name SWF would refuse.
-    """
-    if not isinstance(value, str) or not value:
-        raise validation_error(f"Value {value!r} at '{field}' failed to satisfy constraint: "
-                               "Member must be a non-empty string")
-    if _BAD_NAME.search(value) or value == "arn":
-        raise validation_error(
-            f"Value {value!r} at '{field}' failed to satisfy constraint: Member must not "
-            "contain ':', '/', '|' or control characters, or be the literal string 'arn'")
-    if trimmed and value != value.strip():
-        raise validation_error(f"Value {value!r} at '{field}' failed to satisfy constraint: "
-                               "Member must not start or end with whitespace")
-    return value
-
-
-def _check_duration(value: Any, field: str, *, allow_none: bool = True, maximum: int | None = None) -> None:
-    if allow_none and value == "NONE":
-        return
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-        allowed = "an integer number of seconds or NONE" if allow_none else "an integer number of seconds"
-        raise validation_error(f"Value {value!r} at '{field}' failed to satisfy constraint: "
-                               f"Member must be {allowed}")
-    if maximum is not None and int(value) > maximum:
-        raise validation_error(f"Value {value!r} at '{field}' failed to satisfy constraint: "
-                               f"Member must be at most {maximum} seconds")
-
-
-def _check_priority(value: Any, field: str) -> None:
-    try:
-        number = int(value) if isinstance(value, str) and value.strip() == value else None
-    except ValueError:
-        number = None
-    if number is None or not -2**31 <= number < 2**31:
-        raise validation_error(f"Value {value!r} at '{field}' failed to satisfy constraint: "
-                               "Member must be an integer from -2147483648 to 2147483647")
-
-
-def _check_retention(value: Any) -> str:
-    field = "workflowExecutionRetentionPeriodInDays"
-    if value == "NONE":
-        return value
-    if (not isinstance(value, str) or not value.isascii() or not value.isdigit()
-            or int(value) > MAX_RETENTION_DAYS):
-        raise validation_error(f"Value {value!r} at '{field}' failed to satisfy constraint: "
-                               f"Member must be a number of days from 0 to {MAX_RETENTION_DAYS} or NONE")
-    return value
-
-
-def _check_status(params: dict) -> str:
-    status = params.get("registrationStatus")
-    if status not in STATUSES:
-        raise validation_error(f"Value {status!r} at 'registrationStatus' failed to satisfy "
-                               "constraint: Member must satisfy enum value set: [REGISTERED, DEPRECATED]")
-    return status
-
-
 def _unique_tags(tags: Iterable[dict] | None) -> dict[str, str]:
     """Tags as ``{key: value}``; a key given twice keeps its last value."""
-    result: dict[str, str] = {}
-    for tag in tags or ():
-        if not isinstance(tag, dict) or not isinstance(tag.get("key"), str) or not tag["key"]:
-            raise validation_error("Each tag must have a non-empty 'key'")
-        value = tag.get("value", "")
-        if not isinstance(value, str):
-            raise validation_error(f"Value {value!r} at 'tags.value' must be a string")
-        result[tag["key"]] = value
-    return result
+    return {tag["key"]: tag.get("value", "") for tag in tags or ()}
 
 
 class Registry:
@@ -324,8 +252,8 @@ class Registry:
 
     def register_domain(self, params: dict) -> dict:
         """RegisterDomain: a new domain (``DomainAlreadyExistsFault`` if the name is taken)."""
-        name = check_name(params.get("name"), "name", trimmed=True)
-        retention = _check_retention(params.get("workflowExecutionRetentionPeriodInDays"))
+        name = params["name"]
+        retention = params["workflowExecutionRetentionPeriodInDays"]
         tags = _unique_tags(params.get("tags"))
         if len(tags) > self.max_resource_tags:
             raise _fault("TooManyTagsFault",
@@ -393,7 +321,7 @@ class Registry:
 
     def list_domains(self, params: dict) -> dict:
         """ListDomains: domains of one status, by name (reverseOrder flips), paged."""
-        status = _check_status(params)
+        status = params["registrationStatus"]
         reverse = bool(params.get("reverseOrder"))
         limit = page_size(params)
         scope = request_scope("ListDomains", params)
@@ -418,21 +346,9 @@ class Registry:
 
     def _register_type(self, kind: str, params: dict) -> dict:
         domain = self.require_domain(params.get("domain"))
-        name = check_name(params.get("name"), "name")
-        version = check_name(params.get("version"), "version")
+        name, version = params["name"], params["version"]
         defaults = WORKFLOW_DEFAULTS if kind == "workflow" else ACTIVITY_DEFAULTS
         configuration = {key: params[key] for key in defaults if params.get(key) is not None}
-        for key, value in configuration.items():
-            if key == "defaultTaskList":
-                if not isinstance(value, dict):
-                    raise validation_error("Value at 'defaultTaskList' must be a structure with 'name'")
-                check_name(value.get("name"), "defaultTaskList.name")
-            elif key == "defaultTaskPriority":
-                _check_priority(value, key)
-            elif key == "defaultExecutionStartToCloseTimeout":
-                _check_duration(value, key, allow_none=False, maximum=MAX_EXECUTION_SECONDS)
-            elif key.endswith("Timeout"):
-                _check_duration(value, key)
         if domain.status == DEPRECATED:
             # SWF's model lists no DomainDeprecatedFault for Register*Type.
             raise operation_not_permitted(f"Domain is deprecated, so it takes no new types: {domain.name}")
@@ -506,7 +422,7 @@ class Registry:
 
     def _list_types(self, kind: str, operation: str, params: dict) -> dict:
         domain = self.require_domain(params.get("domain"))
-        status = _check_status(params)
+        status = params["registrationStatus"]
         reverse = bool(params.get("reverseOrder"))
         limit = page_size(params)
         scope = request_scope(operation, params)

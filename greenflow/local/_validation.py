@@ -13,6 +13,9 @@ documentation, which are derived from that documentation:
 * **task priorities**: a 32-bit signed integer as a string;
 * **retention**: ``"0"``–``"90"`` days or ``"NONE"``.
 
+The rules themselves live in :mod:`._rules`, shared with the parts of the service that
+must re-check a value the model cannot see (a default resolved from a registered type).
+
 botocore checks some of this on the client (required members, types, minimum lengths)
 but skips maximum lengths and enums, and any other SWF client may send anything, so the
 service checks everything.
@@ -32,28 +35,19 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 from typing import Any, Callable
 
 from botocore.model import Shape
 
-from . import _model
+from . import _model, _rules
 from ._faults import validation_error
+from ._rules import MAX_EXECUTION_SECONDS, MAX_RETENTION_DAYS  # noqa: F401 - re-exported
 
 #: A compiled check: ``(value, path, errors) -> value`` (possibly normalised). Problems
 #: are appended to ``errors`` as AWS-style sentences; nothing is raised.
 Check = Callable[[Any, str, list], Any]
 
-#: SWF's hard limit on how long an execution may run: one year, in seconds.
-MAX_EXECUTION_SECONDS = 31_536_000
-#: SWF's maximum workflow-history retention, in days.
-MAX_RETENTION_DAYS = 90
-
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-# SWF's name rule: no ':', '/', '|' nor control characters (C0, DEL and C1).
-_FORBIDDEN_NAME_CHARS = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
-_DIGITS = re.compile(r"[0-9]+\Z")
-_PRIORITY = re.compile(r"[+-]?[0-9]{1,10}\Z")
+_INT32_MIN, _INT32_MAX = _rules.INT32_MIN, _rules.INT32_MAX
 
 # Rules the model states only in member documentation; the phrases are matched verbatim.
 _NAME_RULE_PHRASE = "must not contain a <code>:</code>"
@@ -83,6 +77,10 @@ def member_rules(member_name: str, member: Shape) -> frozenset[str]:
         rules.add(NAME)
         if _WHITESPACE_RULE_PHRASE in doc:
             rules.add(TRIMMED)
+    elif member.name == "TaskList":
+        # A task list's name follows the name rule wherever it appears; the docs say so
+        # only where a request names the list to use, not for a type's defaultTaskList.
+        rules.add(NAME)
     if member.name.startswith("DurationInSeconds"):
         # DurationInSeconds (the timer's startToFireTimeout) has no NONE; the optional
         # durations allow it unless their docs say otherwise.
@@ -102,33 +100,16 @@ def member_rules(member_name: str, member: Shape) -> frozenset[str]:
 # --------------------------------------------------------------------------- messages
 
 
-def _show(value: Any) -> str:
-    """A value as AWS quotes it in a validation message (long values cut short)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, (list, tuple)):
-        text = "[" + ", ".join(_show_bare(v) for v in value) + "]"
-    else:
-        text = _show_bare(value)
-    if len(text) > 128:
-        text = text[:125] + "..."
-    return f"'{text}'"
-
-
-def _show_bare(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_show_bare(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
 def _fail(errors: list, value: Any, path: str, constraint: str) -> None:
-    errors.append(f"Value {_show(value)} at '{path}' failed to satisfy constraint: Member {constraint}")
+    errors.append(_rules.violation(value, path, constraint))
+
+
+def _check_size(value: Any, path: str, errors: list, low: int | None, high: int | None) -> None:
+    # The model's min/max of a list or map: how many members it may have.
+    if low is not None and len(value) < low:
+        _fail(errors, value, path, f"must have length greater than or equal to {low}")
+    if high is not None and len(value) > high:
+        _fail(errors, value, path, f"must have length less than or equal to {high}")
 
 
 def error_message(errors: list[str]) -> str:
@@ -212,10 +193,7 @@ class _Compiler:
             if type(value) is not list:
                 _fail(errors, value, path, "must be a list")
                 return value
-            if low is not None and len(value) < low:
-                _fail(errors, value, path, f"must have length greater than or equal to {low}")
-            if high is not None and len(value) > high:
-                _fail(errors, value, path, f"must have length less than or equal to {high}")
+            _check_size(value, path, errors, low, high)
             for index, item in enumerate(value):
                 item_path = f"{path}.{index + 1}.member"
                 if item is None:
@@ -237,10 +215,7 @@ class _Compiler:
             if type(value) is not dict:
                 _fail(errors, value, path, "must be a map (JSON object)")
                 return value
-            if low is not None and len(value) < low:
-                _fail(errors, value, path, f"must have length greater than or equal to {low}")
-            if high is not None and len(value) > high:
-                _fail(errors, value, path, f"must have length less than or equal to {high}")
+            _check_size(value, path, errors, low, high)
             for key, item in list(value.items()):
                 key_check(key, f"{path}.key", errors)
                 new = value_check(item, f"{path}.{key}", errors)
@@ -377,17 +352,17 @@ def _string_rule(rules: frozenset[str]) -> Callable[[str], str | None] | None:
     """The extra check of a string member's SWF rules: returns a problem or ``None``."""
     checks = []
     if NAME in rules:
-        checks.append(_check_name)
+        checks.append(_rules.name_problem)
     if TRIMMED in rules:
-        checks.append(_check_trimmed)
+        checks.append(_rules.trimmed_problem)
     if DURATION in rules or DURATION_NO_NONE in rules:
         allow_none = DURATION in rules
         limit = MAX_EXECUTION_SECONDS if EXECUTION_DURATION in rules else None
-        checks.append(functools.partial(_check_duration, allow_none=allow_none, limit=limit))
+        checks.append(functools.partial(_rules.duration_problem, allow_none=allow_none, limit=limit))
     if RETENTION in rules:
-        checks.append(_check_retention)
+        checks.append(_rules.retention_problem)
     if PRIORITY in rules:
-        checks.append(_check_priority)
+        checks.append(_rules.priority_problem)
     if not checks:
         return None
     if len(checks) == 1:
@@ -401,44 +376,6 @@ def _string_rule(rules: frozenset[str]) -> Callable[[str], str | None] | None:
         return None
 
     return check_all
-
-
-def _check_name(value: str) -> str | None:
-    if _FORBIDDEN_NAME_CHARS.search(value):
-        return "must not contain ':', '/', '|' or control characters (\\u0000-\\u001f, \\u007f-\\u009f)"
-    if value == "arn":
-        return "must not be the literal string 'arn'"
-    return None
-
-
-def _check_trimmed(value: str) -> str | None:
-    if value != value.strip():
-        return "must not start or end with whitespace"
-    return None
-
-
-def _check_duration(value: str, *, allow_none: bool, limit: int | None) -> str | None:
-    if value == "NONE":
-        return None if allow_none else "must be an integer number of seconds >= 0 (NONE is not allowed here)"
-    if not _DIGITS.match(value):
-        return ("must be an integer number of seconds >= 0" + (" or NONE" if allow_none else "")) + ", as a string"
-    if limit is not None and int(value) > limit:
-        return f"must be at most {limit} seconds (one year)"
-    return None
-
-
-def _check_retention(value: str) -> str | None:
-    if value == "NONE":
-        return None
-    if not _DIGITS.match(value) or int(value) > MAX_RETENTION_DAYS:
-        return f"must be an integer number of days from 0 to {MAX_RETENTION_DAYS}, or NONE, as a string"
-    return None
-
-
-def _check_priority(value: str) -> str | None:
-    if not _PRIORITY.match(value) or not _INT32_MIN <= int(value) <= _INT32_MAX:
-        return f"must be an integer from {_INT32_MIN} to {_INT32_MAX}, as a string"
-    return None
 
 
 def _decision_check(decision: dict, prefix: str, errors: list) -> None:

@@ -18,6 +18,9 @@ Virtual time: SWF time (timers, timeouts, timestamps) only moves when told to:
 :meth:`~LocalTestEnvironment.auto_time_skipping` jumps to the next timer or timeout
 whenever the service has had no work for a moment, like trio's autojump clock.
 
+:class:`Replayer` (from :mod:`greenflow.workflow`) replays saved histories (``greenflow
+history --json``) against today's code, for CI of workflow changes.
+
 Pytest fixtures are in :mod:`greenflow.testing.pytest_plugin` (add
 ``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``).
 """
@@ -31,7 +34,9 @@ import time
 import uuid
 from typing import Any, Iterator
 
-__all__ = ["LocalTestEnvironment", "next_deadline", "TimeSkipper", "wait_until", "stop_all"]
+__all__ = ["LocalTestEnvironment", "Replayer", "next_deadline", "TimeSkipper", "wait_until", "stop_all"]
+
+from greenflow.workflow._replayer import Replayer  # checks saved histories against today's code
 
 log = logging.getLogger(__name__)
 

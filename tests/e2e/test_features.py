@@ -283,6 +283,119 @@ def test_terminate_a_workflow(env):
         handle.result(timeout=20)
 
 
+@activities(schedule_to_start_timeout=300, start_to_close_timeout=300, heartbeat_timeout=60)
+class Heartbeating:
+    def __init__(self):
+        self.outcome = None
+
+    @activity(version="1.0")
+    def work(self) -> str:
+        from greenflow.activity import heartbeat
+        try:
+            while True:
+                heartbeat("working")
+                gevent.sleep(0.02)
+        except errors.CancelledError:
+            self.outcome = "saw the cancellation"
+            raise
+
+
+class CancelActivityWorkflow(WorkflowDefinition):
+    def __init__(self):
+        self.stop = False
+
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self) -> str:
+        work = spawn(Heartbeating.work)
+        wait_until(lambda: self.stop)
+        work.cancel()
+        try:
+            work.result()
+        except errors.CancelledError:
+            return "activity cancelled"
+        return "activity finished"
+
+    @signal()
+    def halt(self) -> None:
+        self.stop = True
+
+
+def test_cancel_a_running_activity(env):
+    heartbeating = Heartbeating()
+    handle = run_workflow(env, CancelActivityWorkflow, CancelActivityWorkflow.run, activities_obj=heartbeating)
+    _wait_for_event(handle, "ActivityTaskStarted")
+    handle.signal("halt")
+    assert handle.result(timeout=20) == "activity cancelled"
+    assert any(e["eventType"] == "ActivityTaskCancelRequested" for e in handle.history())
+    # The running activity learns of it at its next heartbeat.
+    from greenflow.testing import wait_until as wait_for
+    wait_for(lambda: heartbeating.outcome, what="the activity to see the cancellation")
+
+
+class SleepyChild(WorkflowDefinition):
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self) -> str:
+        sleep(3600)
+        return "woke"
+
+
+class CancelChildWorkflow(WorkflowDefinition):
+    def __init__(self):
+        self.stop = False
+
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self) -> str:
+        from greenflow.workflow import workflow_options
+        with workflow_options(workflow_id=f"{self.__class__.__name__}-child"):
+            child = spawn(SleepyChild.run)
+        wait_until(lambda: self.stop)
+        child.cancel()
+        try:
+            child.result()
+        except errors.CancelledError:
+            return "child cancelled"
+        return "child finished"
+
+    @signal()
+    def halt(self) -> None:
+        self.stop = True
+
+
+def test_cancel_a_child_workflow(env):
+    env.workflow_worker(CancelChildWorkflow, SleepyChild)
+    handle = env.client().start(CancelChildWorkflow.run)
+    child = env.client().get_handle("CancelChildWorkflow-child")
+    from greenflow.testing import wait_until as wait_for
+    wait_for(lambda: list(env.client().list_open(workflow_id="CancelChildWorkflow-child")), what="the child")
+    _wait_for_event(child, "TimerStarted")
+    handle.signal("halt")
+    assert handle.result(timeout=20) == "child cancelled"
+    with pytest.raises(errors.WorkflowCanceledError):
+        child.result(timeout=20)
+
+
+class ExternalWorkflow(WorkflowDefinition):
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self, other: str) -> str:
+        from greenflow.workflow import request_cancel_external, signal_external
+        signal_external(other, "approve", "external")
+        try:
+            request_cancel_external("no-such-workflow")
+        except errors.ExternalWorkflowError as error:
+            return error.cause
+        return "no error"
+
+
+def test_signal_and_cancel_other_executions(env):
+    env.workflow_worker(ExternalWorkflow, ApprovalWorkflow)
+    client = env.client()
+    approval = client.start(ApprovalWorkflow.run, 3600, workflow_id="approval-target")
+    _wait_for_event(approval, "TimerStarted")
+    assert client.start(ExternalWorkflow.run, "approval-target").result(timeout=20) == \
+        "UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION"
+    assert approval.result(timeout=20) == "approved by external"
+
+
 # --------------------------------------------------------------------------- continue-as-new
 
 

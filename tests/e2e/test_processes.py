@@ -172,11 +172,11 @@ def test_500_concurrent_activities_in_one_worker_process(app_env, tmp_path):
     for _, change in edges:
         running += change
         peak = max(peak, running)
-    # Each task costs the worker two botocore calls (~2.8 ms each on this machine, see
-    # performance.md), so one process starts ~200 tasks/s: with 0.5 s activities about
-    # 100 are in flight at once. A serial worker would show 1, a 32-thread pool 32.
-    print(f"peak concurrency: {peak} of 500 activities")
-    assert peak >= 60, f"only {peak} of 500 activities ran at once"
+    # How many overlap depends on how fast one process can take tasks (each costs the
+    # worker botocore calls of ~2.8 ms, see performance.md) against the 0.5 s each sleeps:
+    # 200 to all 500 were seen on the shared 2-core machine. A serial worker shows 1, a
+    # 32-thread pool 32.
+    assert peak >= 100, f"only {peak} of 500 activities ran at once"
     assert _stop(worker) == 0
 
 

@@ -620,18 +620,6 @@ def test_missing_credentials_file_is_an_error(tmp_path):
 # --------------------------------------------------------------------------- the real core
 
 
-def _real_core_available() -> bool:
-    try:
-        import greenflow.local._service  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-real_core = pytest.mark.skipif(not _real_core_available(), reason="the service core (LocalSWF) does not import yet")
-
-
-@real_core
 def test_register_and_describe_a_domain_on_the_real_core():
     with LocalService() as service:
         client = make_client(service.endpoint)
@@ -645,7 +633,6 @@ def test_register_and_describe_a_domain_on_the_real_core():
         assert caught.value.response["Error"]["Code"] == "UnknownResourceFault"
 
 
-@real_core
 def test_real_core_data_survives_a_restart(tmp_path):
     db = str(tmp_path / "swf.db")
     with LocalService(db) as service:
@@ -655,7 +642,6 @@ def test_real_core_data_survives_a_restart(tmp_path):
     assert answer["configuration"]["workflowExecutionRetentionPeriodInDays"] == "2"
 
 
-@real_core
 def test_real_core_empty_long_poll_and_virtual_time():
     from greenflow.local import VirtualClock
 

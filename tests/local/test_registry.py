@@ -11,6 +11,8 @@ from greenflow.local._paging import PageTokenCodec, page_token_codec, request_sc
 from greenflow.local._registry import DomainRecord, Registry, TypeRecord
 from greenflow.local._store import Store
 
+from .validated import Validated
+
 ARN = "arn:aws:swf:us-east-1:123456789012:/domain/"
 
 
@@ -38,7 +40,7 @@ def store():
 
 @pytest.fixture
 def registry(store, clock):
-    return Registry(store, clock, region="us-east-1", account_id="123456789012")
+    return Validated(Registry(store, clock, region="us-east-1", account_id="123456789012"))
 
 
 def fault(code: str):
@@ -277,14 +279,14 @@ def test_page_token_bound_to_arguments(registry):
 def test_page_tokens_survive_a_new_registry_on_the_same_database(tmp_path, clock):
     path = str(tmp_path / "db.sqlite")
     first = Store(path)
-    registry = Registry(first, clock, region="us-east-1", account_id="1")
+    registry = Validated(Registry(first, clock, region="us-east-1", account_id="1"))
     for i in range(3):
         domain(registry, f"d{i}")
     token = registry.list_domains({"registrationStatus": "REGISTERED", "maximumPageSize": 1})["nextPageToken"]
     first.close()
     second = Store(path)
     try:
-        again = Registry(second, clock, region="us-east-1", account_id="1")
+        again = Validated(Registry(second, clock, region="us-east-1", account_id="1"))
         assert again.domain("d2") is not None  # the cache is loaded from the database
         page = again.list_domains({"registrationStatus": "REGISTERED", "maximumPageSize": 1, "nextPageToken": token})
         assert page["domainInfos"][0]["name"] == "d1"
@@ -548,7 +550,7 @@ def test_cache_matches_database_after_reload(registry, store, clock):
     wf(registry, **WORKFLOW_DEFAULTS)
     act(registry, **ACTIVITY_DEFAULTS)
     registry.deprecate_activity_type(atype())
-    fresh = Registry(store, clock, region="us-east-1", account_id="123456789012")
+    fresh = Validated(Registry(store, clock, region="us-east-1", account_id="123456789012"))
     assert fresh.domain("d") == registry.domain("d")
     assert fresh.workflow_type("d", "w", "1") == registry.workflow_type("d", "w", "1")
     assert fresh.activity_type("d", "a", "1") == registry.activity_type("d", "a", "1")

@@ -1,8 +1,9 @@
 """The 13 decisions of RespondDecisionTaskCompleted: a table from decision type to handler.
 
-A batch is first checked as a whole (:func:`check_batch`): an unknown decision type,
-missing attributes, a malformed duration or a close decision that is not last is a
-``ValidationException`` and nothing of the batch is applied (the task stays open).
+The request validator has checked each decision against the model (type, attributes,
+names, durations, priorities); the batch is then checked as a whole (:func:`check_batch`):
+a close decision that is not last is a ``ValidationException`` and nothing of the batch
+is applied (the task stays open).
 Then each decision is applied in order by its handler. A decision SWF cannot carry out
 becomes its ``*Failed`` event with SWF's cause, which makes another decision task follow.
 
@@ -21,7 +22,7 @@ from ._core import OPEN_LIMIT, Core
 from ._execution import Execution
 from ._resolve import ACTIVITY_OPTIONS, WORKFLOW_OPTIONS, resolve
 from ._unit import Unit
-from ._values import MAX_EXECUTION_SECONDS, check_duration, check_priority, new_run_id, seconds
+from ._values import new_run_id, seconds
 
 DEPRECATED = "DEPRECATED"
 
@@ -62,8 +63,6 @@ class Spec:
     """How to check and apply one decision type."""
 
     attributes: str
-    required: tuple[str, ...]
-    durations: tuple[tuple[str, bool], ...]  # (member, NONE allowed)
     handler: Callable[[Batch, dict], None]
     closes: bool = False
 
@@ -345,86 +344,50 @@ def schedule_lambda_function(b: Batch, a: dict) -> None:
 
 # ---------------------------------------------------------------------------- the table
 
-_WF_DURATIONS = (("executionStartToCloseTimeout", False), ("taskStartToCloseTimeout", True))
-_ACTIVITY_DURATIONS = (("scheduleToCloseTimeout", True), ("scheduleToStartTimeout", True),
-                       ("startToCloseTimeout", True), ("heartbeatTimeout", True))
+def _spec(decision_type: str, handler: Callable[[Batch, dict], None], closes: bool = False) -> Spec:
+    attributes = decision_type[0].lower() + decision_type[1:] + "DecisionAttributes"
+    return Spec(attributes, handler, closes)
+
 
 DECISIONS: dict[str, Spec] = {
-    "ScheduleActivityTask": Spec("scheduleActivityTaskDecisionAttributes", ("activityType", "activityId"),
-                                 _ACTIVITY_DURATIONS, schedule_activity_task),
-    "RequestCancelActivityTask": Spec("requestCancelActivityTaskDecisionAttributes", ("activityId",), (),
-                                      request_cancel_activity_task),
-    "CompleteWorkflowExecution": Spec("completeWorkflowExecutionDecisionAttributes", (), (),
-                                      complete_workflow_execution, closes=True),
-    "FailWorkflowExecution": Spec("failWorkflowExecutionDecisionAttributes", (), (),
-                                  fail_workflow_execution, closes=True),
-    "CancelWorkflowExecution": Spec("cancelWorkflowExecutionDecisionAttributes", (), (),
-                                    cancel_workflow_execution, closes=True),
-    "ContinueAsNewWorkflowExecution": Spec("continueAsNewWorkflowExecutionDecisionAttributes", (),
-                                           _WF_DURATIONS, continue_as_new_workflow_execution, closes=True),
-    "RecordMarker": Spec("recordMarkerDecisionAttributes", ("markerName",), (), record_marker),
-    "StartTimer": Spec("startTimerDecisionAttributes", ("timerId", "startToFireTimeout"),
-                       (("startToFireTimeout", False),), start_timer),
-    "CancelTimer": Spec("cancelTimerDecisionAttributes", ("timerId",), (), cancel_timer),
-    "SignalExternalWorkflowExecution": Spec("signalExternalWorkflowExecutionDecisionAttributes",
-                                            ("workflowId", "signalName"), (),
-                                            signal_external_workflow_execution),
-    "RequestCancelExternalWorkflowExecution": Spec("requestCancelExternalWorkflowExecutionDecisionAttributes",
-                                                   ("workflowId",), (),
-                                                   request_cancel_external_workflow_execution),
-    "StartChildWorkflowExecution": Spec("startChildWorkflowExecutionDecisionAttributes",
-                                        ("workflowType", "workflowId"), _WF_DURATIONS,
-                                        start_child_workflow_execution),
-    "ScheduleLambdaFunction": Spec("scheduleLambdaFunctionDecisionAttributes", ("id", "name"), (),
-                                   schedule_lambda_function),
+    "ScheduleActivityTask": _spec("ScheduleActivityTask", schedule_activity_task),
+    "RequestCancelActivityTask": _spec("RequestCancelActivityTask", request_cancel_activity_task),
+    "CompleteWorkflowExecution": _spec("CompleteWorkflowExecution", complete_workflow_execution, closes=True),
+    "FailWorkflowExecution": _spec("FailWorkflowExecution", fail_workflow_execution, closes=True),
+    "CancelWorkflowExecution": _spec("CancelWorkflowExecution", cancel_workflow_execution, closes=True),
+    "ContinueAsNewWorkflowExecution": _spec("ContinueAsNewWorkflowExecution", continue_as_new_workflow_execution,
+                                            closes=True),
+    "RecordMarker": _spec("RecordMarker", record_marker),
+    "StartTimer": _spec("StartTimer", start_timer),
+    "CancelTimer": _spec("CancelTimer", cancel_timer),
+    "SignalExternalWorkflowExecution": _spec("SignalExternalWorkflowExecution", signal_external_workflow_execution),
+    "RequestCancelExternalWorkflowExecution": _spec("RequestCancelExternalWorkflowExecution",
+                                                    request_cancel_external_workflow_execution),
+    "StartChildWorkflowExecution": _spec("StartChildWorkflowExecution", start_child_workflow_execution),
+    "ScheduleLambdaFunction": _spec("ScheduleLambdaFunction", schedule_lambda_function),
 }
 
 
-def check_batch(decisions: Any) -> list[tuple[Spec, dict]]:
+def check_batch(decisions: list[dict] | None) -> list[tuple[Spec, dict]]:
     """Check a whole batch before anything is applied; returns ``(spec, attributes)`` pairs.
 
+    The request validator already checked each decision against the model (its type, its
+    attributes, their names, durations and priorities); what is left is the rule across
+    the batch: a decision that closes the run must be the last one.
+
     Raises:
-        Fault: ``ValidationException`` naming the first bad decision.
+        Fault: ``ValidationException`` naming the first close decision that is not last.
     """
-    if decisions is None:
+    if not decisions:
         return []
-    if not isinstance(decisions, list):
-        raise validation_error("decisions must be a list")
     checked = []
     last = len(decisions) - 1
     for index, decision in enumerate(decisions):
-        where = f"decisions.{index + 1}"
-        if not isinstance(decision, dict):
-            raise validation_error(f"{where} must be a structure")
-        spec = DECISIONS.get(decision.get("decisionType"))
-        if spec is None:
-            raise validation_error(f"Invalid decisionType {decision.get('decisionType')!r} at {where}")
-        attributes = decision.get(spec.attributes)
-        if attributes is None:
-            if spec.required:
-                raise validation_error(f"{where}.{spec.attributes} must be specified for decisionType "
-                                       f"{decision['decisionType']}")
-            attributes = {}
-        if not isinstance(attributes, dict):
-            raise validation_error(f"{where}.{spec.attributes} must be a structure")
-        for member in spec.required:
-            if attributes.get(member) in (None, ""):
-                raise validation_error(f"{where}.{spec.attributes}.{member} must be specified")
-        for member in ("activityType", "workflowType"):
-            if member in spec.required:
-                t = attributes[member]
-                if not isinstance(t, dict) or not t.get("name") or not t.get("version"):
-                    raise validation_error(f"{where}.{spec.attributes}.{member} needs a name and a version")
-        for member, allow_none in spec.durations:
-            if attributes.get(member) is not None:
-                check_duration(attributes[member], f"{where}.{spec.attributes}.{member}", allow_none=allow_none,
-                               maximum=MAX_EXECUTION_SECONDS if member == "executionStartToCloseTimeout" else None)
-        if attributes.get("taskPriority") is not None:
-            check_priority(attributes["taskPriority"], f"{where}.{spec.attributes}.taskPriority")
+        spec = DECISIONS[decision["decisionType"]]
         if spec.closes and index != last:
-            raise validation_error(f"{where}: {decision['decisionType']} closes the workflow execution, so it "
-                                   f"must be the last decision in the list")
-        checked.append((spec, attributes))
+            raise validation_error(f"decisions.{index + 1}: {decision['decisionType']} closes the workflow "
+                                   f"execution, so it must be the last decision in the list")
+        checked.append((spec, decision.get(spec.attributes) or {}))
     return checked
 
 

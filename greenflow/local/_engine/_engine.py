@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from .._paging import page_size, page_token_codec, request_scope
+from .._rules import execution_duration_problem, require
 from .._store import Store
 from . import _execution
 from ._core import Core, EventLimitFault
@@ -24,7 +25,7 @@ from ._resolve import WORKFLOW_OPTIONS, resolve
 from ._scheduler import Scheduler
 from ._tokens import ACTIVITY, DECISION, TaskRef, decode, encode, new_nonce
 from ._unit import Unit
-from ._values import MAX_EXECUTION_SECONDS, check_duration, check_priority, seconds
+from ._values import seconds
 
 #: How long a page token stays valid (clock seconds), as SWF's.
 TOKEN_LIFETIME = 86400.0
@@ -137,12 +138,6 @@ class Engine:
         if record.status == "DEPRECATED":
             raise Fault("TypeDeprecatedFault",
                         f"WorkflowType=[name={wanted['name']}, version={wanted['version']}] is deprecated")
-        if params.get("executionStartToCloseTimeout") is not None:
-            check_duration(params["executionStartToCloseTimeout"], "executionStartToCloseTimeout",
-                           allow_none=False, maximum=MAX_EXECUTION_SECONDS)
-        if params.get("taskStartToCloseTimeout") is not None:
-            check_duration(params["taskStartToCloseTimeout"], "taskStartToCloseTimeout")
-        check_priority(params.get("taskPriority"), "taskPriority")
         config, missing = resolve(WORKFLOW_OPTIONS, params, record.configuration)
         if missing:
             member = {"TASK_LIST": "taskList", "EXECUTION_START_TO_CLOSE_TIMEOUT": "executionStartToCloseTimeout",
@@ -150,8 +145,10 @@ class Engine:
                       "CHILD_POLICY": "childPolicy"}[missing]
             raise Fault("DefaultUndefinedFault",
                         f"{member} is neither given nor registered as a default of the workflow type")
-        if seconds(config["executionStartToCloseTimeout"]) is None:
-            raise validation_error("executionStartToCloseTimeout may not be NONE")
+        # The request's own timeouts were validated; a default taken from the type is
+        # checked again, as the model cannot say that it is now the execution's timeout.
+        timeout = config["executionStartToCloseTimeout"]
+        require(execution_duration_problem(timeout), timeout, "executionStartToCloseTimeout")
         workflow_type = {"name": wanted["name"], "version": wanted["version"]}
 
         def start(unit: Unit) -> Execution:
@@ -376,8 +373,6 @@ class Engine:
         ref = decode(params["taskToken"], DECISION)
         checked = check_batch(params.get("decisions"))
         override_timeout = params.get("taskListScheduleToStartTimeout")
-        if override_timeout is not None:
-            check_duration(override_timeout, "taskListScheduleToStartTimeout")
 
         def respond(unit: Unit) -> None:
             core = self.core

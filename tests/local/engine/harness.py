@@ -1,7 +1,8 @@
 """The engine tests' harness: a LocalSWF on a store with virtual time, plus shortcuts.
 
-Tests call ``LocalSWF.handle`` directly (no HTTP) and move time with ``advance``; long polls
-wait 10 ms of real time when there is nothing to hand out.
+Tests call ``LocalSWF.handle`` directly (no HTTP), after validating each request as the
+HTTP layer does, and move time with ``advance``; long polls wait 10 ms of real time when
+there is nothing to hand out.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from greenflow.local._clock import VirtualClock
 from greenflow.local._faults import Fault
 from greenflow.local._service import LocalSWF
 from greenflow.local._store import Store
+
+from ..validated import handle
 
 T0 = 1_700_000_000.0
 DOMAIN = "dom"
@@ -38,17 +41,17 @@ class Harness:
                  defaultTaskStartToCloseTimeout="200")
 
     def __call__(self, operation: str, **params: Any) -> dict:
-        return self.swf.handle(operation, params)
+        return handle(self.swf, operation, params)
 
     def fault(self, operation: str, **params: Any) -> Fault:
         with pytest.raises(Fault) as info:
-            self.swf.handle(operation, params)
+            handle(self.swf, operation, params)
         return info.value
 
     def fault_or_error(self, operation: str, **params: Any) -> BaseException:
         """The exception a request raises (it must raise)."""
         try:
-            self.swf.handle(operation, params)
+            handle(self.swf, operation, params)
         except Exception as error:  # noqa: BLE001 - the test inspects it
             return error
         raise AssertionError(f"{operation} did not fail")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from .harness import DOMAIN, T0, Harness, complete, decision, schedule, timer
@@ -86,7 +88,7 @@ def test_failure_mid_request_rolls_back_memory_and_database(h, monkeypatch):
 
     spec = _decisions.DECISIONS["RecordMarker"]
     monkeypatch.setitem(_decisions.DECISIONS, "RecordMarker",
-                        _decisions.Spec(spec.attributes, spec.required, spec.durations, explode))
+                        dataclasses.replace(spec, handler=explode))
     with pytest.raises(RuntimeError):
         h("RespondDecisionTaskCompleted", taskToken=task["taskToken"],
           decisions=[schedule("a"), timer("t", 5), decision("RecordMarker", markerName="m"), complete()])

@@ -1,0 +1,121 @@
+"""SWF's value rules, in one place: names, durations, task priorities, retention.
+
+SWF's model states these rules only in member documentation, so botocore does not check
+them. The request validator (:mod:`._validation`) applies them to every request; the
+engine re-applies :func:`require` only where a value reaches it without passing the
+validator as a request member (a default resolved from a registered type).
+
+Each ``*_problem`` function returns the constraint a value breaks, phrased to follow
+``"Member "`` in an AWS validation message, or ``None`` when the value is fine.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._faults import validation_error
+
+#: The duration value meaning "no timeout".
+NONE = "NONE"
+#: SWF's hard limit of an execution's duration: one year, in seconds.
+MAX_EXECUTION_SECONDS = 31_536_000
+#: SWF's maximum workflow-history retention, in days.
+MAX_RETENTION_DAYS = 90
+#: A task priority is a 32-bit signed integer (in a string).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+# No ':', '/', '|' nor control characters (C0, DEL and C1).
+_FORBIDDEN_NAME_CHARS = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
+_DIGITS = re.compile(r"[0-9]+\Z")
+_PRIORITY = re.compile(r"[+-]?[0-9]{1,10}\Z")
+
+
+def name_problem(value: str) -> str | None:
+    """SWF's name rule (domains, types, task lists, workflow/activity/timer IDs)."""
+    if _FORBIDDEN_NAME_CHARS.search(value):
+        return "must not contain ':', '/', '|' or control characters (\\u0000-\\u001f, \\u007f-\\u009f)"
+    if value == "arn":
+        return "must not be the literal string 'arn'"
+    return None
+
+
+def trimmed_problem(value: str) -> str | None:
+    """The rule of names the model documents as not starting or ending with whitespace."""
+    if value != value.strip():
+        return "must not start or end with whitespace"
+    return None
+
+
+def duration_problem(value: str, *, allow_none: bool = True, limit: int | None = None) -> str | None:
+    """A duration: whole seconds ``>= 0`` as a string, or ``NONE`` where allowed, at most ``limit``."""
+    if value == NONE:
+        return None if allow_none else "must be an integer number of seconds >= 0 (NONE is not allowed here)"
+    if not _DIGITS.match(value):
+        return ("must be an integer number of seconds >= 0" + (" or NONE" if allow_none else "")) + ", as a string"
+    if limit is not None and int(value) > limit:
+        return f"must be at most {limit} seconds (one year)"
+    return None
+
+
+def execution_duration_problem(value: str) -> str | None:
+    """An execution's start-to-close timeout: seconds, never ``NONE``, at most one year."""
+    return duration_problem(value, allow_none=False, limit=MAX_EXECUTION_SECONDS)
+
+
+def retention_problem(value: str) -> str | None:
+    """A history retention: ``"0"``..``"90"`` days, or ``NONE``."""
+    if value == NONE:
+        return None
+    if not _DIGITS.match(value) or int(value) > MAX_RETENTION_DAYS:
+        return f"must be an integer number of days from 0 to {MAX_RETENTION_DAYS}, or NONE, as a string"
+    return None
+
+
+def priority_problem(value: str) -> str | None:
+    """A task priority: a 32-bit signed integer as a string."""
+    if not _PRIORITY.match(value) or not INT32_MIN <= int(value) <= INT32_MAX:
+        return f"must be an integer from {INT32_MIN} to {INT32_MAX}, as a string"
+    return None
+
+
+def show(value: object) -> str:
+    """A value as AWS quotes it in a validation message (long values cut short)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(_bare(v) for v in value) + "]"
+    else:
+        text = _bare(value)
+    if len(text) > 128:
+        text = text[:125] + "..."
+    return f"'{text}'"
+
+
+def _bare(value: object) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_bare(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def violation(value: object, path: str, constraint: str) -> str:
+    """One AWS validation sentence: ``Value 'x' at 'path' failed to satisfy constraint: Member ...``."""
+    return f"Value {show(value)} at '{path}' failed to satisfy constraint: Member {constraint}"
+
+
+def require(problem: str | None, value: object, path: str) -> None:
+    """Raise ``ValidationException`` for a value that broke a rule (``problem`` not ``None``).
+
+    For values the request validator cannot see as they are used, such as a default
+    resolved from a registered type: ``require(execution_duration_problem(v), v, "...")``.
+    """
+    if problem is not None:
+        raise validation_error(f"1 validation error detected: {violation(value, path, problem)}")
+
+
+__all__ = [
+    "NONE", "MAX_EXECUTION_SECONDS", "MAX_RETENTION_DAYS", "INT32_MIN", "INT32_MAX",
+    "name_problem", "trimmed_problem", "duration_problem", "execution_duration_problem",
+    "retention_problem", "priority_problem", "show", "violation", "require",
+]

@@ -1,0 +1,66 @@
+"""The workflow worker's own contract: arguments, registration, the starter it installs."""
+
+from __future__ import annotations
+
+import pytest
+
+from greenflow import errors
+from greenflow.workflow import WorkflowDefinition, execute
+from greenflow.workflow._starter import current_starter
+from greenflow.workflow_worker import WorkflowWorker
+
+
+class Echo(WorkflowDefinition):
+    @execute(version="3", execution_start_to_close_timeout=120, task_start_to_close_timeout=15)
+    def run(self, value):
+        return value
+
+
+def test_bad_arguments_are_clear_errors(env):
+    with pytest.raises(ValueError, match="at least one"):
+        WorkflowWorker(env.swf, env.domain, env.task_list)
+    with pytest.raises(ValueError, match="task_list"):
+        WorkflowWorker(env.swf, env.domain, "", Echo)
+    with pytest.raises(ValueError, match="pollers"):
+        WorkflowWorker(env.swf, env.domain, env.task_list, Echo, pollers=0)
+    with pytest.raises(errors.DefinitionError):
+        WorkflowWorker(env.swf, env.domain, env.task_list, object)
+    with pytest.raises(TypeError):
+        WorkflowWorker("not a client", env.domain, env.task_list, Echo)
+
+
+def test_registers_types_with_decorator_defaults_and_its_task_list(env):
+    worker = env.workflow_worker(Echo)
+    described = env.swf.call("DescribeWorkflowType", domain=env.domain, workflowType={"name": "Echo", "version": "3"})
+    config = described["configuration"]
+    assert config["defaultExecutionStartToCloseTimeout"] == "120"
+    assert config["defaultTaskStartToCloseTimeout"] == "15"
+    assert config["defaultTaskList"] == {"name": env.task_list}
+    assert worker.running
+
+
+def test_register_false_registers_nothing(env):
+    worker = WorkflowWorker(env.swf, env.domain, "other-list", Echo, register=False)
+    worker.start()
+    try:
+        with pytest.raises(errors.UnknownResourceError):
+            env.swf.call("DescribeWorkflowType", domain=env.domain, workflowType={"name": "Echo", "version": "3"})
+    finally:
+        worker.stop(0)
+
+
+def test_calling_execute_outside_a_starter_says_what_to_do():
+    with pytest.raises(errors.WorkflowError, match="client.start"):
+        Echo.run(1)
+
+
+def test_with_worker_installs_and_removes_its_starter(env):
+    assert current_starter() is None
+    with WorkflowWorker(env.swf, env.domain, env.task_list, Echo) as worker:
+        starter = current_starter()
+        assert (starter.domain, starter.task_list) == (env.domain, env.task_list)
+        handle = Echo.run({"n": 1})
+        assert handle.result(timeout=20) == {"n": 1}
+        assert handle.query is not None and handle.workflow_class is Echo
+    assert current_starter() is None
+    assert not worker.running
