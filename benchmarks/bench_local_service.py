@@ -1,6 +1,6 @@
 """Benchmark: greenflow's local SWF service against moto's SWF server, side by side.
 
-    python benchmarks/bench_local_service.py          # full run, about 2-3 minutes
+    python benchmarks/bench_local_service.py          # full run, about 2 minutes (100-150 s)
     python benchmarks/bench_local_service.py --quick  # smoke run, under 30 s
 
 Both servers run as subprocesses on 127.0.0.1 and are driven by the same botocore ``swf``

@@ -46,14 +46,12 @@ class HelloWorldWorkflow(WorkflowDefinition):
 
 def main() -> None:
     swf = greenflow.connect()  # the embedded local service unless configured otherwise
-    activity_worker = ActivityWorker(swf, DOMAIN, TASK_LIST, HelloWorldActivities())
-    with WorkflowWorker(swf, DOMAIN, TASK_LIST, HelloWorldWorkflow), activity_worker:
+    with WorkflowWorker(swf, DOMAIN, TASK_LIST, HelloWorldWorkflow), \
+            ActivityWorker(swf, DOMAIN, TASK_LIST, HelloWorldActivities()):
         # Inside `with worker:`, calling the @execute method starts an execution (AWS Flow
         # Framework style) and returns a handle at once.
         handle = HelloWorldWorkflow.hello_world()
-        handle.result(timeout=60)
-        # Nothing is running any more: don't wait for the open long polls to end.
-        activity_worker.stop(timeout=0)
+        handle.result(timeout=60)  # blocks until the workflow completes
 
 
 if __name__ == "__main__":

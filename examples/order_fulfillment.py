@@ -185,9 +185,6 @@ def main() -> None:
                   f"{', payment refunded' if refunded else ', NOT refunded'}")
         attempts = shop.charges.get(f"A-{run}")
         print(f"payment attempts for order A: {attempts} (the first failed and was retried)")
-        # Everything is finished: don't wait for the open long polls to end.
-        activity_worker.stop(timeout=0)
-        workflow_worker.stop(timeout=0)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ import time
 import uuid
 from typing import Any, Iterator
 
-__all__ = ["LocalTestEnvironment", "Replayer", "next_deadline", "TimeSkipper", "wait_until", "stop_all"]
-
 from greenflow.workflow._replayer import Replayer  # checks saved histories against today's code
+
+__all__ = ["LocalTestEnvironment", "Replayer", "next_deadline", "TimeSkipper", "wait_until", "stop_all"]
 
 log = logging.getLogger(__name__)
 

@@ -534,6 +534,41 @@ class VersionedWorkflow(WorkflowDefinition):
         return "new"
 
 
+class EvolvingWorkflow(WorkflowDefinition):
+    newest = 1  # the code's newest supported version of the "greeting" change
+
+    def __init__(self):
+        self.go = False
+
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self) -> str:
+        greeting = version("greeting", 1, EvolvingWorkflow.newest)
+        wait_until(lambda: self.go)
+        return f"v{greeting}"
+
+    @signal()
+    def proceed(self) -> None:
+        self.go = True
+
+
+def test_versioning_keeps_running_executions_on_their_version(env):
+    env.workflow_worker(EvolvingWorkflow, cache_size=0)  # every decision replays today's code
+    client = env.client()
+    old = client.start(EvolvingWorkflow.run)
+    _wait_for_event(old, "MarkerRecorded")
+    _wait_decided(old)
+    EvolvingWorkflow.newest = 2  # deploy the change while `old` is running
+    try:
+        new = client.start(EvolvingWorkflow.run)
+        _wait_for_event(new, "MarkerRecorded")
+        old.signal("proceed")
+        new.signal("proceed")
+        assert old.result(timeout=20) == "v1"
+        assert new.result(timeout=20) == "v2"
+    finally:
+        EvolvingWorkflow.newest = 1
+
+
 class SideEffectWorkflow(WorkflowDefinition):
     counter = itertools.count()
 
