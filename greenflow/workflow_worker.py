@@ -186,9 +186,9 @@ class WorkflowWorker:
         """Register (unless ``register=False``) and start polling in the background; returns self."""
         if self.running:
             raise RuntimeError(f"{self!r} is already running")
+        self._stopping.clear()
         if self.register and not self._registered:
             self._retrying("registering types", self.register_types)
-        self._stopping.clear()
         self._stopped.clear()
         log.info("workflow worker %s polling %s/%s for %s", self.identity, self.domain, self.task_list,
                  ", ".join(f"{kind.name}@{kind.version}" for kind in self.workflow_types))

@@ -8,7 +8,6 @@ stopped afterwards.
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
@@ -35,5 +34,3 @@ def subprocess_env(tmp_path):
     variables["AWS_CONFIG_FILE"] = os.devnull  # never Amazon SWF from a test
     return variables
 
-
-PYTHON = sys.executable
