@@ -247,20 +247,24 @@ class Engine:
         ex = self._run_of(params)
         scope = request_scope("GetWorkflowExecutionHistory", params)
         position = self._page_position(params.get("nextPageToken"), scope)
+        page, following = self._history_page(ex, params, 1, ex.next_event_id - 1, position)
+        response: dict[str, Any] = {"events": page}
+        if following is not None:
+            response["nextPageToken"] = self._pages.encode(scope, [following, self.clock.now()])
+        return response
+
+    def _history_page(self, ex: Execution, params: dict, first: int, last: int,
+                      position: int | None) -> tuple[list[dict], int | None]:
+        """A page of events ``first..last`` (resumed at a page token's ``position``) and the
+        event ID the next page starts at, honouring ``reverseOrder`` and ``maximumPageSize``."""
         reverse = bool(params.get("reverseOrder"))
-        last = ex.next_event_id - 1
-        first = 1
         if position is not None:
             if reverse:
                 last = min(position, last)
             else:
                 first = position
         events = self.core.events(None, ex) if ex.is_open else None
-        page, following = select_range(self.store.connection, ex, events, first, last, reverse, page_size(params))
-        response: dict[str, Any] = {"events": page}
-        if following is not None:
-            response["nextPageToken"] = self._pages.encode(scope, [following, self.clock.now()])
-        return response
+        return select_range(self.store.connection, ex, events, first, last, reverse, page_size(params))
 
     def _page_position(self, token: str | None, scope: str) -> Any:
         """The position a history page token holds (``None`` without a token).
@@ -331,15 +335,7 @@ class Engine:
     def _decision_task(self, ex: Execution, scheduled: int, started: int, nonce: str, previous: int,
                        params: dict, position: int | None) -> dict:
         first = previous if params.get("startAtPreviousStartedEvent") and previous else 1
-        last = started
-        reverse = bool(params.get("reverseOrder"))
-        if position is not None:
-            if reverse:
-                last = min(position, last)
-            else:
-                first = position
-        events = self.core.events(None, ex) if ex.is_open else None
-        page, following = select_range(self.store.connection, ex, events, first, last, reverse, page_size(params))
+        page, following = self._history_page(ex, params, first, started, position)
         task = {
             "taskToken": encode(TaskRef(DECISION, ex.domain, ex.workflow_id, ex.run_id, scheduled, nonce)),
             "startedEventId": started,

@@ -46,7 +46,7 @@ class Execution:
         "status", "close_status", "tag_list", "cancel_requested", "parent", "parent_initiated",
         "config", "next_event_id", "decision", "decision_pending", "list_override",
         "prev_started", "activities", "timers", "children", "latest_activity_ts",
-        "latest_context", "events", "by_sched", "is_new", "_activity_json",
+        "latest_context", "events", "by_sched", "is_new", "_activity_json", "_columns",
     )
 
     def __init__(self, domain: str, workflow_id: str, run_id: str, type_name: str, type_version: str,
@@ -81,6 +81,9 @@ class Execution:
         self.is_new = True
         # activityId → the record's JSON, so a state write re-encodes changed records only.
         self._activity_json: dict[str, str] = {}
+        # The visibility columns as last written: an unchanged row writes only its state,
+        # which spares SQLite rewriting the index pages of executions (most requests).
+        self._columns: tuple | None = None
 
     # ------------------------------------------------------------------ identity
 
@@ -135,7 +138,7 @@ class Execution:
         for activity_id, record in self.activities.items():
             text = cache.get(activity_id)
             if text is None:
-                text = cache[activity_id] = json.dumps(record, separators=(",", ":"))
+                text = cache[activity_id] = _dumps(record)
             parts.append(f"{json.dumps(activity_id)}:{text}")
         return "{" + ",".join(parts) + "}"
 
@@ -148,14 +151,14 @@ class Execution:
 
     def state(self) -> str:
         """The private ``state`` column: JSON of everything not in a column of its own."""
-        rest = json.dumps({
+        rest = _dumps({
             "config": self.config, "parent_initiated": self.parent_initiated,
             "next_event_id": self.next_event_id, "decision": self.decision,
             "decision_pending": self.decision_pending, "list_override": self.list_override,
             "prev_started": self.prev_started,
             "timers": self.timers, "children": self.children,
             "latest_activity_ts": self.latest_activity_ts, "latest_context": self.latest_context,
-        }, separators=(",", ":"))
+        })
         return '{"activities":' + self._activities_json() + "," + rest[1:]
 
     def insert(self, conn: sqlite3.Connection) -> None:
@@ -173,14 +176,26 @@ class Execution:
                 "INSERT OR IGNORE INTO execution_tags (domain, workflow_id, run_id, tag) VALUES (?,?,?,?)",
                 [(self.domain, self.workflow_id, self.run_id, tag) for tag in self.tag_list])
         self.is_new = False
+        self._columns = self._visible()
+
+    def _visible(self) -> tuple:
+        return (self.close_ts, self.status, self.close_status, int(self.cancel_requested))
 
     def update(self, conn: sqlite3.Connection) -> None:
         """Write the run's changed columns (visibility fields and state)."""
-        conn.execute(
-            "UPDATE executions SET close_ts=?, status=?, close_status=?, cancel_requested=?, state=?"
-            " WHERE domain=? AND workflow_id=? AND run_id=?",
-            (self.close_ts, self.status, self.close_status, int(self.cancel_requested), self.state(),
-             self.domain, self.workflow_id, self.run_id))
+        columns = self._visible()
+        if columns == self._columns:
+            conn.execute(_UPDATE_STATE, (self.state(), self.domain, self.workflow_id, self.run_id))
+            return
+        conn.execute(_UPDATE_ROW, (*columns, self.state(), self.domain, self.workflow_id, self.run_id))
+        self._columns = columns
+
+
+_UPDATE_STATE = "UPDATE executions SET state=? WHERE domain=? AND workflow_id=? AND run_id=?"
+_UPDATE_ROW = ("UPDATE executions SET close_ts=?, status=?, close_status=?, cancel_requested=?, state=?"
+               " WHERE domain=? AND workflow_id=? AND run_id=?")
+#: One encoder for every state write (``json.dumps`` with options builds a new one per call).
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def load_row(row: tuple) -> Execution:
@@ -206,6 +221,7 @@ def load_row(row: tuple) -> Execution:
     ex.latest_context = state["latest_context"]
     ex.events = None
     ex.is_new = False
+    ex._columns = ex._visible()
     for record in state["activities"].values():
         ex.add_activity(record)
     return ex

@@ -23,6 +23,8 @@ def attributes_key(event_type: str) -> str:
 
 
 _KEYS: dict[str, str] = {}
+#: One encoder for every event (``json.dumps`` with options builds a new one per call).
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def compact(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +84,7 @@ class Unit:
         event = {"eventId": event_id, "eventTimestamp": self.now, "eventType": event_type,
                  key: compact(attributes)}
         self._rows.append((ex.domain, ex.workflow_id, ex.run_id, event_id,
-                           json.dumps(event, separators=(",", ":"))))
+                           _dumps(event)))
         if ex.events is not None:
             ex.events.append(event)
         self.touch(ex)
