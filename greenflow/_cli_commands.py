@@ -37,8 +37,11 @@ class UsageError(Exception):
 
 
 def add_commands(subparsers: Any) -> None:
-    """Add ``worker``, ``start``, ``signal``, ``cancel``, ``terminate``, ``list``, ``describe``,
-    ``history`` and ``replay`` to the ``greenflow`` command."""
+    """Add the execution and worker commands to the ``greenflow`` command.
+
+    They are ``worker``, ``start``, ``signal``, ``cancel``, ``terminate``, ``list``,
+    ``describe``, ``history`` and ``replay``.
+    """
     p = _parser(subparsers, "worker", "run workflow and/or activity workers for the classes in modules",
                 "Import each MODULE (a dotted name or a .py file; MODULE:NAME picks one object), find "
                 "WorkflowDefinition subclasses and @activities classes or instances, and run a workflow "
@@ -323,8 +326,8 @@ def _worker(args: argparse.Namespace) -> int:
     swf = _connect(args)
     workers: list[Any] = []
     groups: dict[str, list] = {}
+    from .workflow._definition import workflow_types
     for cls in workflows:
-        from .workflow._definition import workflow_types
         task_list = args.task_list or next((kind.task_list for kind in workflow_types(cls) if kind.task_list),
                                            None) or DEFAULT_TASK_LIST
         groups.setdefault(task_list, []).append(cls)
@@ -505,8 +508,8 @@ def _describe(args: argparse.Namespace) -> int:
 
 
 def _attributes(event: dict) -> dict:
-    event_type = event["eventType"]
-    return event.get(event_type[0].lower() + event_type[1:] + "EventAttributes") or {}
+    from .workflow._run import attrs_of
+    return attrs_of(event)
 
 
 def _summary(event: dict) -> str:
@@ -552,8 +555,10 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def load_history(path: str) -> tuple[list[dict], dict]:
-    """``(events, execution)`` from a file saved by ``greenflow history --json`` (or a bare
-    list of events, or SWF's ``GetWorkflowExecutionHistory`` output).
+    """Return ``(events, execution)`` from a saved history file.
+
+    The file is one saved by ``greenflow history --json``, a bare list of events, or SWF's
+    ``GetWorkflowExecutionHistory`` output.
 
     ``execution`` is ``{"workflowId", "runId"}`` when the file has it, else ``{}``.
     Epoch-second timestamps become timezone-aware datetimes, as botocore gives them.

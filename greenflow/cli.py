@@ -10,10 +10,9 @@ Adding commands (the extension point): a module listed in :data:`COMMAND_MODULES
 defines ``add_commands(subparsers)`` gets to add its own subcommands. For each command,
 ``add_commands`` calls ``subparsers.add_parser(name, help=...)``, adds its arguments and
 sets ``parser.set_defaults(func=handler)``, where ``handler(args) -> int`` returns the
-exit status. A listed module that does not exist (not written yet, or not installed) is
-skipped, so the modules can be added independently of this file::
+exit status. A listed module that does not exist (not installed) is skipped::
 
-    # greenflow/testing/_cli.py
+    # greenflow/_more_commands.py, added to COMMAND_MODULES
     def add_commands(subparsers):
         parser = subparsers.add_parser("replay", help="replay a saved history")
         parser.add_argument("history")
@@ -30,13 +29,7 @@ import sys
 from collections.abc import Sequence
 
 #: Modules that may add commands through ``add_commands(subparsers)`` (skipped if absent).
-COMMAND_MODULES: list[str] = [
-    "greenflow.swf._cli",
-    "greenflow.workflow._cli",
-    "greenflow.activity._cli",
-    "greenflow.testing._cli",
-    "greenflow._cli_commands",
-]
+COMMAND_MODULES: list[str] = ["greenflow._cli_commands"]
 
 
 def build_parser() -> argparse.ArgumentParser:

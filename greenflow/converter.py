@@ -268,13 +268,18 @@ class JSONConverter(DataConverter):
             f"cannot convert a {cls.__module__}.{cls.__qualname__} to JSON; use plain data, a dataclass, "
             "or a PickleConverter")
 
+    def _encode_or_repr(self, value: Any) -> Any:
+        try:
+            return self.encode(value)
+        except DataConversionError:
+            return repr(value)  # keep the message readable even when an argument isn't convertible
+
     def _encode_exception(self, exc: BaseException) -> dict:
-        args = []
-        for arg in exc.args:
-            try:
-                args.append(self.encode(arg))
-            except DataConversionError:
-                args.append(repr(arg))  # keep the message readable even when an argument isn't
+        if isinstance(exc, RemoteException):
+            # Re-raised remote error: keep the original identity, not RemoteException's.
+            return {TAG: "exception", "type": exc.reason, "message": exc.message,
+                    "args": [self._encode_or_repr(a) for a in exc.remote_args],
+                    "attrs": {}, "traceback": _format_traceback(exc)}
         attrs = {}
         for name, attr in vars(exc).items():
             if name.startswith("_") or name == "remote_traceback":
@@ -283,17 +288,13 @@ class JSONConverter(DataConverter):
                 attrs[name] = self.encode(attr)
             except DataConversionError:
                 continue
-        if isinstance(exc, RemoteException):
-            # Re-raised remote error: keep the original identity, not RemoteException's.
-            return {TAG: "exception", "type": exc.reason, "message": exc.message,
-                    "args": [self.encode(a) if _safe(self, a) else repr(a) for a in exc.remote_args],
-                    "attrs": {}, "traceback": _format_traceback(exc)}
         try:
             message = str(exc)
         except Exception:
             message = repr(exc)
-        return {TAG: "exception", "type": _type_name(type(exc)), "message": message, "args": args,
-                "attrs": attrs, "traceback": _format_traceback(exc)}
+        return {TAG: "exception", "type": _type_name(type(exc)), "message": message,
+                "args": [self._encode_or_repr(a) for a in exc.args], "attrs": attrs,
+                "traceback": _format_traceback(exc)}
 
     # ----------------------------------------------------------------- decoding
 
@@ -384,14 +385,6 @@ class JSONConverter(DataConverter):
         except (AttributeError, TypeError):
             pass
         return exc
-
-
-def _safe(converter: JSONConverter, value: Any) -> bool:
-    try:
-        converter.encode(value)
-        return True
-    except DataConversionError:
-        return False
 
 
 def _display_name(name: Any) -> str:
@@ -540,7 +533,7 @@ def check_size(text: str | None, what: str, limit: int = MAX_PAYLOAD) -> str | N
 
 
 def failure_from_exception(exc: BaseException, converter: DataConverter | None = None) -> tuple[str, str]:
-    """SWF's ``(reason, details)`` for an exception: its type name and its converted form.
+    """Return SWF's ``(reason, details)`` for an exception: its type name and its converted form.
 
     ``reason`` is the type name (``ValueError``, ``myapp.OrderError``), cut to 256
     characters. ``details`` is the exception converted with ``converter`` (type, args,

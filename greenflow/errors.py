@@ -88,6 +88,13 @@ class WorkflowBlockingError(WorkflowError):
     """Workflow code blocked on gevent or real I/O instead of the workflow API (a user bug)."""
 
 
+#: Errors of workflow code that fail the *decision task*, not the execution: the worker
+#: does not answer the task, so SWF retries it until fixed code is deployed (unless the
+#: worker runs with ``fail_on_nondeterminism``). ``retry()`` never retries them, and an
+#: escaping one never becomes the workflow's own ``FailWorkflowExecution``.
+DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError)
+
+
 class CancelledError(WorkflowError):
     """The operation was cancelled: a workflow's cancel request, or a cancelled future/activity.
 
@@ -125,7 +132,7 @@ class ActivityTaskFailedError(ActivityTaskError):
         cause: the rebuilt exception, or ``None`` when it could not be rebuilt.
     """
 
-    def __init__(self, message: str, *, reason: str = "", cause: BaseException | None = None, **kwargs):
+    def __init__(self, message: str, *, reason: str = "", cause: BaseException | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.reason = reason
         self.cause = cause
@@ -141,17 +148,19 @@ class ActivityTaskTimedOutError(ActivityTaskError):
         details: the last heartbeat details, converted back (``None`` if none).
     """
 
-    def __init__(self, message: str, *, timeout_type: str = "", details: Any = None, **kwargs):
+    def __init__(self, message: str, *, timeout_type: str = "", details: Any = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.timeout_type = timeout_type
         self.details = details
 
 
 class ScheduleActivityTaskFailedError(ActivityTaskError):
-    """SWF refused to schedule the activity; ``cause`` is SWF's cause
-    (``ACTIVITY_TYPE_DOES_NOT_EXIST``...), usually a registration or deployment problem."""
+    """SWF refused to schedule the activity (usually a registration or deployment problem).
 
-    def __init__(self, message: str, *, cause: str = "", **kwargs):
+    ``cause`` is SWF's cause (``ACTIVITY_TYPE_DOES_NOT_EXIST``...).
+    """
+
+    def __init__(self, message: str, *, cause: str = "", **kwargs: Any):
         super().__init__(message, **kwargs)
         self.cause = cause
 
@@ -176,7 +185,7 @@ class ChildWorkflowError(WorkflowError):
 class ChildWorkflowFailedError(ChildWorkflowError):
     """The child workflow failed; ``cause`` is its exception, rebuilt."""
 
-    def __init__(self, message: str, *, reason: str = "", cause: BaseException | None = None, **kwargs):
+    def __init__(self, message: str, *, reason: str = "", cause: BaseException | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.reason = reason
         self.cause = cause
@@ -194,7 +203,7 @@ class ChildWorkflowTerminatedError(ChildWorkflowError):
 class StartChildWorkflowFailedError(ChildWorkflowError):
     """SWF refused to start the child; ``cause`` is SWF's cause (``WORKFLOW_ALREADY_RUNNING``...)."""
 
-    def __init__(self, message: str, *, cause: str = "", **kwargs):
+    def __init__(self, message: str, *, cause: str = "", **kwargs: Any):
         super().__init__(message, **kwargs)
         self.cause = cause
 
@@ -208,8 +217,10 @@ class TimerError(WorkflowError):
 
 
 class ExternalWorkflowError(WorkflowError):
-    """Signalling or cancelling another execution failed; ``cause`` is SWF's cause
-    (``UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION``...)."""
+    """Signalling or cancelling another execution failed.
+
+    ``cause`` is SWF's cause (``UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION``...).
+    """
 
     def __init__(self, message: str, *, cause: str = "", workflow_id: str = "", run_id: str = ""):
         super().__init__(message)
@@ -237,7 +248,7 @@ class WorkflowExecutionError(GreenflowError):
 class WorkflowFailedError(WorkflowExecutionError):
     """The execution failed; ``cause`` is the workflow's exception, rebuilt."""
 
-    def __init__(self, message: str, *, reason: str = "", cause: BaseException | None = None, **kwargs):
+    def __init__(self, message: str, *, reason: str = "", cause: BaseException | None = None, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.reason = reason
         self.cause = cause
@@ -251,7 +262,7 @@ class WorkflowTimedOutError(WorkflowExecutionError):
 class WorkflowTerminatedError(WorkflowExecutionError):
     """The execution was terminated (by an operator, a child policy or an SWF limit)."""
 
-    def __init__(self, message: str, *, reason: str = "", cause: str = "", **kwargs):
+    def __init__(self, message: str, *, reason: str = "", cause: str = "", **kwargs: Any):
         super().__init__(message, **kwargs)
         self.reason = reason
         self.cause = cause

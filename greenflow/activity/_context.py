@@ -62,9 +62,9 @@ class ActivityContext:
         return {"workflowId": self.workflow_id, "runId": self.run_id}
 
     def heartbeat(self, details: Any = None) -> None:
-        """Record a heartbeat (``RecordActivityTaskHeartbeat``) with optional progress ``details``.
+        """Report progress to SWF (one ``RecordActivityTaskHeartbeat`` call) with optional ``details``.
 
-        Blocks (cooperatively) for one SWF call. Raises :class:`~greenflow.errors.CancelledError`
+        Blocks (cooperatively, under gevent) for that one SWF call. Raises :class:`~greenflow.errors.CancelledError`
         when the workflow requested cancellation of this activity, or when SWF no longer
         knows the task (it timed out or was closed): stop work and let it escape (or clean
         up and re-raise). ``details`` are converted with the activity's converter and must

@@ -11,17 +11,18 @@ Outside workflow code, calling through the class behaves like calling the plain 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
-import types
 from typing import Any, Callable
 
 from greenlet import getcurrent
 
+from greenflow._swf_rules import MAX_DESCRIPTION
 from greenflow.errors import DefinitionError
-from greenflow.workflow._validate import check_durations, name_problem, priority_problem
-
-_TIMEOUTS = ("schedule_to_start_timeout", "start_to_close_timeout", "schedule_to_close_timeout", "heartbeat_timeout")
+from greenflow.workflow._descriptor import ClassStub, StubMethod
+from greenflow.workflow._options import current_activity_options
+from greenflow.workflow._retry import retry as retry_call  # not `retry`: @activity has a `retry` argument
+from greenflow.workflow._validate import ACTIVITY_TIMEOUTS, check_activity_timeouts, collect, description_problem, \
+    name_problem, priority_problem, retry_problem, version_problem
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,35 +43,11 @@ class ActivityType:
     converter: Any = None
 
 
-class ActivityMethod:
-    """Descriptor made by ``@activity``; see the module docstring."""
-
-    def __init__(self, fn: Callable, options: dict):
-        self.fn = fn
-        self.options = options
-        self.name = fn.__name__
-        functools.update_wrapper(self, fn)
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, obj, cls=None):
-        if obj is not None:
-            return types.MethodType(self.fn, obj)
-        return ActivityStub(self, cls)
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
-
-
-class ActivityStub:
+class ActivityStub(ClassStub):
     """``SomeActivities.method`` through the class: a remote call inside workflow code."""
 
-    __slots__ = ("method", "cls")
-
-    def __init__(self, method: ActivityMethod, cls: type):
-        self.method = method
-        self.cls = cls
+    __slots__ = ()
+    kind = "activity"
 
     @property
     def activity_type(self) -> ActivityType:
@@ -81,26 +58,33 @@ class ActivityStub:
                                   "@activities so its @activity methods can be called from workflows")
         return table[self.method.name]
 
-    @property
-    def __name__(self) -> str:
-        return self.method.name
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the activity: inside workflow code, schedule it and block for its result.
 
-    def __repr__(self) -> str:
-        return f"<activity {self.cls.__qualname__}.{self.method.name}>"
-
-    def __call__(self, *args, **kwargs):
+        Inside workflow code the calling workflow greenlet waits (in workflow time) until
+        the activity closes and gets its result; a failure raises
+        :class:`~greenflow.errors.ActivityTaskFailedError` (``cause``: the activity's
+        exception), a timeout :class:`~greenflow.errors.ActivityTaskTimedOutError`, a
+        cancellation :class:`~greenflow.errors.CancelledError`, after the ``retry`` policy
+        (if any) gave up. Each call, and each retry, is a ``ScheduleActivityTask`` command:
+        adding, removing or reordering calls changes the command sequence. Outside workflow
+        code it calls the plain function (``SomeActivities.method(instance, ...)``).
+        """
         run = getattr(getcurrent(), "gf_run", None)
         if run is None:
             return self.method.fn(*args, **kwargs)
-        from greenflow.workflow._options import current_activity_options
-        from greenflow.workflow._retry import retry
-
         activity_type = self.activity_type
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
         if policy is None:
             return run.schedule_activity(activity_type, args, kwargs, options).result()
-        return retry(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+        return retry_call(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+
+
+class ActivityMethod(StubMethod):
+    """Descriptor made by ``@activity``; see the module docstring."""
+
+    stub_class = ActivityStub
 
 
 def activity(version: str | None = None, name: str | None = None, *, schedule_to_start_timeout: Any = None,
@@ -123,24 +107,13 @@ def activity(version: str | None = None, name: str | None = None, *, schedule_to
         problems: list[str] = []
         if isinstance(fn, (staticmethod, classmethod)) or not inspect.isfunction(fn):
             problems.append(f"@activity must decorate a plain method, not {type(fn).__name__}")
-        if version is not None and (p := name_problem("version", version, 64)):
-            problems.append(p)
-        if name is not None and (p := name_problem("name", name)):
-            problems.append(p)
-        if task_list is not None and (p := name_problem("task_list", task_list)):
-            problems.append(p)
-        if p := priority_problem(task_priority):
-            problems.append(p)
-        if retry is not None:
-            from greenflow.workflow._retry import RetryPolicy
-
-            if not isinstance(retry, RetryPolicy):
-                problems.append(f"retry must be a RetryPolicy, not {type(retry).__name__}")
-        if description is not None and (not isinstance(description, str) or len(description) > 1024):
-            problems.append("description must be a string of at most 1024 characters")
-        durations = check_durations(problems, {
-            "schedule_to_start_timeout": schedule_to_start_timeout, "start_to_close_timeout": start_to_close_timeout,
-            "schedule_to_close_timeout": schedule_to_close_timeout, "heartbeat_timeout": heartbeat_timeout})
+        problems += collect(
+            version_problem(version) if version is not None else None,
+            name_problem("name", name) if name is not None else None,
+            name_problem("task_list", task_list) if task_list is not None else None,
+            priority_problem(task_priority), retry_problem(retry), description_problem(description))
+        durations = check_activity_timeouts(problems, schedule_to_start_timeout, start_to_close_timeout,
+                                            schedule_to_close_timeout, heartbeat_timeout)
         if problems:
             raise DefinitionError(f"@activity on {where}: " + "; ".join(problems))
         return ActivityMethod(fn, dict(version=version, name=name, task_list=task_list, task_priority=task_priority,
@@ -163,18 +136,13 @@ def activities(task_list: str | None = None, schedule_to_start_timeout: Any = No
     def decorate(cls: type) -> type:
         if not isinstance(cls, type):
             raise DefinitionError(f"@activities decorates a class, not {cls!r}")
-        problems: list[str] = []
-        if task_list is not None and (p := name_problem("task_list", task_list)):
-            problems.append(p)
-        if version is not None and (p := name_problem("version", version, 64)):
-            problems.append(p)
-        if p := priority_problem(task_priority):
-            problems.append(p)
+        problems = collect(
+            name_problem("task_list", task_list) if task_list is not None else None,
+            version_problem(version) if version is not None else None, priority_problem(task_priority))
         if not isinstance(name_prefix, str):
             problems.append("name_prefix must be a string")
-        defaults = check_durations(problems, {
-            "schedule_to_start_timeout": schedule_to_start_timeout, "start_to_close_timeout": start_to_close_timeout,
-            "schedule_to_close_timeout": schedule_to_close_timeout, "heartbeat_timeout": heartbeat_timeout})
+        defaults = check_activity_timeouts(problems, schedule_to_start_timeout, start_to_close_timeout,
+                                           schedule_to_close_timeout, heartbeat_timeout)
         table: dict[str, ActivityType] = {}
         names: dict[tuple[str, str], str] = {}
         found: dict[str, Any] = {}
@@ -194,7 +162,7 @@ def activities(task_list: str | None = None, schedule_to_start_timeout: Any = No
                 problems.append(f"methods {names[key]} and {attr} both define activity {activity_name} "
                                 f"version {activity_version}")
             names[key] = attr
-            timeouts = {t: o[t] if o[t] is not None else defaults[t] for t in _TIMEOUTS}
+            timeouts = {t: o[t] if o[t] is not None else defaults[t] for t in ACTIVITY_TIMEOUTS}
             table[attr] = ActivityType(
                 name=activity_name, version=activity_version, task_list=o["task_list"] or task_list,
                 task_priority=o["task_priority"] if o["task_priority"] is not None else task_priority,
@@ -210,12 +178,17 @@ def activities(task_list: str | None = None, schedule_to_start_timeout: Any = No
 
 def _first_line(fn: Callable) -> str | None:
     doc = inspect.getdoc(fn)
-    return doc.strip().splitlines()[0][:1024] if doc else None
+    return doc.strip().splitlines()[0][:MAX_DESCRIPTION] if doc else None
 
 
 def activity_types(obj: Any) -> list[tuple[ActivityType, Callable]]:
-    """``(ActivityType, bound method)`` pairs for an *instance* of an ``@activities`` class
-    (what an activity worker registers and runs). A class is rejected: pass an instance."""
+    """Return ``(ActivityType, bound method)`` pairs for an *instance* of an ``@activities`` class.
+
+    That is what an activity worker registers and runs.
+
+    Raises:
+        DefinitionError: ``obj`` is a class (pass an instance) or not of an ``@activities`` class.
+    """
     if isinstance(obj, type):
         raise DefinitionError(f"activity_types() needs an instance of {obj.__qualname__}, not the class")
     table = vars(type(obj)).get("_gf_activity_types")

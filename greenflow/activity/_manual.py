@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..converter import DEFAULT_CONVERTER, MAX_REASON, DataConverter, check_size, failure_from_exception
+from ..converter import DEFAULT_CONVERTER, MAX_PAYLOAD, MAX_REASON, DataConverter, check_size, failure_from_exception
 from ..swf import as_client
+from ._context import MAX_HEARTBEAT_DETAILS
 
 
 class ManualActivityCompletionClient:
@@ -30,12 +31,22 @@ class ManualActivityCompletionClient:
         self.client = as_client(client)
         self.converter = converter or DEFAULT_CONVERTER
 
-    def complete(self, token: str, result: Any = None) -> None:
-        """Complete the task with ``result`` (``RespondActivityTaskCompleted``)."""
+    def _params(self, token: str, member: str, value: Any, what: str, limit: int = MAX_PAYLOAD) -> dict:
+        """``{"taskToken": token}`` plus ``member`` = converted ``value`` (size-checked), unless None."""
         params = {"taskToken": token}
-        if result is not None:
-            params["result"] = check_size(self.converter.dumps(result), "result of a manually completed activity")
-        self.client.call("RespondActivityTaskCompleted", **params)
+        if value is not None:
+            params[member] = check_size(self.converter.dumps(value), what, limit)
+        return params
+
+    def complete(self, token: str, result: Any = None) -> None:
+        """Complete the task with ``result`` (``RespondActivityTaskCompleted``).
+
+        Raises:
+            PayloadTooLargeError: the converted result exceeds 32,768 characters.
+            UnknownResourceError: the task is no longer open.
+        """
+        self.client.call("RespondActivityTaskCompleted",
+                         **self._params(token, "result", result, "result of a manually completed activity"))
 
     def fail(self, token: str, exc_or_reason: BaseException | str, details: Any = None) -> None:
         """Fail the task with an exception (reason and details derived from it) or a reason string.
@@ -43,28 +54,35 @@ class ManualActivityCompletionClient:
         With an exception, the workflow's activity call raises ``ActivityTaskFailedError``
         whose ``cause`` is that exception, rebuilt. With a string, ``details`` (any value)
         are converted and sent as the failure details.
+
+        Raises:
+            PayloadTooLargeError: the converted details exceed 32,768 characters.
+            UnknownResourceError: the task is no longer open.
         """
         if isinstance(exc_or_reason, BaseException):
             reason, text = failure_from_exception(exc_or_reason, self.converter)
+            params = {"taskToken": token, "details": text}
         else:
             reason = str(exc_or_reason)[:MAX_REASON]
-            text = None if details is None else check_size(self.converter.dumps(details),
-                                                           "details of a manually failed activity")
-        params = {"taskToken": token, "reason": reason}
-        if text is not None:
-            params["details"] = text
-        self.client.call("RespondActivityTaskFailed", **params)
+            params = self._params(token, "details", details, "details of a manually failed activity")
+        self.client.call("RespondActivityTaskFailed", reason=reason, **params)
 
     def cancel(self, token: str, details: Any = None) -> None:
-        """Answer the task as canceled (``RespondActivityTaskCanceled``)."""
-        params = {"taskToken": token}
-        if details is not None:
-            params["details"] = check_size(self.converter.dumps(details), "details of a manually canceled activity")
-        self.client.call("RespondActivityTaskCanceled", **params)
+        """Answer the task as canceled (``RespondActivityTaskCanceled``).
+
+        Raises:
+            PayloadTooLargeError: the converted details exceed 32,768 characters.
+            UnknownResourceError: the task is no longer open.
+        """
+        self.client.call("RespondActivityTaskCanceled",
+                         **self._params(token, "details", details, "details of a manually canceled activity"))
 
     def heartbeat(self, token: str, details: Any = None) -> bool:
-        """Heartbeat the task; returns whether its cancellation was requested."""
-        params = {"taskToken": token}
-        if details is not None:
-            params["details"] = check_size(self.converter.dumps(details), "heartbeat details", 2048)
+        """Heartbeat the task; return whether its cancellation was requested.
+
+        Raises:
+            PayloadTooLargeError: the converted details exceed 2,048 characters.
+            UnknownResourceError: the task is no longer open.
+        """
+        params = self._params(token, "details", details, "heartbeat details", MAX_HEARTBEAT_DETAILS)
         return bool(self.client.call("RecordActivityTaskHeartbeat", **params).get("cancelRequested"))

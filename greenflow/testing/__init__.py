@@ -32,7 +32,7 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from greenflow.workflow._replayer import Replayer  # checks saved histories against today's code
 
@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 VIRTUAL_EPOCH = 1893456000.0
 
 
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01, what: str = "condition") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01,
+               what: str = "condition") -> Any:
     """Poll ``predicate()`` every ``interval`` real seconds until it is truthy; return its value.
 
     Raises:
@@ -84,17 +85,7 @@ def next_deadline(service: Any) -> float | None:
     May be a stale entry (a timer since cancelled): advancing to it then fires nothing.
     The engine's own housekeeping (the hourly retention sweep) does not count.
     """
-    def earliest(core: Any) -> float | None:
-        heap = getattr(_engine_state(core).deadlines, "_heap", None)
-        if heap is None:  # the heap's layout changed: fall back to its public answer
-            return _engine_state(core).deadlines.next_deadline()
-        due = [entry[0] for entry in heap if entry[2] not in _HOUSEKEEPING]
-        return min(due) if due else None
-    return service.call(earliest)
-
-
-#: Deadline kinds that are the engine's housekeeping, not an execution's timer or timeout.
-_HOUSEKEEPING = frozenset({"sweep"})
+    return service.call(lambda core: core.engine.next_deadline())
 
 
 def _activity_fingerprint(service: Any) -> tuple[int, int, bool]:
@@ -206,6 +197,10 @@ class LocalTestEnvironment:
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> "LocalTestEnvironment":
+        """Start the local service (unless one was given running), connect, and ensure the domain.
+
+        Blocks until the service listens. Returns ``self``; ``with env:`` calls it.
+        """
         from greenflow.local import LocalService, VirtualClock
         from greenflow.swf import connect
         if self.service is None:
@@ -261,8 +256,10 @@ class LocalTestEnvironment:
 
     def workflow_worker(self, *workflow_classes: type, task_list: str | None = None, start: bool = True,
                         **kwargs: Any) -> Any:
-        """A :class:`~greenflow.workflow_worker.WorkflowWorker`, started in the background
-        (unless ``start=False``) and stopped when the environment closes."""
+        """Return a :class:`~greenflow.workflow_worker.WorkflowWorker` stopped when the environment closes.
+
+        It is started in the background unless ``start=False``.
+        """
         from greenflow.workflow_worker import WorkflowWorker
         worker = WorkflowWorker(self.swf, self.domain, task_list or self.task_list, *workflow_classes, **kwargs)
         if start:
@@ -272,8 +269,9 @@ class LocalTestEnvironment:
 
     def activity_worker(self, *activity_objects: Any, task_list: str | None = None, start: bool = True,
                         **kwargs: Any) -> Any:
-        """A :class:`~greenflow.activity.ActivityWorker`, started in the background (unless
-        ``start=False``) and stopped when the environment closes.
+        """Return a :class:`~greenflow.activity.ActivityWorker` stopped when the environment closes.
+
+        It is started in the background unless ``start=False``.
 
         ``task_list`` defaults to the environment's; activities whose ``@activities`` name
         another task list are polled there only if you pass that one.

@@ -9,11 +9,20 @@ functions here instead of their non-deterministic Python equivalents: :func:`sle
 :func:`spawn`/:func:`wait_all`/:func:`wait_any` for threads, :func:`wait_until` for
 conditions.
 
+Determinism: every replay must make the same commands in the same order. Adding,
+removing or reordering calls that make commands (activities, child workflows, ``sleep``,
+timers, ``side_effect``, ``version``, signals and cancel requests to other executions) in
+code that running executions have passed through breaks their replay; guard such changes
+with :func:`version`.
+
 Layout (private modules, re-exported here; ``tests/test_exports.py`` pins the names):
-``_definition`` (decorators, types), ``_options`` (option context managers), ``_api``
-(functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_run`` (one run's
-replay state), ``_decider`` (decision tasks, live-run cache), ``_split`` (decision limits),
-``_replayer``, ``_retry``, ``_logger``, ``_starter``.
+``_definition`` (decorators, types), ``_descriptor`` (methods that are remote calls
+through the class), ``_validate`` (decoration-time checks; SWF's rules are in
+:mod:`greenflow._swf_rules`), ``_options`` (option context managers), ``_api``
+(functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_commands``
+(commands and their decisions), ``_run`` (one run's replay state), ``_decider``
+(decision tasks, live-run cache), ``_split`` (decision limits), ``_payload`` (argument
+wire form), ``_replayer``, ``_retry``, ``_logger``, ``_starter``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,15 @@
 They work only inside workflow code (an ``@execute`` method, a ``@signal`` handler, or a
 function they ``spawn``) and raise :class:`~greenflow.errors.WorkflowError` elsewhere.
 Each replaces a non-deterministic Python facility with one recorded in (or derived from)
-the execution's history. Blocking calls suspend only the calling workflow greenlet.
+the execution's history. Blocking calls suspend only the calling workflow greenlet, and
+wait in *workflow time*: a timer fires when SWF says so, not when a local clock does.
+
+Determinism: workflow code is re-run (replayed) against its history, and each call that
+makes a *command* (a timer, a marker, an activity, a child, a signal or cancel request)
+must make the same command, in the same order, on every replay. Adding, removing or
+reordering such calls in code that running executions have passed through changes the
+command sequence; guard the change with :func:`version`, or replay fails with
+:class:`~greenflow.errors.NonDeterministicWorkflowError`.
 """
 
 from __future__ import annotations
@@ -29,24 +37,41 @@ __all__ = ["sleep", "start_timer", "now", "spawn", "wait_all", "wait_any", "wait
 def sleep(seconds: float | datetime.timedelta) -> None:
     """Durable ``time.sleep``: block this workflow greenlet for ``seconds`` of workflow time.
 
-    Records a ``StartTimer`` (whole seconds, rounded up); survives worker restarts.
-    Changing the *duration* of an existing call is safe; adding or removing a call is a
-    change of the command sequence (use :func:`version`). Raises
-    :class:`~greenflow.errors.CancelledError` if cancelled while sleeping.
+    Makes one ``StartTimer`` command (whole seconds, rounded up; 0 is allowed), so the wait
+    survives worker restarts. Changing the *duration* of an existing call is safe; adding
+    or removing a call changes the command sequence (guard it with :func:`version`).
+
+    Args:
+        seconds: how long, in seconds (int or float, >= 0) or a ``timedelta``.
+
+    Raises:
+        ValueError: ``seconds`` is negative, NaN or not a number.
+        CancelledError: the workflow (or the spawned greenlet) was cancelled while sleeping.
+        TimerError: SWF refused the timer (``StartTimerFailed``).
     """
     current_run().start_timer(seconds).result()
 
 
 def start_timer(seconds: float | datetime.timedelta) -> Future:
-    """Start a durable timer and return its :class:`Future` (resolves to None when it fires;
-    ``cancel()`` sends ``CancelTimer`` and resolves it with CancelledError). Never blocks."""
+    """Start a durable timer and return its :class:`Future`; never blocks.
+
+    The non-blocking form of :func:`sleep` (the same ``StartTimer`` command, the same
+    determinism rule). The future resolves to None when the timer fires; its ``cancel()``
+    sends ``CancelTimer`` and fails it with :class:`~greenflow.errors.CancelledError`.
+
+    Raises:
+        ValueError: ``seconds`` is negative, NaN or not a number.
+    """
     return current_run().start_timer(seconds)
 
 
 def now() -> datetime.datetime:
-    """Workflow time, the equivalent of ``datetime.now(timezone.utc)``: the start time of the
-    decision task being replayed (an aware UTC datetime). It does not advance while the
-    workflow code runs; it is the same on every replay."""
+    """Return workflow time, the replacement for ``datetime.datetime.now`` (aware, in UTC).
+
+    It is the start time of the decision task being replayed (an aware UTC datetime), read
+    from history: the same on every replay, and constant while the workflow code runs
+    between two blocking calls. Makes no command; never blocks.
+    """
     run = current_run()
     return run.now
 
@@ -54,9 +79,15 @@ def now() -> datetime.datetime:
 def spawn(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
     """Run ``function(*args, **kwargs)`` in a new workflow greenlet; return its :class:`Future`.
 
-    ``function`` may call activities (``spawn(Orders.ship, order)``), child workflows or
-    any helper; greenlets start in the order spawned, after the caller blocks. The new
-    greenlet inherits a copy of the caller's context (``activity_options``...). Never blocks.
+    The replacement for threads and ``gevent.spawn`` in workflow code. ``function`` may
+    call activities (``spawn(Orders.ship, order)``), child workflows or any helper.
+    Greenlets start in the order spawned, after the caller blocks, and resume in the order
+    history delivers their results, so the commands they make are replayed in the same
+    order. The new greenlet inherits a copy of the caller's context (``activity_options``...).
+    Makes no command itself; never blocks.
+
+    Raises:
+        TypeError: ``function`` is not callable.
     """
     if not callable(function):
         raise TypeError(f"spawn() needs a callable, not {type(function).__name__}")
@@ -77,8 +108,14 @@ def _futures(futures: tuple) -> list[Future]:
 def wait_all(*futures: Future | Iterable[Future]) -> list[Any]:
     """Block until every future is done; return their results in argument order.
 
-    Raises the exception of the first failed future, in argument order, once all are done.
-    Accepts futures as arguments or one iterable of futures.
+    The replacement for joining threads. Makes no command. Accepts futures as arguments
+    or one iterable of futures.
+
+    Raises:
+        BaseException: the exception of the first failed future, in argument order, once
+            all are done.
+        CancelledError: the waiting greenlet was cancelled.
+        TypeError: an argument is not a :class:`Future`.
     """
     run = current_run()
     futures_ = _futures(futures)
@@ -87,8 +124,17 @@ def wait_all(*futures: Future | Iterable[Future]) -> list[Any]:
 
 
 def wait_any(*futures: Future | Iterable[Future], timeout: float | None = None) -> Future | None:
-    """Block until at least one future is done and return it (the first done in argument
-    order). With ``timeout`` (seconds, a durable timer) return None if none finished in time.
+    """Block until at least one future is done and return it (the first done, in argument order).
+
+    With ``timeout`` (seconds of workflow time) a durable timer is started, and cancelled if
+    a future wins; None is returned if none finished in time. Switching ``timeout`` between
+    None and a value in code running executions have passed through changes the command
+    sequence (the timer's ``StartTimer`` appears or disappears).
+
+    Raises:
+        ValueError: no futures were given.
+        TypeError: an argument is not a :class:`Future`.
+        CancelledError: the waiting greenlet was cancelled.
     """
     run = current_run()
     futures_ = _futures(futures)
@@ -107,12 +153,18 @@ def wait_any(*futures: Future | Iterable[Future], timeout: float | None = None) 
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float | None = None) -> bool:
-    """Block until ``predicate()`` is true (re-checked whenever the run would go idle, e.g.
-    after a signal handler changed state); return True, or False after ``timeout`` seconds
-    of workflow time (a durable timer, cancelled if the predicate wins).
+    """Block until ``predicate()`` is true; return True, or False after ``timeout``.
 
-    Like ``threading.Condition.wait_for``. Switching ``timeout`` between None and a value
-    in existing code changes the command sequence.
+    The replacement for ``threading.Condition.wait_for``: the predicate is re-checked
+    whenever the run would go idle (e.g. after a signal handler changed state). With
+    ``timeout`` (seconds of workflow time) a durable timer is started, and cancelled if the
+    predicate wins. Switching ``timeout`` between None and a value in code running
+    executions have passed through changes the command sequence. The predicate must only
+    read workflow state (no commands, no blocking).
+
+    Raises:
+        Exception: whatever ``predicate()`` raises, at this call.
+        CancelledError: the waiting greenlet was cancelled.
     """
     run = current_run()
     if predicate():
@@ -141,33 +193,54 @@ def wait_until(predicate: Callable[[], bool], timeout: float | None = None) -> b
 
 
 def random() -> float:
-    """Deterministic ``random.random()``: a float in [0, 1) from a generator seeded by the run ID."""
+    """Return a float in [0, 1): the replacement for ``random.random``.
+
+    Drawn from a generator seeded by the run ID, so every replay draws the same numbers in
+    the same order. Makes no command, but the sequence of draws is part of the code's
+    behaviour: adding a draw shifts all later ones.
+    """
     return current_run().random.random()
 
 
 def uuid4() -> _uuid.UUID:
-    """Deterministic ``uuid.uuid4()``: a version-4 UUID from the run's seeded generator."""
+    """Return a version-4 UUID: the replacement for ``uuid.uuid4``.
+
+    Drawn from the same seeded generator as :func:`random` (the same on every replay).
+    """
     return current_run().uuid4()
 
 
 def side_effect(function: Callable[[], Any]) -> Any:
-    """Run ``function()`` once and record its result in a ``MarkerRecorded`` event; replays
-    return the recorded value without calling it. For small non-deterministic values (an
-    ID, a config lookup); the result must be convertible and ≤ 32,768 characters once
-    converted. Both paths return the converted-back value."""
+    """Run ``function()`` once and record its result; replays return the recorded value.
+
+    For small non-deterministic values (an ID, a config lookup) that do not deserve an
+    activity. Makes a ``RecordMarker`` command (adding or removing a call changes the
+    command sequence). ``function`` runs in the workflow greenlet and must not block.
+    Both paths return the converted-back value.
+
+    Raises:
+        TypeError: ``function`` is not callable.
+        PayloadTooLargeError: the converted result exceeds 32,768 characters.
+        NonDeterministicWorkflowError: history holds no marker for this call (changed code).
+    """
     if not callable(function):
         raise TypeError(f"side_effect() needs a callable, not {type(function).__name__}")
     return current_run().side_effect(function)
 
 
 def version(change_id: str, min_supported: int, max_supported: int) -> int:
-    """Which branch of a code change this run takes (for changing running workflows safely).
+    """Return which branch of a code change this run takes (for changing running workflows safely).
 
-    New runs get ``max_supported`` (recorded in a marker); runs that passed this point
-    before the change existed get :data:`DEFAULT_VERSION` (-1); every later call with the
-    same ``change_id`` returns the same value. Raises
-    :class:`~greenflow.errors.NonDeterministicWorkflowError` if the run's version is
-    outside ``min_supported..max_supported``.
+    New runs get ``max_supported`` (recorded in a ``RecordMarker``); runs that passed this
+    point before the change existed get :data:`DEFAULT_VERSION` (-1); every later call
+    with the same ``change_id`` returns the same value. Write
+    ``if version("x", DEFAULT_VERSION, 1) == 1: <new code> else: <old code>`` and keep the
+    old branch until the runs that took it have closed. Never blocks.
+
+    Raises:
+        ValueError: ``change_id`` is not a valid SWF name, or the bounds are not ints in order.
+        NonDeterministicWorkflowError: the run's version is outside
+            ``min_supported..max_supported`` (a branch was removed too early).
     """
     if problem := name_problem("change_id", change_id, 200):
         raise ValueError(problem)
@@ -179,8 +252,13 @@ def version(change_id: str, min_supported: int, max_supported: int) -> int:
 def continue_as_new(*args: Any, **kwargs: Any) -> None:
     """Close this run and start a new run of the same workflow ID with these arguments.
 
-    Never returns. Options (task list, timeouts, tags, ``version``) come from the current
-    run unless overridden with ``workflow_options(...)``.
+    Never returns: it unwinds the calling greenlet (``finally`` blocks run; ``except
+    Exception`` cannot catch it). The closing ``ContinueAsNewWorkflowExecution`` decision
+    is sent once the run is quiescent. Options (task list, timeouts, tags, ``version``)
+    come from the current run unless overridden with ``workflow_options(...)``.
+
+    Raises:
+        PayloadTooLargeError: the converted arguments exceed 32,768 characters.
     """
     current_run().continue_as_new(args, kwargs)
 
@@ -188,8 +266,15 @@ def continue_as_new(*args: Any, **kwargs: Any) -> None:
 def signal_external(workflow_id: str, signal_name: str, *args: Any, run_id: str | None = None, **kwargs: Any) -> None:
     """Signal another execution; block until SWF delivered it.
 
-    Raises :class:`~greenflow.errors.ExternalWorkflowError` (``cause`` e.g.
-    ``UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION``). Use ``spawn`` to not wait.
+    Makes a ``SignalExternalWorkflowExecution`` command (part of the command sequence);
+    waits, in workflow time, for ``ExternalWorkflowExecutionSignaled``. Use ``spawn`` to
+    not wait.
+
+    Raises:
+        ValueError: ``workflow_id`` or ``signal_name`` is not a valid SWF name.
+        ExternalWorkflowError: SWF could not deliver it (``cause`` e.g.
+            ``UNKNOWN_EXTERNAL_WORKFLOW_EXECUTION``).
+        CancelledError: the waiting greenlet was cancelled.
     """
     for what, value in (("workflow_id", workflow_id), ("signal_name", signal_name)):
         if problem := name_problem(what, value):
@@ -200,7 +285,13 @@ def signal_external(workflow_id: str, signal_name: str, *args: Any, run_id: str 
 def request_cancel_external(workflow_id: str, run_id: str | None = None) -> None:
     """Ask another execution to cancel; block until SWF delivered the request.
 
-    Raises :class:`~greenflow.errors.ExternalWorkflowError` on failure.
+    Makes a ``RequestCancelExternalWorkflowExecution`` command (part of the command
+    sequence); waits, in workflow time, for ``ExternalWorkflowExecutionCancelRequested``.
+
+    Raises:
+        ValueError: ``workflow_id`` is not a valid SWF name.
+        ExternalWorkflowError: SWF could not deliver the request.
+        CancelledError: the waiting greenlet was cancelled.
     """
     if problem := name_problem("workflow_id", workflow_id):
         raise ValueError(problem)
@@ -208,7 +299,13 @@ def request_cancel_external(workflow_id: str, run_id: str | None = None) -> None
 
 
 def info() -> WorkflowInfo:
-    """Facts about the current execution (workflow id, run id, type, task list, parent...)."""
+    """Return facts about the current execution (workflow id, run id, type, task list, parent...).
+
+    Read from the ``WorkflowExecutionStarted`` event: the same on every replay.
+
+    Raises:
+        WorkflowError: called before the workflow started (no instance yet).
+    """
     run = current_run()
     if run.info is None:
         raise WorkflowError("the workflow has not started")
@@ -216,5 +313,9 @@ def info() -> WorkflowInfo:
 
 
 def is_replaying() -> bool:
-    """True while this code re-runs a part of history already decided (e.g. to skip logging)."""
+    """Return True while this code re-runs a part of history already decided.
+
+    For skipping side effects that must not repeat, such as logging (see
+    :data:`~greenflow.workflow.logger`). Never branch on it in code that makes commands.
+    """
     return current_run().replaying

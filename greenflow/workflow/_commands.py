@@ -19,6 +19,19 @@ def _put(attrs: dict, key: str, value: Any) -> None:
         attrs[key] = value
 
 
+def _put_task(attrs: dict, options: dict) -> None:
+    """The task list and priority members shared by activities and child workflows."""
+    if options.get("task_list"):
+        attrs["taskList"] = {"name": options["task_list"]}
+    if options.get("task_priority") is not None:
+        attrs["taskPriority"] = str(options["task_priority"])
+
+
+def _type_differs(attrs: dict, member: str, name: str, version: str) -> bool:
+    kind = attrs.get(member) or {}
+    return kind.get("name") != name or kind.get("version") != version
+
+
 class Command:
     """Base of all commands; see the module docstring."""
 
@@ -35,24 +48,33 @@ class Command:
 
     @property
     def key(self) -> tuple[str, str]:
+        """``(kind, id)``: what the initiating history event carries back."""
         return (self.kind, self.id)
 
     def attributes(self) -> dict:  # pragma: no cover - every subclass overrides
+        """The ``<decisionType>DecisionAttributes`` member of the decision."""
         raise NotImplementedError
 
     def decision(self) -> dict:
+        """Return this command in wire form: one SWF decision."""
         attr_name = self.decision_type[0].lower() + self.decision_type[1:] + "DecisionAttributes"
         return {"decisionType": self.decision_type, attr_name: self.attributes()}
 
+    def _at(self) -> str:
+        return f" (at {self.location})" if self.location else ""
+
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"{self.decision_type} id={self.id}{where}"
+        """The command for error messages, with the user's call site."""
+        return f"{self.decision_type} id={self.id}{self._at()}"
 
     def check(self, attrs: dict) -> str | None:
+        """How the initiating event's ``attrs`` differ from this command (type, name), or None."""
         return None
 
 
 class ScheduleActivity(Command):
+    """``ScheduleActivityTask``: an activity call; its id is the ``activityId``."""
+
     __slots__ = ("name", "version", "input", "options", "converter")
     kind = "activity"
     decision_type = "ScheduleActivityTask"
@@ -65,10 +87,7 @@ class ScheduleActivity(Command):
         o = self.options
         attrs = {"activityType": {"name": self.name, "version": self.version}, "activityId": self.id}
         _put(attrs, "input", self.input)
-        if o.get("task_list"):
-            attrs["taskList"] = {"name": o["task_list"]}
-        if o.get("task_priority") is not None:
-            attrs["taskPriority"] = str(o["task_priority"])
+        _put_task(attrs, o)
         # An unset timeout is sent as "NONE" (unlimited) rather than left to a registered
         # default: greenflow registers types from the same definitions, and SWF fails a
         # schedule whose timeout is neither given nor registered.
@@ -79,17 +98,15 @@ class ScheduleActivity(Command):
         return attrs
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"ScheduleActivityTask {self.name} version {self.version} id={self.id}{where}"
+        return f"ScheduleActivityTask {self.name} version {self.version} id={self.id}{self._at()}"
 
     def check(self, attrs: dict) -> str | None:
-        t = attrs.get("activityType") or {}
-        if t.get("name") != self.name or t.get("version") != self.version:
-            return "activity type differs"
-        return None
+        return "activity type differs" if _type_differs(attrs, "activityType", self.name, self.version) else None
 
 
 class StartTimer(Command):
+    """``StartTimer`` for ``sleep``/``start_timer``; its id is the ``timerId``."""
+
     __slots__ = ("seconds",)
     kind = "timer"
     decision_type = "StartTimer"
@@ -102,11 +119,12 @@ class StartTimer(Command):
         return {"timerId": self.id, "startToFireTimeout": str(self.seconds)}
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"StartTimer {self.seconds}s id={self.id}{where}"
+        return f"StartTimer {self.seconds}s id={self.id}{self._at()}"
 
 
 class StartChild(Command):
+    """``StartChildWorkflowExecution``; its id is the child's ``workflowId``."""
+
     __slots__ = ("name", "version", "input", "options", "converter", "run_id")
     kind = "child"
     decision_type = "StartChildWorkflowExecution"
@@ -122,24 +140,17 @@ class StartChild(Command):
         _put(attrs, "input", self.input)
         _put(attrs, "executionStartToCloseTimeout", seconds_text(o.get("execution_start_to_close_timeout")))
         _put(attrs, "taskStartToCloseTimeout", seconds_text(o.get("task_start_to_close_timeout")))
-        if o.get("task_list"):
-            attrs["taskList"] = {"name": o["task_list"]}
-        if o.get("task_priority") is not None:
-            attrs["taskPriority"] = str(o["task_priority"])
+        _put_task(attrs, o)
         _put(attrs, "childPolicy", o.get("child_policy"))
         if o.get("tags"):
             attrs["tagList"] = list(o["tags"])
         return attrs
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"StartChildWorkflowExecution {self.name} version {self.version} workflowId={self.id}{where}"
+        return f"StartChildWorkflowExecution {self.name} version {self.version} workflowId={self.id}{self._at()}"
 
     def check(self, attrs: dict) -> str | None:
-        t = attrs.get("workflowType") or {}
-        if t.get("name") != self.name or t.get("version") != self.version:
-            return "workflow type differs"
-        return None
+        return "workflow type differs" if _type_differs(attrs, "workflowType", self.name, self.version) else None
 
 
 class RecordMarker(Command):
@@ -159,8 +170,7 @@ class RecordMarker(Command):
         return attrs
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"RecordMarker {self.id}{where}"
+        return f"RecordMarker {self.id}{self._at()}"
 
 
 class SignalExternal(Command):
@@ -181,8 +191,7 @@ class SignalExternal(Command):
         return attrs
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"SignalExternalWorkflowExecution {self.signal_name} to {self.workflow_id} id={self.id}{where}"
+        return f"SignalExternalWorkflowExecution {self.signal_name} to {self.workflow_id} id={self.id}{self._at()}"
 
     def check(self, attrs: dict) -> str | None:
         if attrs.get("signalName") != self.signal_name or attrs.get("workflowId") != self.workflow_id:
@@ -207,8 +216,7 @@ class CancelExternal(Command):
         return attrs
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"RequestCancelExternalWorkflowExecution {self.workflow_id} id={self.id}{where}"
+        return f"RequestCancelExternalWorkflowExecution {self.workflow_id} id={self.id}{self._at()}"
 
     def check(self, attrs: dict) -> str | None:
         if attrs.get("workflowId") != self.workflow_id:
@@ -217,6 +225,8 @@ class CancelExternal(Command):
 
 
 class CancelActivity(Command):
+    """``RequestCancelActivityTask`` for a scheduled activity (same id as the activity)."""
+
     __slots__ = ()
     kind = "cancel_activity"
     decision_type = "RequestCancelActivityTask"
@@ -226,6 +236,8 @@ class CancelActivity(Command):
 
 
 class CancelTimer(Command):
+    """``CancelTimer`` for a started timer (same id as the timer)."""
+
     __slots__ = ()
     kind = "cancel_timer"
     decision_type = "CancelTimer"
@@ -250,8 +262,7 @@ class Close(Command):
         return dict(self.attrs)
 
     def describe(self) -> str:
-        where = f" (at {self.location})" if self.location else ""
-        return f"{self.decision_type}{where}"
+        return f"{self.decision_type}{self._at()}"
 
 
 #: initiating event type → (command kind, close decision it confirms, if any)

@@ -24,10 +24,10 @@ import collections
 import logging
 from typing import Any, Callable, Iterable
 
+from greenflow.converter import DEFAULT_CONVERTER
 from greenflow.errors import DefinitionError, NonDeterministicWorkflowError
 
 from ._definition import workflow_types
-from ._payload import default_converter
 from ._run import WorkflowRun, infer_run_id
 from ._split import DecisionResult, build_decisions
 
@@ -68,7 +68,7 @@ class Decider:
         if not isinstance(cache_size, int) or cache_size < 0:
             raise ValueError(f"cache_size must be an int >= 0, not {cache_size!r}")
         self.cache_size = cache_size
-        self.converter = converter or default_converter()
+        self.converter = converter or DEFAULT_CONVERTER
         self.fail_on_nondeterminism = fail_on_nondeterminism
         self._cache: collections.OrderedDict[tuple[str, str], WorkflowRun] = collections.OrderedDict()
         self.stats = {"decisions": 0, "cache_hits": 0, "full_replays": 0, "events_replayed": 0}

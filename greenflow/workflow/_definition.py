@@ -12,7 +12,6 @@ Problems are found when the class is created (import time) and reported together
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 import types
 from typing import Any, Callable
@@ -21,8 +20,10 @@ from greenlet import getcurrent
 
 from greenflow.errors import DefinitionError, WorkflowError
 
+from ._descriptor import ClassStub, StubMethod
 from ._starter import current_starter
-from ._validate import CHILD_POLICIES, check_durations, name_problem, priority_problem
+from ._validate import check_durations, child_policy_problem, collect, description_problem, name_problem, \
+    priority_problem, version_problem
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,54 +58,27 @@ def _raise(where: str, problems: list[str]) -> None:
         raise DefinitionError(f"{where}: " + "; ".join(problems))
 
 
-class ExecuteMethod:
-    """Descriptor made by ``@execute``: the workflow's entry point.
-
-    Through the class (``Orders.run(...)``): inside a workflow run it starts a child
-    workflow and blocks for its result; outside, it asks the current starter
-    (``client.start``/``with worker:``) to start an execution. Through an instance it is
-    the plain method.
-    """
-
-    def __init__(self, fn: Callable, options: dict):
-        self.fn = fn
-        self.options = options
-        self.name = fn.__name__
-        functools.update_wrapper(self, fn)
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, obj, cls=None):
-        if obj is not None:
-            return types.MethodType(self.fn, obj)
-        return ExecuteStub(self, cls)
-
-    def __call__(self, *args, **kwargs):  # used only if called off the class dict directly
-        return self.fn(*args, **kwargs)
-
-
-class ExecuteStub:
+class ExecuteStub(ClassStub):
     """``SomeWorkflow.run`` accessed through the class; see :class:`ExecuteMethod`."""
 
-    __slots__ = ("method", "cls")
-
-    def __init__(self, method: ExecuteMethod, cls: type):
-        self.method = method
-        self.cls = cls
+    __slots__ = ()
+    kind = "workflow"
 
     @property
     def workflow_type(self) -> WorkflowType:
+        """The :class:`WorkflowType` this call starts."""
         return _definition_of(self.cls).types[self.method.name]
 
-    @property
-    def __name__(self) -> str:
-        return self.method.name
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Start this workflow: as a child inside a run (blocking), else through the starter.
 
-    def __repr__(self) -> str:
-        return f"<workflow {self.cls.__qualname__}.{self.method.name}>"
-
-    def __call__(self, *args, **kwargs):
+        Inside workflow code this blocks the calling workflow greenlet until the child
+        closes, returns its result, and raises
+        :class:`~greenflow.errors.ChildWorkflowFailedError` (``TimedOut``, ``Terminated``,
+        :class:`~greenflow.errors.CancelledError`) when it does not complete. Outside a
+        run it returns the starter's handle at once; with no starter it raises
+        :class:`~greenflow.errors.WorkflowError`.
+        """
         run = getattr(getcurrent(), "gf_run", None)
         if run is not None:
             return run.call_child(self.workflow_type, args, kwargs, _definition_of(self.cls).converter)
@@ -116,8 +90,16 @@ class ExecuteStub:
         return starter.start_workflow(self.workflow_type, args, kwargs)
 
 
-class _Marked:
-    """Marker left on ``@signal``/``@query`` functions (the function itself stays callable)."""
+class ExecuteMethod(StubMethod):
+    """Descriptor made by ``@execute``: the workflow's entry point.
+
+    Through the class (``Orders.run(...)``): inside a workflow run it starts a child
+    workflow and blocks for its result; outside, it asks the current starter
+    (``client.start``/``with worker:``) to start an execution. Through an instance it is
+    the plain method.
+    """
+
+    stub_class = ExecuteStub
 
 
 def execute(version: str, execution_start_to_close_timeout: Any = None, task_start_to_close_timeout: Any = 30,
@@ -125,30 +107,38 @@ def execute(version: str, execution_start_to_close_timeout: Any = None, task_sta
             description: str | None = None) -> Callable[[Callable], ExecuteMethod]:
     """Mark a ``WorkflowDefinition`` method as the workflow's entry point, for one version.
 
-    Timeouts are seconds (int) or timedeltas and become the type's registered defaults:
-    ``execution_start_to_close_timeout`` (required by SWF either here or when starting),
-    ``task_start_to_close_timeout`` (a decision task's limit, default 30 s). ``task_list``,
-    ``task_priority`` and ``child_policy`` (TERMINATE, REQUEST_CANCEL or ABANDON) are the
-    defaults for executions of this type.
+    The method is replayed: running executions of this version re-run it against their
+    history, so edits that add, remove or reorder commands (activity and child calls,
+    ``sleep``, markers...) must be guarded with :func:`~greenflow.workflow.version` or go to
+    a new ``@execute`` version (a new workflow type for SWF; old runs keep the old code).
+
+    Args:
+        version: the workflow type's version (1 to 64 characters, no ``:``, ``/``, ``|``).
+        execution_start_to_close_timeout: the registered default limit of a whole run, in
+            seconds (int) or a timedelta, at most one year; SWF needs it here or at start.
+        task_start_to_close_timeout: the registered default limit of one decision task
+            (seconds or timedelta; default 30).
+        task_list: the default decision task list of executions of this type.
+        task_priority: the default decision task priority (a signed 32-bit int).
+        child_policy: what happens to open children when a run closes: ``TERMINATE``,
+            ``REQUEST_CANCEL`` or ``ABANDON``.
+        description: registered with the type (at most 1,024 characters).
+
+    Raises:
+        DefinitionError: at import time, naming every problem (bad version, timeouts,
+            task list...) and the method.
     """
     if callable(version) and not isinstance(version, str):
         raise DefinitionError(f"@execute needs a version: write @execute(version=\"1.0\") above {version.__qualname__}")
 
     def decorate(fn: Callable) -> ExecuteMethod:
-        problems = _function_problems(fn, "@execute")
-        if p := name_problem("version", version, 64):
-            problems.append(p)
+        problems = _function_problems(fn, "@execute") + collect(
+            version_problem(version),
+            name_problem("task_list", task_list) if task_list is not None else None,
+            priority_problem(task_priority), child_policy_problem(child_policy), description_problem(description))
         durations = check_durations(problems, {
             "execution_start_to_close_timeout": execution_start_to_close_timeout,
             "task_start_to_close_timeout": task_start_to_close_timeout})
-        if task_list is not None and (p := name_problem("task_list", task_list)):
-            problems.append(p)
-        if p := priority_problem(task_priority):
-            problems.append(p)
-        if child_policy is not None and child_policy not in CHILD_POLICIES:
-            problems.append(f"child_policy must be one of {CHILD_POLICIES}, not {child_policy!r}")
-        if description is not None and (not isinstance(description, str) or len(description) > 1024):
-            problems.append("description must be a string of at most 1024 characters")
         _raise(f"@execute on {getattr(fn, '__qualname__', fn)!s}", problems)
         return ExecuteMethod(fn, dict(version=version, task_list=task_list, task_priority=task_priority,
                                       child_policy=child_policy, description=description, **durations))
@@ -156,43 +146,42 @@ def execute(version: str, execution_start_to_close_timeout: Any = None, task_sta
     return decorate
 
 
+def _mark(decorator: str, what: str, attribute: str, name: str | None) -> Callable[[Callable], Callable]:
+    """The decorator behind ``@signal``/``@query``: validate, then tag the function with its name."""
+
+    def decorate(fn: Callable) -> Callable:
+        handled = name or getattr(fn, "__name__", "")
+        problems = _function_problems(fn, decorator) + collect(name_problem(what, handled))
+        _raise(f"{decorator} on {getattr(fn, '__qualname__', fn)!s}", problems)
+        setattr(fn, attribute, handled)
+        return fn
+
+    return decorate
+
+
 def signal(name: str | None = None) -> Callable[[Callable], Callable]:
-    """Mark a method as a signal handler for signal ``name`` (default: the method name).
+    """Mark a method as the handler of signal ``name`` (default: the method name).
 
     Each signal runs the handler in a new workflow greenlet, in history order; it may block
     (call activities, sleep). An exception escaping a handler fails the execution.
+    Handlers are part of the replayed code: what a handler does is as much a part of the
+    command sequence as the ``@execute`` method.
     """
     if callable(name):  # bare @signal
         return signal()(name)
-
-    def decorate(fn: Callable) -> Callable:
-        problems = _function_problems(fn, "@signal")
-        signal_name = name or getattr(fn, "__name__", "")
-        if p := name_problem("signal name", signal_name):
-            problems.append(p)
-        _raise(f"@signal on {getattr(fn, '__qualname__', fn)!s}", problems)
-        fn._gf_signal = signal_name
-        return fn
-
-    return decorate
+    return _mark("@signal", "signal name", "_gf_signal", name)
 
 
 def query(name: str | None = None) -> Callable[[Callable], Callable]:
-    """Mark a read-only method a client can evaluate by replaying the history (default name:
-    the method name). A query must not block or change state."""
-    if callable(name):
+    """Mark a read-only method a client can evaluate by replaying the history.
+
+    The query name defaults to the method name. A query must not block or make commands
+    (activities, timers...): it runs after the replay and raises
+    :class:`~greenflow.errors.WorkflowError` if it tries.
+    """
+    if callable(name):  # bare @query
         return query()(name)
-
-    def decorate(fn: Callable) -> Callable:
-        problems = _function_problems(fn, "@query")
-        query_name = name or getattr(fn, "__name__", "")
-        if p := name_problem("query name", query_name):
-            problems.append(p)
-        _raise(f"@query on {getattr(fn, '__qualname__', fn)!s}", problems)
-        fn._gf_query = query_name
-        return fn
-
-    return decorate
+    return _mark("@query", "query name", "_gf_query", name)
 
 
 @dataclasses.dataclass
@@ -253,8 +242,11 @@ class WorkflowDefinition:
 
 
 def workflow(name: str | None = None, *, converter: Any = None) -> Callable[[type], type]:
-    """Class decorator: name the workflow type (default: the class name) and/or give the
-    workflow its own data converter (default: the worker's)."""
+    """Class decorator: name the workflow type and/or give the workflow its own data converter.
+
+    The name defaults to the class name; the converter to the worker's. Renaming a
+    workflow type is a new type for SWF: running executions keep the old name.
+    """
     if isinstance(name, type):
         return workflow()(name)
 

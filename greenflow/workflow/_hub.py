@@ -46,7 +46,7 @@ class RunEvicted(BaseException):
 _INTERNAL_FILES: dict[str, bool] = {}
 
 
-def caller_location(skip_gevent: bool = False) -> str:
+def caller_location() -> str:
     """``file:line`` of the innermost frame outside greenflow: the user's call (for messages)."""
     frame = sys._getframe(1)
     internal = _INTERNAL_FILES
@@ -55,7 +55,7 @@ def caller_location(skip_gevent: bool = False) -> str:
         inside = internal.get(filename)
         if inside is None:
             inside = internal[filename] = filename.startswith(_PACKAGE_DIR)
-        if not inside and not (skip_gevent and f"{os.sep}gevent{os.sep}" in filename):
+        if not inside:
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
@@ -262,7 +262,7 @@ class Future:
 
     __slots__ = ("_run", "_value", "_exc", "_waiters", "_cancel_fn", "description", "__weakref__")
 
-    def __init__(self, run, description: str = ""):
+    def __init__(self, run: Any, description: str = ""):
         self._run = run
         self._value: Any = _PENDING
         self._exc: BaseException | None = None
@@ -281,9 +281,16 @@ class Future:
     def result(self) -> Any:
         """Block this workflow greenlet until done; return the result or raise the exception.
 
-        If the waiting greenlet is cancelled while it waits (a workflow cancel request, or
+        Waits in workflow time, for as long as history takes to settle the command (there
+        is no timeout: use :func:`~greenflow.workflow.wait_any` with ``timeout``). Makes
+        no command. If the waiting greenlet is cancelled while it waits (a workflow cancel request, or
         ``cancel()`` of a spawned future), the cancellation is passed on: this future is
         cancelled too (its activity, timer or child gets a cancel request).
+
+        Raises:
+            BaseException: the future's exception (``ActivityTaskFailedError``,
+                ``CancelledError``...).
+            WorkflowError: called outside workflow code, or in a query.
         """
         if self._value is _PENDING:
             self._wait()
@@ -292,7 +299,10 @@ class Future:
         return self._value
 
     def exception(self) -> BaseException | None:
-        """Block until done; return the exception, or None if it succeeded."""
+        """Block this workflow greenlet until done; return the exception, or None if it succeeded.
+
+        Waits like :meth:`result`, but returns the exception instead of raising it.
+        """
         if self._value is _PENDING:
             self._wait()
         return self._exc

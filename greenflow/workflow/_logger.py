@@ -16,17 +16,14 @@ class WorkflowLogger(logging.LoggerAdapter):
     """``logging.LoggerAdapter`` on ``greenflow.workflow.user`` that skips replayed lines."""
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+        """False while replaying (those lines were logged the first time), else the logger's answer."""
         run = getattr(getcurrent(), "gf_run", None)
         if run is not None and run.replaying:
             return False
         return self.logger.isEnabledFor(level)
 
-    def log(self, level, msg, *args, **kwargs):
-        if self.isEnabledFor(level):
-            msg, kwargs = self.process(msg, kwargs)
-            self.logger.log(level, msg, *args, **kwargs)
-
-    def process(self, msg, kwargs):
+    def process(self, msg: object, kwargs: dict) -> tuple[object, dict]:
+        """Add ``workflow_id`` and ``run_id`` to the record's ``extra`` inside workflow code."""
         run = getattr(getcurrent(), "gf_run", None)
         if run is not None:
             extra = dict(kwargs.get("extra") or {})

@@ -13,7 +13,8 @@ from typing import Any, Iterator, Sequence
 
 from greenflow.errors import DefinitionError
 
-from ._validate import CHILD_POLICIES, check_durations, name_problem, priority_problem
+from ._validate import check_activity_timeouts, check_durations, child_policy_problem, collect, name_problem, \
+    priority_problem, retry_problem, tags_problem, version_problem
 
 _WORKFLOW: contextvars.ContextVar[dict] = contextvars.ContextVar("greenflow_workflow_options", default={})
 _ACTIVITY: contextvars.ContextVar[dict] = contextvars.ContextVar("greenflow_activity_options", default={})
@@ -21,6 +22,15 @@ _ACTIVITY: contextvars.ContextVar[dict] = contextvars.ContextVar("greenflow_acti
 
 def _given(**values: Any) -> dict:
     return {key: value for key, value in values.items() if value is not None}
+
+
+@contextlib.contextmanager
+def _overriding(var: contextvars.ContextVar[dict], merged: dict) -> Iterator[None]:
+    token = var.set(merged)
+    try:
+        yield
+    finally:
+        var.reset(token)
 
 
 @contextlib.contextmanager
@@ -34,21 +44,13 @@ def workflow_options(*, workflow_id: str | None = None, task_list: str | None = 
     another version of the workflow type (continue-as-new). Unset arguments keep the outer
     value or the ``@execute`` default.
     """
-    problems: list[str] = []
-    if workflow_id is not None and (p := name_problem("workflow_id", workflow_id)):
-        problems.append(p)
-    if task_list is not None and (p := name_problem("task_list", task_list)):
-        problems.append(p)
-    if version is not None and (p := name_problem("version", version, 64)):
-        problems.append(p)
-    if tags is not None:
-        if isinstance(tags, str) or len(tags) > 5 or not all(isinstance(t, str) and 0 < len(t) <= 256 for t in tags):
-            problems.append(f"tags must be at most 5 strings of 1 to 256 characters, not {tags!r}")
-        tags = list(tags) if not isinstance(tags, str) else tags
-    if child_policy is not None and child_policy not in CHILD_POLICIES:
-        problems.append(f"child_policy must be one of {CHILD_POLICIES}, not {child_policy!r}")
-    if p := priority_problem(task_priority):
-        problems.append(p)
+    problems = collect(
+        name_problem("workflow_id", workflow_id) if workflow_id is not None else None,
+        name_problem("task_list", task_list) if task_list is not None else None,
+        version_problem(version) if version is not None else None,
+        tags_problem(tags), child_policy_problem(child_policy), priority_problem(task_priority))
+    if tags is not None and not isinstance(tags, str):
+        tags = list(tags)
     durations = check_durations(problems, {
         "execution_start_to_close_timeout": execution_start_to_close_timeout,
         "task_start_to_close_timeout": task_start_to_close_timeout})
@@ -57,11 +59,8 @@ def workflow_options(*, workflow_id: str | None = None, task_list: str | None = 
     merged = {**_WORKFLOW.get(), **_given(workflow_id=workflow_id, task_list=task_list, tags=tags,
                                           task_priority=task_priority, child_policy=child_policy,
                                           version=version, **durations)}
-    token = _WORKFLOW.set(merged)
-    try:
+    with _overriding(_WORKFLOW, merged):
         yield merged
-    finally:
-        _WORKFLOW.reset(token)
 
 
 @contextlib.contextmanager
@@ -73,39 +72,29 @@ def activity_options(*, task_list: str | None = None, schedule_to_start_timeout:
 
     Timeouts are seconds (int) or timedeltas; ``retry`` is a :class:`RetryPolicy`.
     """
-    problems: list[str] = []
-    if task_list is not None and (p := name_problem("task_list", task_list)):
-        problems.append(p)
-    if version is not None and (p := name_problem("version", version, 64)):
-        problems.append(p)
-    if p := priority_problem(task_priority):
-        problems.append(p)
-    if retry is not None:
-        from ._retry import RetryPolicy
-
-        if not isinstance(retry, RetryPolicy):
-            problems.append(f"retry must be a RetryPolicy, not {type(retry).__name__}")
-    durations = check_durations(problems, {
-        "schedule_to_start_timeout": schedule_to_start_timeout, "start_to_close_timeout": start_to_close_timeout,
-        "schedule_to_close_timeout": schedule_to_close_timeout, "heartbeat_timeout": heartbeat_timeout})
+    problems = collect(
+        name_problem("task_list", task_list) if task_list is not None else None,
+        version_problem(version) if version is not None else None,
+        priority_problem(task_priority), retry_problem(retry))
+    durations = check_activity_timeouts(problems, schedule_to_start_timeout, start_to_close_timeout,
+                                        schedule_to_close_timeout, heartbeat_timeout)
     if problems:
         raise DefinitionError("activity_options: " + "; ".join(problems))
     merged = {**_ACTIVITY.get(), **_given(task_list=task_list, task_priority=task_priority, retry=retry,
                                           version=version, **durations)}
-    token = _ACTIVITY.set(merged)
-    try:
+    with _overriding(_ACTIVITY, merged):
         yield merged
-    finally:
-        _ACTIVITY.reset(token)
 
 
 def current_workflow_options() -> dict:
-    """The merged ``workflow_options`` in effect here (keys: workflow_id, task_list, tags,
-    execution_start_to_close_timeout, task_start_to_close_timeout, task_priority, child_policy,
-    version; only those set)."""
+    """Return the merged ``workflow_options`` in effect here (only the keys set).
+
+    Keys: workflow_id, task_list, tags, execution_start_to_close_timeout,
+    task_start_to_close_timeout, task_priority, child_policy, version.
+    """
     return dict(_WORKFLOW.get())
 
 
 def current_activity_options() -> dict:
-    """The merged ``activity_options`` in effect here (only the keys set)."""
+    """Return the merged ``activity_options`` in effect here (only the keys set)."""
     return dict(_ACTIVITY.get())

@@ -10,12 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def default_converter():
-    """The process-wide default converter (imported late: converter.py is a sibling layer)."""
-    from greenflow.converter import DEFAULT_CONVERTER
-
-    return DEFAULT_CONVERTER
+from greenflow.converter import check_size
 
 
 def encode_args(converter, args: tuple | list, kwargs: dict | None, what: str) -> str:
@@ -23,8 +18,6 @@ def encode_args(converter, args: tuple | list, kwargs: dict | None, what: str) -
 
     ``what`` names the payload in the error (``"input of activity Orders.ship"``).
     """
-    from greenflow.converter import check_size
-
     payload: dict[str, Any] = {"args": list(args)}
     if kwargs:
         payload["kwargs"] = dict(kwargs)
@@ -44,6 +37,4 @@ def decode_args(converter, text: str | None) -> tuple[tuple, dict]:
 
 def encode_value(converter, value: Any, what: str) -> str:
     """Convert a result or details value, checking the size limit."""
-    from greenflow.converter import check_size
-
     return check_size(converter.dumps(value), what)

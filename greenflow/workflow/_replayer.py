@@ -7,16 +7,23 @@ import json
 import os
 from typing import Any, Iterable
 
+from greenflow.converter import DEFAULT_CONVERTER
+
 from ._decider import build_registry
-from ._payload import default_converter
 from ._run import WorkflowRun, infer_run_id
 from ._split import DecisionResult, build_decisions
 
 
 @dataclasses.dataclass
 class ReplayResult:
-    """What a replay found: the decisions the code would make now (if the history ends with an
-    open decision task), whether history closed the run, and how many events were replayed."""
+    """What a replay found.
+
+    Attributes:
+        decisions: the decisions the code would make now (if the history ends with an open
+            decision task), in SWF's wire form.
+        closed: whether history closed the run.
+        events: how many events were replayed.
+    """
 
     decisions: list[dict]
     closed: bool
@@ -35,7 +42,7 @@ class Replayer:
 
     def __init__(self, workflow_classes: Iterable[type], *, converter: Any = None):
         self.registry = build_registry(workflow_classes)
-        self.converter = converter or default_converter()
+        self.converter = converter or DEFAULT_CONVERTER
 
     def replay(self, history: Any, *, workflow_id: str | None = None, run_id: str | None = None) -> ReplayResult:
         """Replay one history; see the class docstring.

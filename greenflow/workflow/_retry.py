@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from greenflow.errors import ActivityTaskFailedError, CancelledError, NonDeterministicWorkflowError, \
-    WorkflowBlockingError
+from greenflow.errors import DECISION_TASK_ERRORS, ActivityTaskFailedError, CancelledError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +51,7 @@ class RetryPolicy:
 
     def is_retryable(self, error: BaseException) -> bool:
         """False for cancellation, greenflow's fatal errors, and ``non_retryable`` matches."""
-        if isinstance(error, (CancelledError, NonDeterministicWorkflowError, WorkflowBlockingError)) \
+        if isinstance(error, (CancelledError, *DECISION_TASK_ERRORS)) \
                 or not isinstance(error, Exception):
             return False
         candidates = [error]
@@ -71,9 +70,15 @@ class RetryPolicy:
 
 
 def retry(policy: RetryPolicy, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``function(*args, **kwargs)`` in workflow code, retrying per ``policy``.
+    """Call ``function(*args, **kwargs)`` in workflow code, retrying per ``policy``; return its result.
 
-    Waits between attempts are durable timers (``sleep``); the last error is raised.
+    Blocks for the attempts and, between them, for durable timers (``sleep``, seconds of
+    workflow time). Each attempt's commands and each wait's ``StartTimer`` are part of the
+    command sequence, so changing the policy of running executions changes it too.
+
+    Raises:
+        TypeError: ``policy`` is not a :class:`RetryPolicy`.
+        Exception: the last attempt's error, or the first one that is not retryable.
     """
     from ._api import sleep
 

@@ -27,7 +27,6 @@ import hashlib
 import logging
 import math
 import random as _random
-import re
 import uuid
 from typing import Any, Callable
 
@@ -35,6 +34,8 @@ from greenlet import error as greenlet_error
 from greenlet import getcurrent
 
 from greenflow import errors
+from greenflow._swf_rules import FORBIDDEN_NAME_CHARS, MAX_DURATION_SECONDS
+from greenflow.converter import exception_from_failure, failure_from_exception
 from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
 
 from . import _commands as C
@@ -53,7 +54,6 @@ CONTINUE_TIMER_PREFIX = "greenflow-continue-"
 DEFAULT_VERSION = -1
 
 SIDE_EFFECT_MARKER = "greenflow.side_effect."
-_UNSAFE = re.compile(r"[:/|\x00-\x1f\x7f-\x9f]")
 VERSION_MARKER = "greenflow.version."
 
 
@@ -177,7 +177,7 @@ class WorkflowRun:
         # SWF run IDs are base64 ("...a/b+c="): '/' is not allowed in a workflow ID, so child
         # IDs use '_' instead (injective on base64). random()/uuid4() are seeded from the same
         # text, so a replayer that only recovered it from a child ID still seeds identically.
-        self.id_prefix = _UNSAFE.sub("_", run_id)
+        self.id_prefix = FORBIDDEN_NAME_CHARS.sub("_", run_id)
         self.random = _random.Random(int.from_bytes(hashlib.sha256(self.id_prefix.encode()).digest()[:8], "big"))
 
     # ================================================================ feeding history
@@ -342,13 +342,6 @@ class WorkflowRun:
     def _on_schedule_activity_failed(self, event):
         self._match_and_queue(event, ("activity", event["scheduleActivityTaskFailedEventAttributes"]["activityId"]))
 
-    def _on_activity_cancel_requested(self, event):
-        self._match(event, ("cancel_activity", event["activityTaskCancelRequestedEventAttributes"]["activityId"]))
-
-    def _on_request_cancel_activity_failed(self, event):
-        # The activity had already closed; its own result event settles the future.
-        self._match(event, ("cancel_activity", event["requestCancelActivityTaskFailedEventAttributes"]["activityId"]))
-
     def _on_timer_started(self, event):
         timer_id = event["timerStartedEventAttributes"]["timerId"]
         if timer_id.startswith(CONTINUE_TIMER_PREFIX):
@@ -366,15 +359,6 @@ class WorkflowRun:
         self._match(event, ("cancel_timer", timer_id))
         if self.timers.pop(timer_id, None) is not None:
             self.open["timer"] -= 1
-
-    def _on_cancel_timer_failed(self, event):
-        self._match(event, ("cancel_timer", event["cancelTimerFailedEventAttributes"]["timerId"]))
-
-    def _on_marker_recorded(self, event):
-        self._match(event, ("marker", event["markerRecordedEventAttributes"]["markerName"]))
-
-    def _on_record_marker_failed(self, event):
-        self._match(event, ("marker", event["recordMarkerFailedEventAttributes"]["markerName"]))
 
     def _on_child_initiated(self, event):
         a = event["startChildWorkflowExecutionInitiatedEventAttributes"]
@@ -468,7 +452,7 @@ class WorkflowRun:
             tags=tuple(a.get("tagList") or ()), parent_workflow_id=parent.get("workflowId"),
             parent_run_id=parent.get("runId"), continued_execution_run_id=a.get("continuedExecutionRunId"),
             start_time=to_datetime(event.get("eventTimestamp")))
-        function = vars(cls)[method_name].fn if method_name in vars(cls) else getattr(cls, method_name).method.fn
+        function = getattr(cls, method_name).method.fn
         text = a.get("input")
 
         def main():
@@ -496,16 +480,14 @@ class WorkflowRun:
         elif isinstance(exc, CancelledError) and self.cancel_requested:
             details = None if exc.details is None else self.converter.dumps(exc.details)
             self._set_close(C.Close("CancelWorkflowExecution", {"details": details} if details else {}))
-        elif isinstance(exc, (errors.NonDeterministicWorkflowError, errors.WorkflowBlockingError)):
+        elif isinstance(exc, errors.DECISION_TASK_ERRORS):
             self.fatal(exc)
         elif isinstance(exc, Exception):
             self._fail(exc)
 
     def _fail(self, exc: BaseException) -> None:
-        from greenflow.converter import failure_from_exception
-
         reason, details = failure_from_exception(exc, self.converter)
-        self._set_close(C.Close("FailWorkflowExecution", {"reason": reason[:256], "details": details}))
+        self._set_close(C.Close("FailWorkflowExecution", {"reason": reason, "details": details}))
 
     def _set_close(self, close: C.Close) -> None:
         close.batch = self.batch
@@ -540,7 +522,7 @@ class WorkflowRun:
     def _on_signal_done(self, future: Future) -> None:
         exc = future._exc
         if exc is not None and isinstance(exc, Exception) and self.close is None and self.fatal_error is None:
-            if isinstance(exc, (errors.NonDeterministicWorkflowError, errors.WorkflowBlockingError)):
+            if isinstance(exc, errors.DECISION_TASK_ERRORS):
                 self.fatal(exc)
             else:
                 self._fail(exc)
@@ -554,53 +536,66 @@ class WorkflowRun:
                 "started nothing this run knows of", event_id=event["eventId"], event=describe_event(event))
         return command
 
-    def _activity_error_kwargs(self, command, event) -> dict:
-        return dict(activity_id=command.id, activity_type=(command.name, command.version),
-                    scheduled_event_id=command.event_id)
+    # Activities and children close alike: a result, a failure, a cancellation, a timeout.
+    _REF = {"activity": "scheduledEventId", "child": "initiatedEventId"}
 
-    def _apply_activity_completed(self, event):
-        command = self._result_command(event, "scheduledEventId")
-        self.open["activity"] -= 1
+    def _settled(self, event, kind: str) -> C.Command:
+        """The activity or child command a closing event settles (it is open no more)."""
+        command = self._result_command(event, self._REF[kind])
+        self.open[kind] -= 1
+        return command
+
+    @staticmethod
+    def _label(command: C.Command) -> str:
+        if command.kind == "activity":
+            return f"activity {command.name} (id {command.id})"
+        return f"child workflow {command.name} ({command.id})"
+
+    def _error_kwargs(self, command, event) -> dict:
+        if command.kind == "activity":
+            return dict(activity_id=command.id, activity_type=(command.name, command.version),
+                        scheduled_event_id=command.event_id)
+        execution = attrs_of(event).get("workflowExecution") or {}
+        return dict(workflow_id=command.id, run_id=execution.get("runId") or command.run_id,
+                    workflow_type=(command.name, command.version))
+
+    @staticmethod
+    def _details(command, a: dict) -> Any:
+        """Converted ``details`` of a timeout or cancellation (best effort: the raw text if they do not load)."""
         try:
-            value = _loads(command.converter, event["activityTaskCompletedEventAttributes"].get("result"))
+            return _loads(command.converter, a.get("details"))
+        except Exception:  # noqa: BLE001 - details are informative only
+            return a.get("details")
+
+    def _apply_completed(self, event, kind: str):
+        command = self._settled(event, kind)
+        try:
+            value = _loads(command.converter, attrs_of(event).get("result"))
         except Exception as error:  # noqa: BLE001 - surfaced at the call
             command.future._fail(error)
         else:
             command.future._resolve(value)
 
-    def _apply_activity_failed(self, event):
-        from greenflow.converter import exception_from_failure
-
-        command = self._result_command(event, "scheduledEventId")
-        self.open["activity"] -= 1
-        a = event["activityTaskFailedEventAttributes"]
+    def _apply_failed(self, event, kind: str):
+        command = self._settled(event, kind)
+        a = attrs_of(event)
         reason = a.get("reason") or ""
         cause = exception_from_failure(reason, a.get("details"), command.converter)
-        command.future._fail(errors.ActivityTaskFailedError(
-            f"activity {command.name} (id {command.id}) failed: {reason}: {cause}", reason=reason, cause=cause,
-            **self._activity_error_kwargs(command, event)))
+        error_class = errors.ActivityTaskFailedError if kind == "activity" else errors.ChildWorkflowFailedError
+        command.future._fail(error_class(f"{self._label(command)} failed: {reason}: {cause}", reason=reason,
+                                         cause=cause, **self._error_kwargs(command, event)))
+
+    def _apply_canceled(self, event, kind: str):
+        command = self._settled(event, kind)
+        command.future._fail(CancelledError(f"{self._label(command)} was cancelled",
+                                            details=self._details(command, attrs_of(event))))
 
     def _apply_activity_timed_out(self, event):
-        command = self._result_command(event, "scheduledEventId")
-        self.open["activity"] -= 1
+        command = self._settled(event, "activity")
         a = event["activityTaskTimedOutEventAttributes"]
-        try:
-            details = _loads(command.converter, a.get("details"))
-        except Exception:  # noqa: BLE001 - heartbeat details are best effort
-            details = a.get("details")
         command.future._fail(errors.ActivityTaskTimedOutError(
-            f"activity {command.name} (id {command.id}) timed out ({a.get('timeoutType')})",
-            timeout_type=a.get("timeoutType", ""), details=details, **self._activity_error_kwargs(command, event)))
-
-    def _apply_activity_canceled(self, event):
-        command = self._result_command(event, "scheduledEventId")
-        self.open["activity"] -= 1
-        try:
-            details = _loads(command.converter, event["activityTaskCanceledEventAttributes"].get("details"))
-        except Exception:  # noqa: BLE001
-            details = None
-        command.future._fail(CancelledError(f"activity {command.name} (id {command.id}) was cancelled",
-                                            details=details))
+            f"{self._label(command)} timed out ({a.get('timeoutType')})", timeout_type=a.get("timeoutType", ""),
+            details=self._details(command, a), **self._error_kwargs(command, event)))
 
     def _apply_schedule_activity_failed(self, event):
         command = self.by_event.pop(event["eventId"])
@@ -626,61 +621,21 @@ class WorkflowRun:
         cause = event["startTimerFailedEventAttributes"]["cause"]
         command.future._fail(errors.TimerError(f"SWF could not start timer {command.id}: {cause}", cause=cause))
 
-    def _child_kwargs(self, command, event) -> dict:
-        execution = attrs_of(event).get("workflowExecution") or {}
-        return dict(workflow_id=command.id, run_id=execution.get("runId") or command.run_id,
-                    workflow_type=(command.name, command.version))
-
     def _apply_child_started(self, event):
         a = event["childWorkflowExecutionStartedEventAttributes"]
         command = self.by_event.get(a["initiatedEventId"])
         if command is not None:
             command.run_id = a["workflowExecution"]["runId"]
 
-    def _apply_child_completed(self, event):
-        command = self._result_command(event, "initiatedEventId")
-        self.open["child"] -= 1
-        try:
-            value = _loads(command.converter, event["childWorkflowExecutionCompletedEventAttributes"].get("result"))
-        except Exception as error:  # noqa: BLE001
-            command.future._fail(error)
-        else:
-            command.future._resolve(value)
-
-    def _apply_child_failed(self, event):
-        from greenflow.converter import exception_from_failure
-
-        command = self._result_command(event, "initiatedEventId")
-        self.open["child"] -= 1
-        a = event["childWorkflowExecutionFailedEventAttributes"]
-        reason = a.get("reason") or ""
-        cause = exception_from_failure(reason, a.get("details"), command.converter)
-        command.future._fail(errors.ChildWorkflowFailedError(
-            f"child workflow {command.name} ({command.id}) failed: {reason}: {cause}", reason=reason, cause=cause,
-            **self._child_kwargs(command, event)))
-
     def _apply_child_timed_out(self, event):
-        command = self._result_command(event, "initiatedEventId")
-        self.open["child"] -= 1
+        command = self._settled(event, "child")
         command.future._fail(errors.ChildWorkflowTimedOutError(
-            f"child workflow {command.name} ({command.id}) timed out", **self._child_kwargs(command, event)))
+            f"{self._label(command)} timed out", **self._error_kwargs(command, event)))
 
     def _apply_child_terminated(self, event):
-        command = self._result_command(event, "initiatedEventId")
-        self.open["child"] -= 1
+        command = self._settled(event, "child")
         command.future._fail(errors.ChildWorkflowTerminatedError(
-            f"child workflow {command.name} ({command.id}) was terminated", **self._child_kwargs(command, event)))
-
-    def _apply_child_canceled(self, event):
-        command = self._result_command(event, "initiatedEventId")
-        self.open["child"] -= 1
-        a = event["childWorkflowExecutionCanceledEventAttributes"]
-        try:
-            details = _loads(command.converter, a.get("details"))
-        except Exception:  # noqa: BLE001
-            details = a.get("details")
-        command.future._fail(CancelledError(f"child workflow {command.name} ({command.id}) was cancelled",
-                                            details=details))
+            f"{self._label(command)} was terminated", **self._error_kwargs(command, event)))
 
     def _apply_start_child_failed(self, event):
         command = self.by_event.pop(event["eventId"])
@@ -722,10 +677,12 @@ class WorkflowRun:
         self.pending[command.key] = command
 
     def next_id(self) -> str:
+        """The next command ID of this run ("1", "2"...): the order of calls is the order of IDs."""
         self.counter += 1
         return str(self.counter)
 
     def schedule_activity(self, activity_type, args: tuple, kwargs: dict, options: dict | None = None) -> Future:
+        """Make a ``ScheduleActivityTask`` command; ``options`` (default: ``activity_options``) override the type's."""
         converter = activity_type.converter or self.converter
         text = encode_args(converter, args, kwargs, f"input of activity {activity_type.name}")
         merged = {
@@ -757,10 +714,13 @@ class WorkflowRun:
         return True
 
     def start_timer(self, seconds: float) -> Future:
+        """Make a ``StartTimer`` command of ``seconds`` rounded up to whole seconds."""
         if isinstance(seconds, datetime.timedelta):
             seconds = seconds.total_seconds()
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0 or seconds != seconds:
-            raise ValueError(f"a timer needs a duration in seconds >= 0, not {seconds!r}")
+        # NaN and infinity fail the range check too (and would break math.ceil).
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                or not 0 <= seconds <= MAX_DURATION_SECONDS:
+            raise ValueError(f"a timer needs a duration of 0 to {MAX_DURATION_SECONDS} seconds, not {seconds!r}")
         whole = math.ceil(seconds)  # SWF timers count whole seconds; never fire early
         timer_id = self.next_id()
         future = Future(self, f"timer {whole}s id={timer_id}")
@@ -780,6 +740,7 @@ class WorkflowRun:
         return True
 
     def start_child(self, workflow_type, args: tuple, kwargs: dict, converter=None) -> Future:
+        """Make a ``StartChildWorkflowExecution`` command (default ID ``<run id>-<command id>``)."""
         opts = current_workflow_options()
         converter = converter or self.converter
         n = self.next_id()
@@ -801,6 +762,7 @@ class WorkflowRun:
         return future
 
     def call_child(self, workflow_type, args: tuple, kwargs: dict, converter=None) -> Any:
+        """Start a child workflow and block for its result."""
         return self.start_child(workflow_type, args, kwargs, converter).result()
 
     def _cancel_child(self, command) -> bool:
@@ -816,6 +778,7 @@ class WorkflowRun:
 
     def signal_external(self, workflow_id: str, signal_name: str, args: tuple, kwargs: dict,
                         run_id: str | None = None) -> Future:
+        """Make a ``SignalExternalWorkflowExecution`` command."""
         text = encode_args(self.converter, args, kwargs, f"input of signal {signal_name}")
         command_id = self.next_id()
         future = Future(self, f"signal {signal_name} to {workflow_id}")
@@ -823,12 +786,14 @@ class WorkflowRun:
         return future
 
     def request_cancel_external(self, workflow_id: str, run_id: str | None = None) -> Future:
+        """Make a ``RequestCancelExternalWorkflowExecution`` command."""
         command_id = self.next_id()
         future = Future(self, f"cancel request to {workflow_id}")
         self._add(C.CancelExternal(command_id, workflow_id, run_id, future, caller_location()))
         return future
 
     def side_effect(self, function: Callable[[], Any]) -> Any:
+        """Return the recorded value of the next side effect, running ``function`` when live."""
         name = f"{SIDE_EFFECT_MARKER}{self.next_id()}"
         location = caller_location()
         if name in self.markers:
@@ -845,6 +810,7 @@ class WorkflowRun:
         return _loads(self.converter, details)
 
     def version(self, change_id: str, min_supported: int, max_supported: int) -> int:
+        """Return this run's version of ``change_id``; see :func:`greenflow.workflow.version`."""
         if change_id in self.versions:
             value = self.versions[change_id]
         else:
@@ -868,6 +834,7 @@ class WorkflowRun:
         return value
 
     def continue_as_new(self, args: tuple, kwargs: dict) -> None:
+        """Set the closing ``ContinueAsNewWorkflowExecution`` and unwind the caller."""
         opts = current_workflow_options()
         info = self.info
         text = encode_args(self.converter, args, kwargs, f"input of workflow {info.workflow_type[0]}")
@@ -894,6 +861,7 @@ class WorkflowRun:
         raise StopWorkflow()
 
     def uuid4(self) -> uuid.UUID:
+        """Return a version-4 UUID from the run's seeded generator."""
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
 
     def query(self, name: str, args: tuple) -> Any:
@@ -915,10 +883,6 @@ class WorkflowRun:
             self.query_mode = False
 
     # ================================================================ decisions
-    def unsent_commands(self) -> list[C.Command]:
-        """Commands not yet confirmed by history, in the order the code made them."""
-        return list(self.pending.values())
-
     def kill(self) -> None:
         """Unwind every greenlet of this run (it leaves the cache).
 
@@ -964,6 +928,11 @@ def current_run() -> WorkflowRun:
     return run
 
 
+def _confirms(kind: str, member: str) -> Callable[[WorkflowRun, dict], Any]:
+    """The handler of an event that only confirms a command: match it by ``(kind, attrs[member])``."""
+    return lambda run, event: run._match(event, (kind, attrs_of(event)[member]))
+
+
 R = WorkflowRun
 _HANDLERS: dict[str, Callable] = {
     "DecisionTaskScheduled": lambda run, event: None,
@@ -972,15 +941,16 @@ _HANDLERS: dict[str, Callable] = {
     "DecisionTaskTimedOut": R._on_decision_timed_out,
     "ActivityTaskScheduled": R._on_activity_scheduled,
     "ScheduleActivityTaskFailed": R._on_schedule_activity_failed,
-    "ActivityTaskCancelRequested": R._on_activity_cancel_requested,
-    "RequestCancelActivityTaskFailed": R._on_request_cancel_activity_failed,
+    "ActivityTaskCancelRequested": _confirms("cancel_activity", "activityId"),
+    # The activity had already closed; its own result event settles the future.
+    "RequestCancelActivityTaskFailed": _confirms("cancel_activity", "activityId"),
     "ActivityTaskStarted": lambda run, event: None,
     "TimerStarted": R._on_timer_started,
     "StartTimerFailed": R._on_start_timer_failed,
     "TimerCanceled": R._on_timer_canceled,
-    "CancelTimerFailed": R._on_cancel_timer_failed,
-    "MarkerRecorded": R._on_marker_recorded,
-    "RecordMarkerFailed": R._on_record_marker_failed,
+    "CancelTimerFailed": _confirms("cancel_timer", "timerId"),
+    "MarkerRecorded": _confirms("marker", "markerName"),
+    "RecordMarkerFailed": _confirms("marker", "markerName"),
     "StartChildWorkflowExecutionInitiated": R._on_child_initiated,
     "StartChildWorkflowExecutionFailed": R._on_start_child_failed,
     "SignalExternalWorkflowExecutionInitiated": R._on_signal_initiated,
@@ -1004,18 +974,18 @@ _APPLY: dict[str, Callable] = {
     "WorkflowExecutionStarted": R._apply_started,
     "WorkflowExecutionCancelRequested": R._apply_cancel_requested,
     "WorkflowExecutionSignaled": R._apply_signaled,
-    "ActivityTaskCompleted": R._apply_activity_completed,
-    "ActivityTaskFailed": R._apply_activity_failed,
+    "ActivityTaskCompleted": lambda run, event: run._apply_completed(event, "activity"),
+    "ActivityTaskFailed": lambda run, event: run._apply_failed(event, "activity"),
     "ActivityTaskTimedOut": R._apply_activity_timed_out,
-    "ActivityTaskCanceled": R._apply_activity_canceled,
+    "ActivityTaskCanceled": lambda run, event: run._apply_canceled(event, "activity"),
     "ScheduleActivityTaskFailed": R._apply_schedule_activity_failed,
     "TimerFired": R._apply_timer_fired,
     "StartTimerFailed": R._apply_start_timer_failed,
     "ChildWorkflowExecutionStarted": R._apply_child_started,
-    "ChildWorkflowExecutionCompleted": R._apply_child_completed,
-    "ChildWorkflowExecutionFailed": R._apply_child_failed,
+    "ChildWorkflowExecutionCompleted": lambda run, event: run._apply_completed(event, "child"),
+    "ChildWorkflowExecutionFailed": lambda run, event: run._apply_failed(event, "child"),
     "ChildWorkflowExecutionTimedOut": R._apply_child_timed_out,
-    "ChildWorkflowExecutionCanceled": R._apply_child_canceled,
+    "ChildWorkflowExecutionCanceled": lambda run, event: run._apply_canceled(event, "child"),
     "ChildWorkflowExecutionTerminated": R._apply_child_terminated,
     "StartChildWorkflowExecutionFailed": R._apply_start_child_failed,
     "ExternalWorkflowExecutionSignaled": R._apply_external_done,

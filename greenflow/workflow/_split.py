@@ -28,8 +28,6 @@ MAX_DECISION_BYTES = 1_000_000
 #: SWF's per-execution limits of open activities, timers and children.
 MAX_OPEN = 1000
 
-_KINDS = {"activity": "activity", "timer": "timer", "child": "child"}
-
 
 @dataclasses.dataclass
 class DecisionResult:
@@ -50,7 +48,7 @@ def build_decisions(run, started_event_id: int, max_bytes: int = MAX_DECISION_BY
         "timerId": f"{CONTINUE_TIMER_PREFIX}{started_event_id}", "startToFireTimeout": "0"}}
     reserve = len(json.dumps(continue_timer)) + 1
     for command in run.pending.values():
-        kind = _KINDS.get(command.kind)
+        kind = command.kind if command.kind in open_counts else None
         # One timer slot stays free for the continue timer.
         limit = max_open - 1 if kind == "timer" else max_open
         if kind is not None and open_counts[kind] >= limit:

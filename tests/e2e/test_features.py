@@ -300,24 +300,30 @@ class Heartbeating:
             raise
 
 
-class CancelActivityWorkflow(WorkflowDefinition):
+class CancelOnHalt(WorkflowDefinition):
+    """Base of the cancellation workflows: the ``halt`` signal cancels what ``run`` started."""
+
     def __init__(self):
         self.stop = False
-
-    @execute(version="1.0", execution_start_to_close_timeout=86400)
-    def run(self) -> str:
-        work = spawn(Heartbeating.work)
-        wait_until(lambda: self.stop)
-        work.cancel()
-        try:
-            work.result()
-        except errors.CancelledError:
-            return "activity cancelled"
-        return "activity finished"
 
     @signal()
     def halt(self) -> None:
         self.stop = True
+
+    def cancel_on_halt(self, future, what: str) -> str:
+        wait_until(lambda: self.stop)
+        future.cancel()
+        try:
+            future.result()
+        except errors.CancelledError:
+            return f"{what} cancelled"
+        return f"{what} finished"
+
+
+class CancelActivityWorkflow(CancelOnHalt):
+    @execute(version="1.0", execution_start_to_close_timeout=86400)
+    def run(self) -> str:
+        return self.cancel_on_halt(spawn(Heartbeating.work), "activity")
 
 
 def test_cancel_a_running_activity(env):
@@ -339,26 +345,13 @@ class SleepyChild(WorkflowDefinition):
         return "woke"
 
 
-class CancelChildWorkflow(WorkflowDefinition):
-    def __init__(self):
-        self.stop = False
-
+class CancelChildWorkflow(CancelOnHalt):
     @execute(version="1.0", execution_start_to_close_timeout=86400)
     def run(self) -> str:
         from greenflow.workflow import workflow_options
         with workflow_options(workflow_id=f"{self.__class__.__name__}-child"):
             child = spawn(SleepyChild.run)
-        wait_until(lambda: self.stop)
-        child.cancel()
-        try:
-            child.result()
-        except errors.CancelledError:
-            return "child cancelled"
-        return "child finished"
-
-    @signal()
-    def halt(self) -> None:
-        self.stop = True
+        return self.cancel_on_halt(child, "child")
 
 
 def test_cancel_a_child_workflow(env):
@@ -505,14 +498,8 @@ def test_activity_timeout_with_virtual_time(env):
     assert handle.result(timeout=20) == "START_TO_CLOSE"
 
 
-class UnpolledWorkflow(WorkflowDefinition):
-    @execute(version="1.0", execution_start_to_close_timeout=86400)
-    def run(self) -> str:
-        try:
-            Hanging.hang()
-        except errors.ActivityTaskTimedOutError as error:
-            return error.timeout_type
-        return "finished"
+class UnpolledWorkflow(TimeoutWorkflow):
+    """The same code as its own workflow type (a subclass does not inherit the type name)."""
 
 
 def test_schedule_to_start_timeout_when_no_worker_polls(env):
@@ -626,7 +613,7 @@ class ChangingWorkflow(WorkflowDefinition):
 
     @execute(version="1.0", execution_start_to_close_timeout=86400)
     def run(self) -> str:
-        if ChangingWorkflow.use_timer:
+        if type(self).use_timer:  # flipped by the test to "change the code"
             sleep(5)
         else:
             Greeter.get_name()
@@ -662,21 +649,10 @@ def test_nondeterministic_code_leaves_the_task_unanswered(env, caplog):
         ChangingWorkflow.use_timer = False
 
 
-class ChangingFailWorkflow(WorkflowDefinition):
+class ChangingFailWorkflow(ChangingWorkflow):
+    """The same code as its own workflow type, with its own ``use_timer`` switch."""
+
     use_timer = False
-
-    @execute(version="1.0", execution_start_to_close_timeout=86400)
-    def run(self) -> str:
-        if ChangingFailWorkflow.use_timer:
-            sleep(5)
-        else:
-            Greeter.get_name()
-        wait_until(lambda: False, timeout=3600)
-        return "done"
-
-    @signal()
-    def poke(self) -> None:
-        pass
 
 
 def test_fail_on_nondeterminism_fails_the_execution(env):

@@ -43,6 +43,8 @@ def test_workflow_worker_survives_a_service_restart(tmp_path, caplog):
                 assert handle.result(timeout=30) == "got through"
                 # Each poller that saw the outage says so once it is over.
                 wait_until(lambda: "answers again" in caplog.text, timeout=30, what="the recovery to be logged")
-            assert worker.tasks_completed > answered
+            # The worker counts a task once SWF's answer reaches it, which may be after the
+            # client already saw the execution close: wait for it rather than race it.
+            wait_until(lambda: worker.tasks_completed > answered, timeout=30, what="the worker to count the task")
     finally:
         service.stop()

@@ -14,6 +14,7 @@ import copy
 import json
 
 from greenflow.converter import DEFAULT_CONVERTER as CONV, failure_from_exception
+from greenflow.workflow import Decider
 
 START = 1_700_000_000.0
 
@@ -238,3 +239,15 @@ class Sim:
         self.history.respond(result)
         self.results.append(result)
         return result
+
+
+def make(cls, *wf_args, tail: bool = True, classes: tuple = (), **decider_options):
+    """``(decider, history, sim)`` for a new execution of ``cls`` (``classes``: more workflows the decider knows)."""
+    decider = Decider([cls, *classes], **decider_options)
+    history = History(cls.__name__, "1.0", *wf_args)
+    return decider, history, Sim(decider, history, tail=tail)
+
+
+def result_of(decision: dict):
+    """The converted result of a ``CompleteWorkflowExecution`` decision."""
+    return CONV.loads(attrs(decision)["result"])

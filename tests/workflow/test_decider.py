@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 
 import pytest
 
@@ -10,18 +11,12 @@ import greenflow.workflow as wf
 from greenflow import errors
 from greenflow.converter import DEFAULT_CONVERTER as CONV
 
-from .history import History, Sim, args, attrs, kinds
+from . import history as history_module
+from .history import History, Sim, args, attrs, kinds, result_of
 from .workflows import Acts, Boom, Cancellable, Child, Failing, Parallel, Parent, Sequential, Signals, Sleeper
 
 
-def make(cls, *wf_args, tail=True, **kw):
-    decider = wf.Decider([cls, Child], **kw)
-    history = History(cls.__name__, "1.0", *wf_args)
-    return decider, history, Sim(decider, history, tail=tail)
-
-
-def result_of(decision):
-    return CONV.loads(attrs(decision)["result"])
+make = functools.partial(history_module.make, classes=(Child,))
 
 
 # --------------------------------------------------------------------------- activities
@@ -153,6 +148,24 @@ def test_activity_result_that_cannot_be_decoded_raises_at_call():
 
 
 # --------------------------------------------------------------------------- timers and time
+
+
+def test_sleep_rejects_durations_swf_cannot_take():
+    class T(wf.WorkflowDefinition):
+        @wf.execute(version="1.0")
+        def run(self):
+            refused = []
+            for seconds in (-1, float("nan"), float("inf"), 100_000_000, "5"):
+                try:
+                    wf.sleep(seconds)
+                except ValueError:
+                    refused.append(repr(seconds))
+            return refused
+
+    _, history, sim = make(T)
+    result = sim.step()
+    assert kinds(result) == ["CompleteWorkflowExecution"]
+    assert result_of(result.decisions[0]) == ["-1", "nan", "inf", "100000000", "'5'"]
 
 
 def test_sleep_uses_timer_and_now_is_decision_time():
@@ -423,7 +436,7 @@ def test_future_cancel_of_sent_activity_requests_cancellation():
             f.cancel()
             try:
                 return f.result()
-            except errors.CancelledError as e:
+            except errors.CancelledError:
                 return "cancelled"
 
     _, history, sim = make(T)

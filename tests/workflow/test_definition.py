@@ -96,6 +96,21 @@ def test_async_execute_rejected():
         wf.execute(version="1.0")(run)
 
 
+def test_execute_reports_every_swf_rule_it_breaks():
+    def run(self):
+        pass
+
+    with pytest.raises(errors.DefinitionError) as caught:
+        wf.execute(version="v:1", execution_start_to_close_timeout=31_536_001, task_list="arn",
+                   task_priority=2**31, child_policy="KILL", description="x" * 1025)(run)
+    message = str(caught.value)
+    for part in ("version 'v:1' must not contain ':'", "at most 31536000 seconds", "task_list 'arn' must not be",
+                 "task_priority", "child_policy", "description"):
+        assert part in message
+    # One year exactly is SWF's limit, and allowed.
+    wf.execute(version="1", execution_start_to_close_timeout=31_536_000)(run)
+
+
 def test_bare_execute_is_a_clear_error():
     with pytest.raises(errors.DefinitionError, match="needs a version"):
         class Bad(wf.WorkflowDefinition):  # noqa: F841

@@ -7,15 +7,10 @@ import pytest
 
 import greenflow.workflow as wf
 from greenflow import errors
-from greenflow.converter import DEFAULT_CONVERTER as CONV
 from greenflow.workflow._run import _APPLY, _HANDLERS
 
-from .history import History, Sim, attrs, kinds
+from .history import History, Sim, attrs, kinds, make, result_of
 from .workflows import Acts, Signals
-
-
-def result_of(decision):
-    return CONV.loads(attrs(decision)["result"])
 
 
 def rewrite_last(history, new_type, **new_attrs):
@@ -43,8 +38,7 @@ def test_start_timer_failed_raises_timer_error():
             except errors.TimerError as e:
                 return e.cause
 
-    history = History("T")
-    sim = Sim(wf.Decider([T]), history)
+    _, history, sim = make(T)
     sim.step()
     history.timers.clear()
     rewrite_last(history, "StartTimerFailed", timerId="1", cause="TIMER_ID_ALREADY_IN_USE")
@@ -59,8 +53,7 @@ def test_record_marker_failed_is_tolerated():
             wf.sleep(1)
             return value
 
-    history = History("T")
-    sim = Sim(wf.Decider([T], cache_size=0), history, tail=False)
+    _, history, sim = make(T, tail=False, cache_size=0)
     assert kinds(sim.step()) == ["RecordMarker", "StartTimer"]
     timer = history.events.pop()
     rewrite_last(history, "RecordMarkerFailed", markerName="greenflow.side_effect.1", cause="OPERATION_NOT_PERMITTED")
@@ -83,8 +76,7 @@ def test_cancel_timer_failed_then_fired():
             wf.sleep(1)
             return "ok"
 
-    history = History("T")
-    sim = Sim(wf.Decider([T]), history)
+    _, history, sim = make(T)
     sim.step()
     history.complete_activity("2", 2)
     assert kinds(sim.step()) == ["CancelTimer", "StartTimer"]
@@ -113,8 +105,7 @@ def test_request_cancel_activity_failed_then_completed():
             wf.sleep(1)
             return "ok"
 
-    history = History("T")
-    sim = Sim(wf.Decider([T]), history)
+    _, history, sim = make(T)
     sim.step()
     history.fire_timer("1")
     # main's sleep() runs before the cancelled greenlet wakes up to send its cancel request
@@ -134,8 +125,7 @@ def test_request_cancel_external_failed():
             except errors.ExternalWorkflowError as e:
                 return [e.cause, e.workflow_id]
 
-    history = History("T")
-    sim = Sim(wf.Decider([T]), history)
+    _, history, sim = make(T)
     sim.step()
     initiated = history.external.pop("1")
     history.add("RequestCancelExternalWorkflowExecutionFailed", workflowId="ghost", control="1",
@@ -152,8 +142,7 @@ def test_continue_as_new_refused_fails_execution(tail):
         def run(self):
             wf.continue_as_new()
 
-    history = History("C")
-    sim = Sim(wf.Decider([C], cache_size=1000 if tail else 0), history, tail=tail)
+    _, history, sim = make(C, tail=tail, cache_size=1000 if tail else 0)
     sim.step()
     history.last_close_failed("ContinueAsNewWorkflowExecutionFailed", "WORKFLOW_TYPE_DOES_NOT_EXIST")
     result = sim.step()
@@ -172,8 +161,7 @@ def test_close_failures_are_resent(failed_event, expected):
             wf.sleep(10)
             raise ValueError("x")
 
-    history = History("C")
-    sim = Sim(wf.Decider([C], cache_size=0), history, tail=False)
+    _, history, sim = make(C, tail=False, cache_size=0)
     sim.step()
     if expected == "CancelWorkflowExecution":
         history.cancel_request()
@@ -305,8 +293,7 @@ def test_cancel_request_while_ready_is_raised_at_next_blocking_point():
             except errors.CancelledError:
                 return ["cancelled after", first]
 
-    history = History("C")
-    sim = Sim(wf.Decider([C]), history)
+    _, history, sim = make(C)
     sim.step()
     history.complete_activity("1", 2)
     history.cancel_request()

@@ -63,7 +63,7 @@ def test_waiters_resume_in_fifo_order():
 
     result, history, decider = decide_once(F)
     history.fire_timer("1")
-    result = Sim(decider, history).step()
+    Sim(decider, history).step()
     assert order == list("abcde")
 
 

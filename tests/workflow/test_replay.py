@@ -11,7 +11,7 @@ import pytest
 import greenflow.workflow as wf
 from greenflow import errors
 
-from .history import History, Sim, attrs, kinds
+from .history import History, Sim, attrs, kinds, make
 from .workflows import Acts, Child, Parallel, Parent, Sequential, Signals, Sleeper
 
 HISTORIES = pathlib.Path(__file__).parent / "histories"
@@ -93,9 +93,7 @@ def test_cached_equals_full_replay_and_is_repeatable(cls, wf_args, scenario):
 
 
 def test_cache_hit_applies_only_new_events():
-    decider = wf.Decider([Sequential])
-    history = History("Sequential", "1.0", 3)
-    sim = Sim(decider, history)
+    decider, history, sim = make(Sequential, 3)
     sim.step()
     history.complete_activity("1", 0)
     before = decider.stats["events_replayed"]
@@ -108,9 +106,8 @@ def test_cache_hit_applies_only_new_events():
 
 
 def test_full_history_is_fetched_on_cache_miss_with_tail():
-    decider = wf.Decider([Sequential])
-    history = History("Sequential", "1.0", 3)
-    Sim(decider, history).step()
+    decider, history, sim = make(Sequential, 3)
+    sim.step()
     history.complete_activity("1", 0)
     decider.clear()
     fetched = []
@@ -121,9 +118,8 @@ def test_full_history_is_fetched_on_cache_miss_with_tail():
 
 
 def test_fetch_history_newer_than_task_is_truncated():
-    decider = wf.Decider([Sequential], cache_size=0)
-    history = History("Sequential", "1.0", 3)
-    Sim(decider, history).step()
+    decider, history, sim = make(Sequential, 3, cache_size=0)
+    sim.step()
     history.complete_activity("1", 0)
     task = history.task(tail=True)
     history.signal("whatever")  # arrives after the poll
@@ -132,18 +128,15 @@ def test_fetch_history_newer_than_task_is_truncated():
 
 
 def test_missing_fetch_history_is_a_clear_error():
-    decider = wf.Decider([Sequential], cache_size=0)
-    history = History("Sequential", "1.0", 3)
-    Sim(decider, history).step()
+    decider, history, sim = make(Sequential, 3, cache_size=0)
+    sim.step()
     history.complete_activity("1", 0)
     with pytest.raises(ValueError, match="fetch_history"):
         decider.decide(history.task(tail=True))
 
 
 def test_decision_task_timeout_falls_back_to_full_replay():
-    decider = wf.Decider([Sequential])
-    history = History("Sequential", "1.0", 3)
-    sim = Sim(decider, history)
+    decider, history, sim = make(Sequential, 3)
     sim.step()
     history.complete_activity("1", 0)
     task = history.task(tail=True)

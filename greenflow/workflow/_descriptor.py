@@ -1,0 +1,57 @@
+"""Methods that are plain methods on an instance and remote calls through the class.
+
+``@execute`` and ``@activity`` methods share this shape: through an instance they are the
+plain method (so activities are unit-tested like any class, and workers run the bound
+method); through the class (``Orders.run``, ``Shipping.ship``) they are a *stub* whose call
+starts a workflow or schedules an activity.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from typing import Any, Callable
+
+
+class ClassStub:
+    """A decorated method reached through its class; subclasses define ``__call__``."""
+
+    __slots__ = ("method", "cls")
+    #: The word ``repr()`` shows ("workflow", "activity").
+    kind = "method"
+
+    def __init__(self, method: "StubMethod", cls: type):
+        self.method = method
+        self.cls = cls
+
+    @property
+    def __name__(self) -> str:
+        return self.method.name
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.cls.__qualname__}.{self.method.name}>"
+
+
+class StubMethod:
+    """Descriptor holding a decorated function and its options; see the module docstring."""
+
+    #: The :class:`ClassStub` subclass returned through the class.
+    stub_class: type[ClassStub] = ClassStub
+
+    def __init__(self, fn: Callable, options: dict):
+        self.fn = fn
+        self.options = options
+        self.name = fn.__name__
+        functools.update_wrapper(self, fn)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if obj is not None:
+            return types.MethodType(self.fn, obj)
+        return self.stub_class(self, cls)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the plain function (reached only through the class ``__dict__``)."""
+        return self.fn(*args, **kwargs)
