@@ -3,8 +3,9 @@
     python benchmarks/bench_end_to_end.py            # full run (about a minute)
     python benchmarks/bench_end_to_end.py --quick    # smoke run, a few seconds
 
-Everything runs in this one process, as a user's first program would: the local SWF
-service (its own thread, SQLite in a temporary file, the wall clock), a workflow worker, an
+Everything runs in this one process, as a user's first program would: the embedded local
+SWF service from ``greenflow.connect()`` (a thread, or with ``--embedded process`` a child
+process it owns; SQLite in a temporary file, the wall clock), a workflow worker, an
 activity worker (gevent pool) and the client starting executions, all talking SWF over
 loopback HTTP through botocore. Workloads (trivial activities):
 
@@ -40,7 +41,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
 from greenflow.client import WorkflowClient  # noqa: E402
-from greenflow.local import LocalService  # noqa: E402
 from greenflow.swf import connect  # noqa: E402
 from greenflow.workflow import WorkflowDefinition, execute, sleep, spawn, wait_all  # noqa: E402
 from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small workloads (smoke run)")
     parser.add_argument("--pollers", type=int, default=4, help="decision polls of the workflow worker")
+    parser.add_argument("--embedded", choices=("thread", "process"), default=None,
+                        help="where the embedded default service runs (greenflow.connect(embedded=...); "
+                             "default: connect()'s default, GREENFLOW_EMBEDDED or thread)")
     parser.add_argument("--server-process", action="store_true",
                         help="run the local service as a `greenflow server` process instead of embedded "
                              "(it then gets its own CPU instead of sharing this process's GIL)")
@@ -186,15 +189,19 @@ def main(argv: list[str] | None = None) -> int:
     directory = tempfile.mkdtemp(prefix="greenflow-bench-")
     if args.server_process:
         service = ServerProcess(os.path.join(directory, "bench.db"))
+        swf = connect(endpoint=service.endpoint)
     else:
-        service = LocalService(os.path.join(directory, "bench.db")).start()
-    swf = connect(endpoint=service.endpoint)
+        # The embedded default exactly as a user's program gets it from connect().
+        swf = connect(db_path=os.path.join(directory, "bench.db"), embedded=args.embedded)
+        service = swf.local_service
     client = WorkflowClient(swf, DOMAIN, TASK_LIST)
     workflow_worker = WorkflowWorker(swf, DOMAIN, TASK_LIST, OneActivity, Sequential, Parallel, Sleeper,
                                      pollers=args.pollers)
     activity_worker = ActivityWorker(swf, DOMAIN, TASK_LIST, BenchActivities(), pool_size=200)
     results: dict[str, dict] = {}
-    where = "a `greenflow server` process" if args.server_process else "embedded local service (one process)"
+    mode = args.embedded or os.environ.get("GREENFLOW_EMBEDDED") or "thread"
+    where = ("a `greenflow server` process" if args.server_process
+             else f"embedded local service ({'a child process' if mode == 'process' else 'a thread of this process'})")
     print(f"greenflow end-to-end benchmark: {where} at {service.endpoint}, "
           f"database {directory}/bench.db, {os.cpu_count()} CPUs", file=sys.stderr)
     try:
@@ -244,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| engine | W1 p50 latency | W1 wf/s | W2 activities/s | W3 activities/s | W4 total |")
     print("|---|---|---|---|---|---|")
-    label = "server process" if args.server_process else "embedded"
+    label = "server process" if args.server_process else f"embedded, {mode}"
     print(f"| **greenflow ({label}, this run)** | {w1['p50'] * 1000:.1f} ms | {w1b['per_second']:.1f} | "
           f"{w2['units_per_second']:.1f} | {w3['units_per_second']:.1f} | {w4['elapsed']:.2f} s |")
     for row in PEERS:

@@ -37,6 +37,10 @@ CLOSE_EVENTS = frozenset({
     "WorkflowExecutionCanceled", "WorkflowExecutionTerminated", "WorkflowExecutionContinuedAsNew",
 })
 
+#: result(): the first pause between two checks of the newest event, and its growth per check.
+_FIRST_PAUSE = 0.001
+_PAUSE_GROWTH = 1.25
+
 _CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
 _CLOSE_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW", "TIMED_OUT")
 
@@ -197,7 +201,8 @@ class WorkflowHandle:
         """Wait until the execution closes and return the workflow's result, converted back.
 
         Blocks the calling greenlet/thread, checking the newest history event with a backoff
-        that starts at a few milliseconds and grows to ``poll_interval`` seconds. Follows
+        that starts at a millisecond and grows by a quarter per check to ``poll_interval``
+        seconds. Follows
         continue-as-new to the newest run.
 
         Args:
@@ -212,14 +217,14 @@ class WorkflowHandle:
             ResultTimeoutError: ``timeout`` passed while the execution was still open.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        pause = 0.002
+        pause = _FIRST_PAUSE
         while True:
             run_id = self._resolve_run_id()
             event = self.last_event(run_id)
             if event is not None and event["eventType"] in CLOSE_EVENTS:
                 if event["eventType"] == "WorkflowExecutionContinuedAsNew":
                     self._last_run_id = _attributes(event)["newExecutionRunId"]
-                    pause = 0.002
+                    pause = _FIRST_PAUSE
                     continue
                 return self._outcome(event, run_id)
             if deadline is not None:
@@ -229,9 +234,11 @@ class WorkflowHandle:
                         f"workflow {self.workflow_id!r} (run {run_id}) is still open after {timeout} s")
                 pause = min(pause, left)
             time.sleep(pause * (0.8 + 0.4 * random.random()))
-            # Start fast (short workflows close within milliseconds), then back off so that
-            # long waits cost the service (and this process's CPU) little.
-            pause = min(pause * 1.5, poll_interval)
+            # Start fast (short workflows close within milliseconds, and a check found
+            # late adds its whole pause to the caller's latency), then back off so that
+            # long waits cost the service (and this process's CPU) little: about 30
+            # checks to reach a 1 s interval.
+            pause = min(pause * _PAUSE_GROWTH, poll_interval)
 
     def _outcome(self, event: dict, run_id: str) -> Any:
         attributes = _attributes(event)

@@ -67,6 +67,7 @@ class SWFClient:
         self.local_service = local_service
         self.retry = retry or RetryPolicy()
         self._ensured: set[tuple] = set()
+        self._methods: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
         # What the endpoint said it is: a greenflow service name, "" for a service that
         # answered without the header (Amazon SWF), None until the first answer.
@@ -122,10 +123,15 @@ class SWFClient:
         ``operation`` set, the ``ClientError`` as ``__cause__``), after retrying throttling,
         server errors and connection failures per :attr:`retry`.
         """
-        api = _api_name(operation)
-        if api not in self.botocore.meta.service_model.operation_names:
-            raise ValueError(f"SWF has no operation {operation!r}")
-        method = getattr(self.botocore, _to_method(api))
+        # Name resolution once per operation name, not per call (a hot path: every poll,
+        # answer and start goes through here).
+        resolved = self._methods.get(operation)
+        if resolved is None:
+            api = _api_name(operation)
+            if api not in self.botocore.meta.service_model.operation_names:
+                raise ValueError(f"SWF has no operation {operation!r}")
+            resolved = self._methods[operation] = (api, getattr(self.botocore, _to_method(api)))
+        api, method = resolved
 
         def send() -> dict:
             try:
