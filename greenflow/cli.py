@@ -87,7 +87,7 @@ def _add_server_command(subparsers) -> None:
 
 
 def _run_server(args: argparse.Namespace) -> int:
-    from .local import LocalService
+    from .local import DatabaseInUseError, LocalService
 
     try:
         service = LocalService(args.db, args.host, args.port, poll_timeout=args.poll_timeout,
@@ -102,6 +102,9 @@ def _run_server(args: argparse.Namespace) -> int:
 
     try:
         service.serve_forever(ready=ready)
+    except DatabaseInUseError as error:
+        print(f"greenflow server: error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"greenflow server: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1

@@ -35,6 +35,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from ._http import Core, SWFProtocolHandler
+from ._lock import DatabaseLock
 from ._sigv4 import SigV4Verifier
 
 log = logging.getLogger("greenflow.local")
@@ -366,16 +367,19 @@ class LocalService:
         hub = gevent.get_hub()
         self._thread_id = _get_ident()
         self._stop_event = Event()
-        server = handler = core = None
+        server = handler = core = db_lock = None
         reported = False
         try:
             try:
+                db_lock = self._lock_database()
                 core = self._build_core()
                 verifier = SigV4Verifier(self.credentials) if self.credentials else None
                 handler = SWFProtocolHandler(core, verifier=verifier)
                 server = StreamServer((self.host, self._requested_port), handler, spawn=Pool())
                 server.start()
                 self._port = server.address[1]
+                if db_lock is not None:
+                    db_lock.publish(self.endpoint)
                 start = getattr(core, "start", None)
                 if start is not None:
                     start()
@@ -396,6 +400,8 @@ class LocalService:
             try:
                 self._shutdown(server, handler, core)
             finally:
+                if db_lock is not None:
+                    db_lock.release()  # only once the database is closed
                 self._running = False
                 self._hub = None
                 self.core = None
@@ -406,6 +412,14 @@ class LocalService:
                 if own_hub:
                     hub.destroy(destroy_loop=True)
                 self._done.release()
+
+    def _lock_database(self) -> DatabaseLock | None:
+        """Take the database file's lock (see :mod:`._lock`); ``None`` for a private database."""
+        if self._core_factory is not None or self.db_path in ("", ":memory:") or self.db_path.startswith("file:"):
+            return None
+        db_lock = DatabaseLock(os.path.abspath(self.db_path))
+        db_lock.acquire()
+        return db_lock
 
     def _build_core(self) -> Core:
         if self._core_factory is not None:

@@ -40,7 +40,7 @@ class ChildService:
     Same surface as ``LocalService`` for what :func:`greenflow.connect` needs
     (``db_path``, ``host``, ``endpoint``, ``running``, ``start()``, ``stop()``), plus ``pid``.
     ``advance_time``/``call`` are not available across processes: tests that need the
-    core use the thread mode (the default).
+    core use the thread mode (``embedded="thread"``).
     """
 
     def __init__(self, db_path: str = ":memory:", host: str = "127.0.0.1", port: int = 0, *,
@@ -131,7 +131,7 @@ def _main(argv: list[str]) -> int:
     import gevent.os
     import gevent.socket
 
-    from ..local import LocalService
+    from ..local import DatabaseInUseError, LocalService
 
     db_path = argv[0]
     poll_timeout = float(argv[1]) if len(argv) > 1 else 60.0
@@ -162,7 +162,13 @@ def _main(argv: list[str]) -> int:
 
     # SIGINT/SIGTERM stop it cleanly too (a Ctrl-C in the parent's terminal reaches only the
     # parent: the child runs in its own session, and stops when the parent is gone).
-    service.serve_forever(ready=ready)
+    try:
+        service.serve_forever(ready=ready)
+    except DatabaseInUseError as error:
+        # Not a crash: the parent reads this line, looks at the lock and attaches instead.
+        sys.stdout.write(f"in use: {error}\n")
+        sys.stdout.flush()
+        return 1
     return 0
 
 

@@ -7,18 +7,21 @@ Resolution order (first match wins):
 3. a region — the ``region`` argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the
    botocore configuration (``~/.aws/config``, ``AWS_PROFILE``) — meaning **Amazon SWF**,
    with botocore's normal credential chain;
-4. otherwise the **embedded default**: a :class:`greenflow.local.LocalService` started in
+4. otherwise the **embedded default**: the local service started in the background of
    this process on a loopback port, storing its state in ``GREENFLOW_DB`` or
    ``~/.local/share/greenflow/greenflow.db`` (``db_path=":memory:"`` for tests), stopped when
    the interpreter exits.
 
-The embedded service runs as a thread of this process (``embedded="thread"``, the
-default: starts in milliseconds, and tests can drive its virtual clock), or as a child
-process owned by this one (``embedded="process"`` or ``GREENFLOW_EMBEDDED=process``): it
-then has its own GIL, which roughly doubles end-to-end throughput on a multi-core
-machine, costs about half a second at start, and still never outlives this process (see
-:mod:`._child`). Requests to the embedded service are not SigV4-signed: it has no
-credentials to check them against, and signing costs about 10% of a call's client CPU.
+The embedded service runs as a child process owned by this one (``embedded="process"``,
+the default): it has its own GIL, which roughly doubles end-to-end throughput on a
+multi-core machine, costs about half a second at start, and never outlives this process
+(see :mod:`._child`). ``embedded="thread"`` (or ``GREENFLOW_EMBEDDED=thread``) runs it in
+a thread of this process instead: it starts in milliseconds and tests can reach its core.
+If another process's service already has the database open (a second program started
+with the same default database, a ``greenflow server`` on it), ``connect()`` attaches to
+that service instead of starting a second one on the same file. Requests to the embedded
+service are not SigV4-signed: it has no credentials to check them against, and signing
+costs about 10% of a call's client CPU.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import botocore
@@ -51,8 +55,11 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("greenflow", "greenflow")
 #: The User-Agent sent to local endpoints (see _local_client).
 LOCAL_USER_AGENT = f"greenflow/{__version__} botocore/{botocore.__version__}"
-#: Where the embedded service runs: a thread of this process, or a child process.
-EMBEDDED_MODES = ("thread", "process")
+#: Where the embedded service runs: a child process of this one, or a thread of this process.
+EMBEDDED_MODES = ("process", "thread")
+DEFAULT_EMBEDDED = "process"
+#: How long to wait for another process's embedded service to finish starting before attaching.
+ATTACH_TIMEOUT = 30.0
 
 
 def default_db_path() -> str:
@@ -91,7 +98,7 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
         session: a botocore (or boto3) session for credentials and configuration.
         db_path: database of the embedded local service (``":memory:"`` for a throwaway one);
             only used when the embedded default is chosen.
-        embedded: where the embedded service runs, ``"thread"`` (default) or ``"process"``
+        embedded: where the embedded service runs, ``"process"`` (default) or ``"thread"``
             (else ``GREENFLOW_EMBEDDED``); only used when the embedded default is chosen.
         retry: retry policy for throttling and outages (default :class:`RetryPolicy`).
         **config: botocore ``Config`` options overriding greenflow's (``read_timeout`` must
@@ -100,7 +107,7 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
     Returns:
         An :class:`SWFClient`. See the module doc for the resolution order.
     """
-    mode = embedded or os.environ.get("GREENFLOW_EMBEDDED") or "thread"
+    mode = embedded or os.environ.get("GREENFLOW_EMBEDDED") or DEFAULT_EMBEDDED
     if mode not in EMBEDDED_MODES:
         raise ValueError(f"embedded must be one of {EMBEDDED_MODES}, not {mode!r}")
     botocore_session = _botocore_session(session)
@@ -170,36 +177,92 @@ _embedded: dict[str, Any] = {}
 _embedded_lock = threading.Lock()
 
 
-def embedded_service(db_path: str | None = None, *, mode: str = "thread") -> Any:
+def embedded_service(db_path: str | None = None, *, mode: str = DEFAULT_EMBEDDED) -> Any:
     """The embedded service for ``db_path``, started on first use.
 
-    ``mode="thread"``: a :class:`~greenflow.local.LocalService` in a thread of this process;
-    ``mode="process"``: a :class:`~._child.ChildService`, the same service in a child
-    process that stops when this process exits or dies. One service per database file
-    per process (two on one file would fight over it), whichever mode started it;
-    ``":memory:"`` always starts a new, private one. All are stopped at interpreter exit.
+    ``mode="process"`` (the default): a :class:`~._child.ChildService`, the local service
+    in a child process that stops when this process exits or dies; ``mode="thread"``: a
+    :class:`~greenflow.local.LocalService` in a thread of this process. One service per
+    database file (two on one file would fight over it): within this process whichever
+    mode started it first, and when another process's embedded service (or a
+    ``greenflow server``) already has the file open, an :class:`AttachedService` that
+    points at it. ``":memory:"`` always starts a new, private one. Those this process
+    started are stopped at interpreter exit.
     """
     if mode not in EMBEDDED_MODES:
         raise ValueError(f"mode must be one of {EMBEDDED_MODES}, not {mode!r}")
-    if mode == "process":
-        from ._child import ChildService as LocalService
-    else:
-        from ..local import LocalService  # the local service is only needed for the embedded default
-
     path = db_path or default_db_path()
     if path != ":memory:":
         path = os.path.abspath(os.path.expanduser(path))
         os.makedirs(os.path.dirname(path), exist_ok=True)
     with _embedded_lock:
         service = _embedded.get(path) if path != ":memory:" else None
-        if service is None:
-            service = LocalService(db_path=path, host="127.0.0.1", port=0)
-            service.start()
-            atexit.register(_stop, service)
+        if service is None or not service.running:
+            service = _start_or_attach(path, mode)
             if path != ":memory:":
                 _embedded[path] = service
-                log.info("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
     return service
+
+
+def _start_or_attach(path: str, mode: str) -> Any:
+    from ..local import DatabaseInUseError, current_owner
+
+    deadline = time.monotonic() + ATTACH_TIMEOUT
+    while True:
+        owner = current_owner(path) if path != ":memory:" else None
+        if owner is not None:
+            if owner.endpoint:
+                log.warning("using the greenflow service of process %d at %s (it has %s open); it stops "
+                            "when that process exits: run `greenflow server` for a service of its own",
+                            owner.pid, owner.endpoint, path)
+                return AttachedService(path, owner.endpoint, owner.pid)
+        else:
+            try:
+                service = _new_service(path, mode)
+            except (DatabaseInUseError, RuntimeError):
+                # Another process took the file between our look and our start (or the
+                # child could not start): look again, and attach if someone serves it.
+                if current_owner(path) is None or time.monotonic() > deadline:
+                    raise
+            else:
+                atexit.register(_stop, service)
+                log.info("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
+                return service
+        if time.monotonic() > deadline:
+            raise DatabaseInUseError(path, owner)
+        time.sleep(0.05)  # the owner is starting: its endpoint comes in a moment
+
+
+def _new_service(path: str, mode: str) -> Any:
+    if mode == "process":
+        from ._child import ChildService as Service
+    else:
+        from ..local import LocalService as Service  # only needed for the embedded default
+    return Service(db_path=path, host="127.0.0.1", port=0).start()
+
+
+class AttachedService:
+    """Another process's running embedded service, used instead of starting a second one
+    on the same database file. This process does not own it: :meth:`stop` does nothing."""
+
+    def __init__(self, db_path: str, endpoint: str, pid: int):
+        self.db_path = db_path
+        self.endpoint = endpoint
+        self.pid = pid
+
+    def __repr__(self) -> str:
+        return f"<AttachedService pid={self.pid} {self.endpoint} db={self.db_path!r}>"
+
+    @property
+    def running(self) -> bool:
+        """Whether the owning process still holds the database."""
+        from ..local import current_owner
+
+        owner = current_owner(self.db_path)
+        return owner is not None and owner.endpoint == self.endpoint
+
+    def stop(self) -> None:
+        """Nothing to do: the service belongs to another process."""
 
 
 def _stop(service: Any) -> None:

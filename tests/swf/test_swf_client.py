@@ -172,7 +172,7 @@ def test_embedded_default_is_a_working_local_service(monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/greenflow-test-config")
     from greenflow.local import LocalService
 
-    client = connect(db_path=":memory:")
+    client = connect(db_path=":memory:", embedded="thread")
     try:
         assert isinstance(client.local_service, LocalService)
         assert client.endpoint == client.local_service.endpoint.rstrip("/")

@@ -11,7 +11,7 @@ import pytest
 
 import greenflow.local
 from greenflow.swf import SWFClient, as_client, client_config, connect, default_db_path, embedded_service
-from greenflow.swf import _connect
+from greenflow.swf import _child, _connect
 
 
 class FakeService:
@@ -32,11 +32,15 @@ class FakeService:
     def stop(self):
         self.stopped = True
 
+    @property
+    def running(self):
+        return self.started and not self.stopped
+
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path):
     """No endpoint/region in the environment, and an empty AWS configuration."""
-    for name in ("GREENFLOW_ENDPOINT", "GREENFLOW_DB", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+    for name in ("GREENFLOW_ENDPOINT", "GREENFLOW_DB", "GREENFLOW_EMBEDDED", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
                  "XDG_DATA_HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     config = tmp_path / "aws-config"
@@ -45,6 +49,7 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(greenflow.local, "LocalService", FakeService, raising=False)
+    monkeypatch.setattr(_child, "ChildService", FakeService)
     monkeypatch.setattr(_connect, "_embedded", {})
     FakeService.instances.clear()
 
