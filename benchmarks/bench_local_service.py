@@ -270,12 +270,22 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"c={level}: {floor[level].rate:.0f}" for level in LEVELS))
 
         results: dict[tuple[str, str, int], PhaseResult] = {}
+        # Each server's CPU over its whole runs, gaps between phases included: what it
+        # does in the background (idle WAL checkpoints) is then counted too.
+        whole_cpu = dict.fromkeys(names, 0.0)
         for level in LEVELS:
             for name in names:
+                cpu_before = servers[name].cpu_seconds()
                 for result in run_phases(pool, servers[name], level, totals[level], label=name):
                     results[(name, result.spec.operation, level)] = result
+                whole_cpu[name] += servers[name].cpu_seconds() - cpu_before
         print()
         print_table(results, names)
+        for name in names:
+            requests = sum(r.requests for (server, _, _), r in results.items() if server == name)
+            if requests:
+                print(f"{name}: CPU per request over whole levels, gaps between phases included: "
+                      f"{us(whole_cpu[name] / requests)} us")
         print()
         print_problems(results)
         print()

@@ -23,6 +23,8 @@ import signal
 import sys
 from typing import Any, Iterable
 
+from ._swf_rules import event_attributes
+
 log = logging.getLogger("greenflow.cli")
 
 DEFAULT_DOMAIN = "greenflow"
@@ -507,13 +509,8 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _attributes(event: dict) -> dict:
-    from .workflow._run import attrs_of
-    return attrs_of(event)
-
-
 def _summary(event: dict) -> str:
-    attributes = _attributes(event)
+    attributes = event_attributes(event)
     parts = []
     for key in ("activityType", "workflowType"):
         if key in attributes:
@@ -589,7 +586,7 @@ def _replay(args: argparse.Namespace) -> int:
     if not workflows:
         raise UsageError(f"no WorkflowDefinition subclasses found in {' '.join(args.modules)}")
     from .workflow._replayer import Replayer
-    started = _attributes(events[0]) if events else {}
+    started = event_attributes(events[0]) if events else {}
     kind = started.get("workflowType", {})
     try:
         Replayer(workflows).replay({"events": events, "workflowExecution": execution})

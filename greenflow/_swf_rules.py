@@ -6,6 +6,9 @@ time (:mod:`greenflow.workflow._validate`), and the local service checks request
 on the wire (:mod:`greenflow.local._rules`). Keeping the facts here means the two cannot
 drift apart, and neither layer imports the other (see DESIGN's dependency direction).
 
+It also holds the one wire-naming rule both sides apply to history events: where an
+event's attributes are (:func:`event_attributes`).
+
 Each ``*_problem`` function returns the constraint a value breaks, phrased to follow a
 member's name (``"must not contain ..."``), or ``None`` when the value is fine.
 """
@@ -34,6 +37,8 @@ MAX_RETENTION_DAYS = 90
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 #: SWF's child policies (the ``ChildPolicy`` enum).
 CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
+#: SWF's close statuses (the ``CloseStatus`` enum).
+CLOSE_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW", "TIMED_OUT")
 
 #: Characters no SWF name may hold: ':', '/', '|' and control characters (C0, DEL and C1).
 FORBIDDEN_NAME_CHARS = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
@@ -56,8 +61,27 @@ def priority_in_range(value: int) -> bool:
     return INT32_MIN <= value <= INT32_MAX
 
 
+def attributes_key(event_type: str) -> str:
+    """The member of a history event holding its attributes: ``"ActivityTaskScheduled"`` →
+    ``"activityTaskScheduledEventAttributes"``."""
+    key = _ATTRIBUTES_KEYS.get(event_type)
+    if key is None:
+        key = _ATTRIBUTES_KEYS[event_type] = event_type[0].lower() + event_type[1:] + "EventAttributes"
+    return key
+
+
+# Replay looks this up for every event: build each key once.
+_ATTRIBUTES_KEYS: dict[str, str] = {}
+
+
+def event_attributes(event: dict) -> dict:
+    """The attributes of a history event (``{}`` if it has none)."""
+    return event.get(attributes_key(event["eventType"])) or {}
+
+
 __all__ = [
     "NONE", "MAX_NAME", "MAX_VERSION", "MAX_DESCRIPTION", "MAX_TAGS", "MAX_TAG", "MAX_DURATION_SECONDS",
     "MAX_EXECUTION_SECONDS", "MAX_RETENTION_DAYS", "INT32_MIN", "INT32_MAX", "CHILD_POLICIES",
-    "FORBIDDEN_NAME_CHARS", "name_problem", "priority_in_range",
+    "CLOSE_STATUSES", "FORBIDDEN_NAME_CHARS", "name_problem", "priority_in_range", "attributes_key",
+    "event_attributes",
 ]

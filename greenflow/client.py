@@ -25,6 +25,7 @@ import uuid
 from typing import Any, Callable, Iterator, Sequence
 
 from . import errors
+from ._swf_rules import CHILD_POLICIES, CLOSE_STATUSES, event_attributes
 from .converter import DEFAULT_CONVERTER, DataConverter, check_size, exception_from_failure
 
 __all__ = ["WorkflowClient", "WorkflowHandle", "workflow_starter", "CLOSE_EVENTS"]
@@ -41,8 +42,6 @@ CLOSE_EVENTS = frozenset({
 _FIRST_PAUSE = 0.001
 _PAUSE_GROWTH = 1.25
 
-_CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
-_CLOSE_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW", "TIMED_OUT")
 
 
 def _as_swf(client: Any) -> Any:
@@ -63,12 +62,6 @@ def _duration(value: Any, what: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"{what} must be a number of seconds >= 0, not {value!r}")
     return str(int(value))
-
-
-def _attributes(event: dict) -> dict:
-    """The ``<eventType>EventAttributes`` member of a history event."""
-    event_type = event["eventType"]
-    return event.get(event_type[0].lower() + event_type[1:] + "EventAttributes") or {}
 
 
 # --------------------------------------------------------------------------- glue to the runtime
@@ -104,8 +97,8 @@ def _workflow_class_of(target: Any) -> type | None:
 
 
 def _encode_args(converter: DataConverter, args: Sequence[Any], kwargs: dict[str, Any], what: str) -> str:
-    """Arguments in the wire form the decider reads (``greenflow.workflow._payload``), size-checked."""
-    from .workflow._payload import encode_args
+    """Arguments in the wire form the decider reads (``greenflow._payload``), size-checked."""
+    from ._payload import encode_args
     return encode_args(converter, tuple(args), dict(kwargs), what)
 
 
@@ -223,7 +216,7 @@ class WorkflowHandle:
             event = self.last_event(run_id)
             if event is not None and event["eventType"] in CLOSE_EVENTS:
                 if event["eventType"] == "WorkflowExecutionContinuedAsNew":
-                    self._last_run_id = _attributes(event)["newExecutionRunId"]
+                    self._last_run_id = event_attributes(event)["newExecutionRunId"]
                     pause = _FIRST_PAUSE
                     continue
                 return self._outcome(event, run_id)
@@ -241,7 +234,7 @@ class WorkflowHandle:
             pause = min(pause * _PAUSE_GROWTH, poll_interval)
 
     def _outcome(self, event: dict, run_id: str) -> Any:
-        attributes = _attributes(event)
+        attributes = event_attributes(event)
         converter = self.converter
         where = {"workflow_id": self.workflow_id, "run_id": run_id}
         kind = event["eventType"]
@@ -273,7 +266,7 @@ class WorkflowHandle:
         while True:
             event = self.last_event(self._resolve_run_id())
             if event is not None and event["eventType"] == "WorkflowExecutionContinuedAsNew":
-                self._last_run_id = _attributes(event)["newExecutionRunId"]
+                self._last_run_id = event_attributes(event)["newExecutionRunId"]
                 continue
             return event is None or event["eventType"] not in CLOSE_EVENTS
 
@@ -305,8 +298,8 @@ class WorkflowHandle:
                                            else self.converter.dumps(details),
                                            f"details of terminating {self.workflow_id!r}")
         if child_policy is not None:
-            if child_policy not in _CHILD_POLICIES:
-                raise ValueError(f"child_policy must be one of {_CHILD_POLICIES}, not {child_policy!r}")
+            if child_policy not in CHILD_POLICIES:
+                raise ValueError(f"child_policy must be one of {CHILD_POLICIES}, not {child_policy!r}")
             params["childPolicy"] = child_policy
         self.swf.call("TerminateWorkflowExecution", **params)
 
@@ -461,8 +454,8 @@ class WorkflowClient:
             params["taskPriority"] = str(int(priority))
         policy = pick("child_policy", getattr(workflow_type, "child_policy", None))
         if policy is not None:
-            if policy not in _CHILD_POLICIES:
-                raise ValueError(f"child_policy must be one of {_CHILD_POLICIES}, not {policy!r}")
+            if policy not in CHILD_POLICIES:
+                raise ValueError(f"child_policy must be one of {CHILD_POLICIES}, not {policy!r}")
             params["childPolicy"] = policy
         tags = pick("tags")
         if tags:
@@ -510,8 +503,8 @@ class WorkflowClient:
         Filter on start time or on close time, not both (an SWF rule); with neither, all
         executions started since the epoch.
         """
-        if close_status is not None and close_status not in _CLOSE_STATUSES:
-            raise ValueError(f"close_status must be one of {_CLOSE_STATUSES}, not {close_status!r}")
+        if close_status is not None and close_status not in CLOSE_STATUSES:
+            raise ValueError(f"close_status must be one of {CLOSE_STATUSES}, not {close_status!r}")
         params = self._filters(workflow_id, workflow_type, tag, close_status)
         if closed_after is not None or closed_before is not None:
             if started_after is not None or started_before is not None:

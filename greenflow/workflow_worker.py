@@ -252,6 +252,10 @@ class WorkflowWorker:
                 if left is not None and left <= 0:
                     break
                 self._thread.join(0.05 if left is None else min(0.05, left))
+        if self._thread is None or not self._thread.is_alive():
+            # Nothing decides any more: unwind the suspended runs of the live-run cache so
+            # their greenlets (and the workflow objects they hold) are freed now.
+            self.decider.clear()
         self._stopped.set()
         log.info("workflow worker %s stopped (%d decision tasks answered)", self.identity, self.tasks_completed)
 

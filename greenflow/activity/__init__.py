@@ -8,8 +8,7 @@ machinery. ``tests/test_exports.py`` pins this surface.
 
 from __future__ import annotations
 
-import importlib
-
+from .. import _lazy
 from ._definition import ActivityType, activities, activity, activity_types
 
 _LAZY = {
@@ -24,18 +23,7 @@ __all__ = ["ActivityContext", "ActivityType", "ActivityWorker", "ManualActivityC
            "activity", "activity_types", "context", "heartbeat"]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+__getattr__, __dir__ = _lazy.lazy_attributes(globals(), _LAZY)
 
 for _obj in (ActivityType, activities, activity, activity_types):
     _obj.__module__ = __name__

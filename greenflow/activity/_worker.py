@@ -38,6 +38,7 @@ import gevent.lock
 import gevent.pool
 from gevent import monkey
 
+from .._payload import decode_args
 from ..converter import (
     DEFAULT_CONVERTER,
     DataConverter,
@@ -73,16 +74,6 @@ class WorkerShutdownError(GreenflowError):
 
     The task is answered as failed with this error so the workflow can retry it at once.
     """
-
-
-def _decode_args(converter: DataConverter, text: str | None) -> tuple[tuple, dict]:
-    # Same wire form as greenflow.workflow._payload: {"args": [...], "kwargs": {...}}.
-    if not text:
-        return (), {}
-    payload = converter.loads(text)
-    if isinstance(payload, dict) and "args" in payload:
-        return tuple(payload.get("args") or ()), dict(payload.get("kwargs") or {})
-    return (payload,), {}  # input written by another SWF client: the single argument
 
 
 def _backoff(failures: int, base: float = 0.5, cap: float = 30.0) -> float:
@@ -403,7 +394,7 @@ class ActivityWorker:
             if entry is None:
                 known = ", ".join(f"{n} {v}" for n, v in sorted(self._activities))
                 raise DefinitionError(f"this worker has no activity {name} version {version} (it runs: {known})")
-            args, kwargs = _decode_args(converter, ctx.input)
+            args, kwargs = decode_args(converter, ctx.input)
             result = self._invoke(function, args, kwargs, ctx)
         except CancelledError as exc:
             if ctx.cancel_requested:

@@ -15,7 +15,7 @@ Why not ``gevent.pywsgi``: SWF needs none of WSGI, and a hand-rolled HTTP/1.1 lo
 ``StreamServer`` costs less per request. What matters for latency:
 
 * ``TCP_NODELAY`` on every accepted socket, and each answer written with one
-  ``sendall``: otherwise Nagle's algorithm and the client's delayed ACK stall every
+  ``send`` (head and body together): otherwise Nagle's algorithm and the client's delayed ACK stall every
   botocore call by ~40 ms;
 * keep-alive, so botocore's connection pool reuses one connection per client thread.
 
@@ -44,6 +44,7 @@ from gevent.event import Event
 from .. import __version__
 from . import _model
 from ._faults import COMMON_NAMESPACE, Fault
+from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
 
@@ -66,7 +67,6 @@ _REASONS = {
     405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
     431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable",
 }
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 # Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, which
 # is unique without a urandom() system call per request.
 _REQUEST_ID_PREFIX = str(uuid.uuid4())[:24]
@@ -194,7 +194,7 @@ class SWFProtocolHandler:
             end = buffer.find(b"\r\n\r\n", max(0, len(buffer) - len(data) - 3))
         if end < 0 or end > MAX_HEAD_BYTES:
             raise _BadRequest(431, _common_fault("SerializationException", "Request headers are too large"))
-        head = bytes(buffer[:end]).decode("latin-1")
+        head = buffer[:end].decode("latin-1")
         del buffer[: end + 4]
         lines = head.split("\r\n")
         # Tolerate stray empty lines between requests (RFC 9112 §2.2).
@@ -402,4 +402,9 @@ class SWFProtocolHandler:
         elif http10:
             head += "Connection: keep-alive\r\n"
         # One write for head and body: with TCP_NODELAY that is one segment, no Nagle stall.
-        sock.sendall(head.encode("latin-1") + b"\r\n" + payload)
+        data = head.encode("latin-1") + b"\r\n" + payload
+        # An answer almost always fits the socket buffer: one send() does it, without the
+        # getsockopt() call and chunking that gevent's sendall() makes for every write.
+        sent = sock.send(data)
+        if sent < len(data):
+            sock.sendall(memoryview(data)[sent:])

@@ -1,4 +1,7 @@
-"""SWF's value rules, in one place: names, durations, task priorities, retention.
+"""SWF's value rules as the local service checks them on the wire: names, durations, priorities, retention.
+
+The facts themselves (limits, the name rule) come from :mod:`greenflow._swf_rules`, which
+the workflow side checks too; this module adds the rules of values sent as strings.
 
 SWF's model states these rules only in member documentation, so botocore does not check
 them. The request validator (:mod:`._validation`) applies them to every request; the
@@ -13,30 +16,22 @@ from __future__ import annotations
 
 import re
 
+# Re-exported, so the service's modules import every rule from this one module.
+from greenflow._swf_rules import (
+    FORBIDDEN_NAME_CHARS,
+    INT32_MAX,
+    INT32_MIN,
+    MAX_EXECUTION_SECONDS,
+    MAX_RETENTION_DAYS,
+    NONE,
+    name_problem,
+    priority_in_range,
+)
+
 from ._faults import validation_error
 
-#: The duration value meaning "no timeout".
-NONE = "NONE"
-#: SWF's hard limit of an execution's duration: one year, in seconds.
-MAX_EXECUTION_SECONDS = 31_536_000
-#: SWF's maximum workflow-history retention, in days.
-MAX_RETENTION_DAYS = 90
-#: A task priority is a 32-bit signed integer (in a string).
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-
-# No ':', '/', '|' nor control characters (C0, DEL and C1).
-_FORBIDDEN_NAME_CHARS = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
 _DIGITS = re.compile(r"[0-9]+\Z")
 _PRIORITY = re.compile(r"[+-]?[0-9]{1,10}\Z")
-
-
-def name_problem(value: str) -> str | None:
-    """SWF's name rule (domains, types, task lists, workflow/activity/timer IDs)."""
-    if _FORBIDDEN_NAME_CHARS.search(value):
-        return "must not contain ':', '/', '|' or control characters (\\u0000-\\u001f, \\u007f-\\u009f)"
-    if value == "arn":
-        return "must not be the literal string 'arn'"
-    return None
 
 
 def trimmed_problem(value: str) -> str | None:
@@ -73,7 +68,7 @@ def retention_problem(value: str) -> str | None:
 
 def priority_problem(value: str) -> str | None:
     """A task priority: a 32-bit signed integer as a string."""
-    if not _PRIORITY.match(value) or not INT32_MIN <= int(value) <= INT32_MAX:
+    if not _PRIORITY.match(value) or not priority_in_range(int(value)):
         return f"must be an integer from {INT32_MIN} to {INT32_MAX}, as a string"
     return None
 
@@ -115,7 +110,7 @@ def require(problem: str | None, value: object, path: str) -> None:
 
 
 __all__ = [
-    "NONE", "MAX_EXECUTION_SECONDS", "MAX_RETENTION_DAYS", "INT32_MIN", "INT32_MAX",
+    "NONE", "MAX_EXECUTION_SECONDS", "MAX_RETENTION_DAYS", "INT32_MIN", "INT32_MAX", "FORBIDDEN_NAME_CHARS",
     "name_problem", "trimmed_problem", "duration_problem", "execution_duration_problem",
     "retention_problem", "priority_problem", "show", "violation", "require",
 ]

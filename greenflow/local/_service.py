@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from ._checkpoint import IdleCheckpointer
 from ._clock import Clock, SystemClock
 from ._engine import Engine
 from ._faults import Fault
@@ -67,6 +68,7 @@ class LocalSWF:
                 if operation in self._handlers:
                     raise RuntimeError(f"operation {operation} is implemented twice")
                 self._handlers[operation] = getattr(part, method_name(operation))
+        self.checkpointer = IdleCheckpointer(store)
         self._stopped = False
 
     @property
@@ -86,8 +88,10 @@ class LocalSWF:
         return handler(params)
 
     def start(self) -> None:
-        """Start the background work (timeout scheduler); call from the service's hub thread."""
+        """Start the background work (timeout scheduler, idle checkpoints); call from the
+        service's hub thread."""
         self.engine.start()
+        self.checkpointer.start()
 
     def advance_time(self, seconds: float) -> None:
         """Move a virtual clock forward and fire every timer and timeout now due (tests)."""
@@ -98,6 +102,7 @@ class LocalSWF:
         open so requests still in flight can finish (the HTTP layer calls this first)."""
         if not self._stopped:
             self._stopped = True
+            self.checkpointer.stop()
             self.engine.stop()
 
     def close(self) -> None:

@@ -9,14 +9,21 @@ only after it committed. The database runs in WAL mode with ``synchronous=NORMAL
 keeps every committed transaction across a crash of the process (``kill -9``); pass
 ``synchronous="FULL"`` to also survive a power loss of the machine.
 
-The service is single-threaded (one gevent hub), so one connection serves everything.
+The service is single-threaded (one gevent hub), so one connection serves everything, and
+one service owns the file (see :mod:`._lock`). So the connection locks the database in
+``EXCLUSIVE`` mode: it takes SQLite's file locks once instead of several ``fcntl`` calls
+per transaction, and keeps the WAL index in its own memory instead of a shared-memory file.
+
+Checkpoints: SQLite copies the WAL back into the database every
+:data:`WAL_BOUND_PAGES` pages by itself, on the commit that crosses the bound. The service
+checkpoints earlier, when it is idle (:meth:`Store.checkpoint`, called by
+:class:`~._checkpoint.IdleCheckpointer`), so that this work rarely lands on a request.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
+from typing import Callable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS domains (
@@ -97,6 +104,10 @@ CREATE TABLE IF NOT EXISTS meta (
 
 SCHEMA_VERSION = "1"
 
+#: The WAL size (in pages of 4 KB) at which SQLite checkpoints on a commit by itself,
+#: however busy the service is: it bounds the WAL file at about 40 MB.
+WAL_BOUND_PAGES = 10_000
+
 
 class Store:
     """The service's SQLite database.
@@ -115,7 +126,10 @@ class Store:
         # exactly one request. check_same_thread=False: the service may be built in one
         # thread and served from another, but only ever used by one at a time.
         self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # Before WAL mode is entered, so that the WAL index lives in this process's memory.
+        self.connection.execute("PRAGMA locking_mode=EXCLUSIVE")
         self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute(f"PRAGMA wal_autocheckpoint={WAL_BOUND_PAGES}")
         self.connection.execute(f"PRAGMA synchronous={synchronous}")
         self.connection.execute("PRAGMA foreign_keys=OFF")
         self.connection.executescript(SCHEMA)
@@ -125,37 +139,91 @@ class Store:
         elif row[0] != SCHEMA_VERSION:
             raise RuntimeError(f"{path}: database schema version {row[0]}, this greenflow needs {SCHEMA_VERSION}")
         self._depth = 0
+        self._transaction = _Transaction(self)
+        #: Transactions committed so far (the idle checkpointer compares it over time).
+        self.commits = 0
+        #: Commits since the last checkpoint (an upper bound of the work one would do).
+        self.commits_since_checkpoint = 0
+        self._commit_listener: Callable[[], None] | None = None
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block in one transaction: committed when it ends, rolled back if it raises.
+    def transaction(self) -> _Transaction:
+        """``with store.transaction() as conn:`` runs the block in one transaction, committed
+        when it ends, rolled back if it raises.
 
         Nested uses join the outer transaction, so a helper can open one without knowing
         whether its caller already did.
         """
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.connection
-            finally:
-                self._depth -= 1
-            return
-        self.connection.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self.connection
-        except BaseException:
-            self._depth = 0
-            self.connection.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self.connection.execute("COMMIT")
+        return self._transaction
 
     @property
     def in_transaction(self) -> bool:
         """Whether a :meth:`transaction` block is running."""
         return self._depth > 0
 
+    def on_next_commit(self, listener: Callable[[], None] | None) -> None:
+        """Call ``listener()`` once, after the next commit (``None`` forgets a listener)."""
+        self._commit_listener = listener
+
+    def _committed(self) -> None:
+        self.commits += 1
+        self.commits_since_checkpoint += 1
+        listener = self._commit_listener
+        if listener is not None:
+            self._commit_listener = None
+            listener()
+
+    def checkpoint(self) -> bool:
+        """Copy the committed WAL into the database (a PASSIVE checkpoint: it never waits).
+
+        Does nothing inside a transaction or without commits since the last checkpoint.
+        Returns whether it checkpointed.
+        """
+        if self._depth or not self.commits_since_checkpoint:
+            return False
+        self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.commits_since_checkpoint = 0
+        return True
+
     def close(self) -> None:
         """Close the database; committed data stays on disk."""
         self.connection.close()
+
+
+class _Transaction:
+    """The context manager :meth:`Store.transaction` answers (one per store, re-entrant).
+
+    A class rather than ``contextlib.contextmanager``: every request enters it, and a
+    generator per use costs more than the ``BEGIN`` it wraps.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self._store
+        if not store._depth:
+            store.connection.execute("BEGIN IMMEDIATE")
+        store._depth += 1
+        return store.connection
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        store = self._store
+        store._depth -= 1
+        if store._depth:
+            return False  # an inner block: the outer one commits or rolls back
+        if exc_type is not None:
+            # SQLite may have rolled back by itself already (after some I/O errors).
+            if store.connection.in_transaction:
+                store.connection.execute("ROLLBACK")
+            return False
+        try:
+            store.connection.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (disk full, I/O error) leaves the transaction open: end it.
+            if store.connection.in_transaction:
+                store.connection.execute("ROLLBACK")
+            raise
+        store._committed()
+        return False

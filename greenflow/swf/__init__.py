@@ -9,9 +9,7 @@ first use), so an entry point can run ``greenflow.swf.patch_gevent()`` first thi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .. import _lazy
 from ._gevent import is_patched, patch_gevent
 
 _LAZY = {
@@ -29,15 +27,5 @@ _LAZY = {
 __all__ = ["patch_gevent", "is_patched", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    # Deferred so that importing greenflow.swf does not import botocore before patching.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+# Deferred so that importing greenflow.swf does not import botocore before patching.
+__getattr__, __dir__ = _lazy.lazy_attributes(globals(), _LAZY)

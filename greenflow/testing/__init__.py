@@ -61,24 +61,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
-def _engine_state(core: Any) -> Any:
-    """The engine object holding the deadline heap and the open executions."""
-    from greenflow.local._engine._scheduler import Deadlines
-    todo = [getattr(core, "engine", core)]
-    seen: set[int] = set()
-    while todo:  # a shallow search: the state lives on the engine or one object below it
-        obj = todo.pop(0)
-        if id(obj) in seen or len(seen) > 20:
-            continue
-        seen.add(id(obj))
-        if isinstance(getattr(obj, "deadlines", None), Deadlines):
-            return obj
-        for value in getattr(obj, "__dict__", {}).values():
-            if hasattr(value, "__dict__") and type(value).__module__.startswith("greenflow.local"):
-                todo.append(value)
-    raise RuntimeError("greenflow.testing cannot find the local service engine's deadline heap")
-
-
 def next_deadline(service: Any) -> float | None:
     """The earliest pending timer/timeout of a running :class:`LocalService` (epoch seconds), or None.
 
@@ -88,13 +70,9 @@ def next_deadline(service: Any) -> float | None:
     return service.call(lambda core: core.engine.next_deadline())
 
 
-def _activity_fingerprint(service: Any) -> tuple[int, int, bool]:
-    """(open runs, total events of open runs, whether any decision task is open)."""
-    def look(core: Any) -> tuple[int, int, bool]:
-        runs = list(getattr(_engine_state(core), "open", {}).values())
-        return (len(runs), sum(run.next_event_id for run in runs),
-                any(run.decision is not None for run in runs))
-    return service.call(look)
+def _progress(service: Any) -> tuple[int, int, bool]:
+    """(open runs, history events of open runs, whether any decision task is open)."""
+    return service.call(lambda core: core.engine.progress())
 
 
 class TimeSkipper:
@@ -141,9 +119,9 @@ class TimeSkipper:
         quiet_since = time.monotonic()
         while not self._stop.wait(self.idle / 4):
             try:
-                fingerprint = _activity_fingerprint(self.service)
-                if fingerprint != last or fingerprint[2]:
-                    last = fingerprint
+                progress = _progress(self.service)
+                if progress != last or progress[2]:  # [2]: a decision task is open
+                    last = progress
                     quiet_since = time.monotonic()
                     continue
                 if time.monotonic() - quiet_since < self.idle:

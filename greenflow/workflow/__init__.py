@@ -21,8 +21,9 @@ through the class), ``_validate`` (decoration-time checks; SWF's rules are in
 :mod:`greenflow._swf_rules`), ``_options`` (option context managers), ``_api``
 (functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_commands``
 (commands and their decisions), ``_run`` (one run's replay state), ``_decider``
-(decision tasks, live-run cache), ``_split`` (decision limits), ``_payload`` (argument
-wire form), ``_replayer``, ``_retry``, ``_logger``, ``_starter``.
+(decision tasks, live-run cache), ``_split`` (decision limits), ``_replayer``,
+``_retry``, ``_logger``, ``_starter``. The argument wire form, shared with the activity
+worker and the client, is :mod:`greenflow._payload`.
 """
 
 from __future__ import annotations

@@ -34,14 +34,15 @@ from greenlet import error as greenlet_error
 from greenlet import getcurrent
 
 from greenflow import errors
+from greenflow._payload import decode_args, encode_args, encode_value
 from greenflow._swf_rules import FORBIDDEN_NAME_CHARS, MAX_DURATION_SECONDS
+from greenflow._swf_rules import event_attributes as attrs_of
 from greenflow.converter import exception_from_failure, failure_from_exception
 from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
 
 from . import _commands as C
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
 from ._options import current_activity_options, current_workflow_options
-from ._payload import decode_args, encode_args, encode_value
 
 log = logging.getLogger("greenflow.workflow")
 
@@ -90,22 +91,6 @@ def to_datetime(value: Any) -> datetime.datetime | None:
         except ValueError:
             return to_datetime(datetime.datetime.fromisoformat(value.replace("Z", "+00:00")))
     raise TypeError(f"unrecognised event timestamp {value!r}")
-
-
-def _attrs_key(event_type: str) -> str:
-    return event_type[0].lower() + event_type[1:] + "EventAttributes"
-
-
-_ATTRS: dict[str, str] = {}
-
-
-def attrs_of(event: dict) -> dict:
-    """The ``<eventType>EventAttributes`` member of an event ({} if absent)."""
-    t = event["eventType"]
-    key = _ATTRS.get(t)
-    if key is None:
-        key = _ATTRS[t] = _attrs_key(t)
-    return event.get(key) or {}
 
 
 def describe_event(event: dict) -> str:

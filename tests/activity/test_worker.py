@@ -26,6 +26,7 @@ from greenflow.activity._worker import ActivityWorker, WorkerShutdownError
 from greenflow.converter import DEFAULT_CONVERTER, exception_from_failure
 from greenflow.local import LocalService
 from greenflow.swf import connect
+from greenflow.testing import wait_until
 
 # --------------------------------------------------------------------------- definitions
 
@@ -181,14 +182,6 @@ class Decider:
 
 def attributes(event):
     return next(value for key, value in event.items() if key.endswith("EventAttributes"))
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        gevent.sleep(0.01)
 
 
 @pytest.fixture

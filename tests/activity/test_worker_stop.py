@@ -8,7 +8,6 @@ poll a task (Amazon SWF), open polls are let return and what they bring is run.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import gevent
@@ -19,6 +18,7 @@ from greenflow.activity._worker import ActivityWorker
 from greenflow.converter import DEFAULT_CONVERTER
 from greenflow.local import LocalService
 from greenflow.swf import connect
+from greenflow.testing import wait_until
 
 #: Far longer than the stop deadlines below: a stop that waits for its polls fails them.
 POLL_TIMEOUT = 30.0
@@ -88,25 +88,18 @@ def waiting_polls(service, domain: str, task_list: str) -> int:
     return service.call(lambda core: len(core.engine.core.activity_queues.get(domain, task_list).waiters))
 
 
-def wait_until(predicate, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        gevent.sleep(0.01)
-
-
 def test_idle_worker_on_local_service_cancels_its_polls_and_loses_nothing(service, client, names):
     domain, task_list = names
     assert client.cancels_polls_safely
     worker = ActivityWorker(client, domain, task_list, Echo(), pollers=3, shutdown_timeout=POLL_TIMEOUT).start()
-    wait_until(lambda: waiting_polls(service, domain, task_list) == 3, "the worker's polls never waited")
+    wait_until(lambda: waiting_polls(service, domain, task_list) == 3, what="the worker's polls to wait")
 
     stopper = gevent.spawn(worker.stop)
     # Bounded well below the poll timeout: a stop that waits for its open polls fails here.
     stopper.get(timeout=10)
     assert all(poller.dead for poller in worker._poller_greenlets)
     # The service noticed the closed connections and withdrew every poll.
-    wait_until(lambda: waiting_polls(service, domain, task_list) == 0, "the service still holds the stopped polls")
+    wait_until(lambda: waiting_polls(service, domain, task_list) == 0, what="the service to drop the stopped polls")
 
     decider = Decider(client, domain, task_list)
     decider.schedule_echo("kept")
@@ -114,7 +107,7 @@ def test_idle_worker_on_local_service_cancels_its_polls_and_loses_nothing(servic
     assert decider.events("ActivityTaskStarted") == []
 
     with ActivityWorker(client, domain, task_list, Echo(), pollers=1, shutdown_timeout=5):
-        wait_until(lambda: decider.events("ActivityTaskCompleted"), "a new worker never ran the task")
+        wait_until(lambda: decider.events("ActivityTaskCompleted"), what="a new worker to run the task")
     [done] = decider.events("ActivityTaskCompleted")
     assert DEFAULT_CONVERTER.loads(done["activityTaskCompletedEventAttributes"]["result"]) == "kept"
 
@@ -127,7 +120,7 @@ def test_worker_that_cannot_cancel_polls_lets_them_return_and_runs_what_they_bri
         swf._service = ""  # as if the endpoint were Amazon SWF: abandoned polls may still get tasks
         assert not swf.cancels_polls_safely
         worker = ActivityWorker(swf, domain, task_list, Echo(), pollers=1, shutdown_timeout=POLL_TIMEOUT).start()
-        wait_until(lambda: waiting_polls(service, domain, task_list) == 1, "the worker's poll never waited")
+        wait_until(lambda: waiting_polls(service, domain, task_list) == 1, what="the worker's poll to wait")
         stopper = gevent.spawn(worker.stop)
         gevent.sleep(0)  # stop() has begun: no new polls, the open one stays
         assert not stopper.ready()

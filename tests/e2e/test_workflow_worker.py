@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from greenflow import errors
+from greenflow.testing import wait_until
 from greenflow.workflow import WorkflowDefinition, execute
 from greenflow.workflow._starter import current_starter
 from greenflow.workflow_worker import WorkflowWorker
@@ -64,3 +65,19 @@ def test_with_worker_installs_and_removes_its_starter(env):
         assert handle.query is not None and handle.workflow_class is Echo
     assert current_starter() is None
     assert not worker.running
+
+
+class Waits(WorkflowDefinition):
+    @execute(version="1", execution_start_to_close_timeout=600)
+    def run(self):
+        from greenflow.workflow import sleep
+        sleep(300)  # stays open, suspended in the worker's live-run cache
+
+
+def test_stop_unwinds_the_cached_runs(env):
+    worker = env.workflow_worker(Waits)
+    handle = env.client().start(Waits.run)
+    wait_until(lambda: any(e["eventType"] == "TimerStarted" for e in handle.history()), what="the timer started")
+    assert len(worker.decider) == 1
+    worker.stop(0)
+    assert len(worker.decider) == 0

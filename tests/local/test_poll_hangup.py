@@ -12,7 +12,6 @@ import json
 import socket
 import struct
 import threading
-import time
 import uuid
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from greenflow import __version__
 from greenflow.local import LocalService
 from greenflow.swf import connect
+from greenflow.testing import wait_until
 
 #: Long enough that a test still waiting for a poll to end by itself fails its deadline.
 POLL_TIMEOUT = 30.0
@@ -80,13 +80,6 @@ def waiting_polls(service, domain: str, task_list: str) -> int:
     return service.call(lambda core: len(core.engine.core.activity_queues.get(domain, task_list).waiters))
 
 
-def wait_until(predicate, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
-
-
 def request(operation: str, params: dict) -> bytes:
     body = json.dumps(params).encode()
     return (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: SimpleWorkflowService.{operation}\r\n"
@@ -118,14 +111,14 @@ def test_hung_up_poll_is_withdrawn_and_the_task_goes_to_a_live_poller(service, c
     try:
         sock.sendall(request("PollForActivityTask", {"domain": flow.domain, "taskList": {"name": flow.task_list},
                                                      "identity": "dead"}))
-        wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 1, "the poll never waited")
+        wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 1, what="the poll to wait")
         if how == "reset":
             # SO_LINGER 0: close with a TCP reset instead of a FIN (a killed process on some systems).
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     finally:
         sock.close()
     wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 0,
-               "the engine still waits on the hung-up poll")
+               what="the engine to drop the hung-up poll")
 
     flow.schedule_activity()
     assert flow.pending() == 1  # the dead poll took nothing
@@ -144,7 +137,7 @@ def test_pipelined_request_behind_a_long_poll_is_not_a_hang_up(service, flow):
         sock.sendall(request("PollForActivityTask", {"domain": flow.domain, "taskList": {"name": flow.task_list},
                                                      "identity": "pipelined"})
                      + request("DescribeDomain", {"name": flow.domain}))
-        wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 1, "the poll never waited")
+        wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 1, what="the poll to wait")
         flow.schedule_activity()
         buffer = bytearray()
         head, task = read_answer(sock, buffer)

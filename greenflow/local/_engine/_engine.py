@@ -117,6 +117,16 @@ class Engine:
         """
         return self.core.deadlines.earliest()
 
+    def progress(self) -> tuple[int, int, bool]:
+        """A snapshot of the open executions' progress: ``(open runs, their history events, decision task open)``.
+
+        Two equal snapshots with no decision task open mean no open run was started,
+        closed or given an event in between, so the service was idle. For test tools that
+        jump virtual time only when nothing is happening (``greenflow.testing``).
+        """
+        runs = self.core.open.values()
+        return (len(runs), sum(run.next_event_id - 1 for run in runs), any(run.decision is not None for run in runs))
+
     def _tick(self) -> None:
         # Requests also fire what is due, so timeouts happen even without the scheduler.
         self.scheduler.tick()

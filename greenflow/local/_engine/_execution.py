@@ -13,6 +13,8 @@ import json
 import sqlite3
 from typing import Any
 
+from .._json import dumps as _dumps
+
 OPEN = "OPEN"
 CLOSED = "CLOSED"
 
@@ -46,7 +48,7 @@ class Execution:
         "status", "close_status", "tag_list", "cancel_requested", "parent", "parent_initiated",
         "config", "next_event_id", "decision", "decision_pending", "list_override",
         "prev_started", "activities", "timers", "children", "latest_activity_ts",
-        "latest_context", "events", "by_sched", "is_new", "_activity_json", "_columns",
+        "latest_context", "events", "by_sched", "is_new", "_activity_json", "_columns", "_config_json",
     )
 
     def __init__(self, domain: str, workflow_id: str, run_id: str, type_name: str, type_version: str,
@@ -84,6 +86,8 @@ class Execution:
         # The visibility columns as last written: an unchanged row writes only its state,
         # which spares SQLite rewriting the index pages of executions (most requests).
         self._columns: tuple | None = None
+        # The configuration never changes after the start: encoded once, not on every write.
+        self._config_json: str | None = None
 
     # ------------------------------------------------------------------ identity
 
@@ -139,7 +143,7 @@ class Execution:
             text = cache.get(activity_id)
             if text is None:
                 text = cache[activity_id] = _dumps(record)
-            parts.append(f"{json.dumps(activity_id)}:{text}")
+            parts.append(f"{_dumps(activity_id)}:{text}")
         return "{" + ",".join(parts) + "}"
 
     def activity_by_scheduled(self, scheduled_id: int) -> dict | None:
@@ -151,15 +155,18 @@ class Execution:
 
     def state(self) -> str:
         """The private ``state`` column: JSON of everything not in a column of its own."""
+        config = self._config_json
+        if config is None:
+            config = self._config_json = _dumps(self.config)
         rest = _dumps({
-            "config": self.config, "parent_initiated": self.parent_initiated,
+            "parent_initiated": self.parent_initiated,
             "next_event_id": self.next_event_id, "decision": self.decision,
             "decision_pending": self.decision_pending, "list_override": self.list_override,
             "prev_started": self.prev_started,
             "timers": self.timers, "children": self.children,
             "latest_activity_ts": self.latest_activity_ts, "latest_context": self.latest_context,
         })
-        return '{"activities":' + self._activities_json() + "," + rest[1:]
+        return '{"activities":' + self._activities_json() + ',"config":' + config + "," + rest[1:]
 
     def insert(self, conn: sqlite3.Connection) -> None:
         """Write the new run's row and its tag rows."""
@@ -194,8 +201,6 @@ class Execution:
 _UPDATE_STATE = "UPDATE executions SET state=? WHERE domain=? AND workflow_id=? AND run_id=?"
 _UPDATE_ROW = ("UPDATE executions SET close_ts=?, status=?, close_status=?, cancel_requested=?, state=?"
                " WHERE domain=? AND workflow_id=? AND run_id=?")
-#: One encoder for every state write (``json.dumps`` with options builds a new one per call).
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def load_row(row: tuple) -> Execution:

@@ -16,6 +16,7 @@ import secrets
 from typing import NamedTuple
 
 from .._faults import unknown_resource
+from .._json import dumps as _dumps
 
 DECISION = "d"
 ACTIVITY = "a"
@@ -39,7 +40,7 @@ def new_nonce() -> str:
 
 def encode(ref: TaskRef) -> str:
     """The wire token of ``ref``."""
-    raw = json.dumps(list(ref), separators=(",", ":")).encode()
+    raw = _dumps(ref).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 

@@ -10,21 +10,12 @@ and the side effects are dropped, so memory never disagrees with what is durable
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any, Callable
 
+from ..._swf_rules import attributes_key
+from .._json import dumps as _dumps
 from ._execution import Execution
-
-
-def attributes_key(event_type: str) -> str:
-    """The member holding an event's attributes: ``TimerFired`` → ``timerFiredEventAttributes``."""
-    return event_type[0].lower() + event_type[1:] + "EventAttributes"
-
-
-_KEYS: dict[str, str] = {}
-#: One encoder for every event (``json.dumps`` with options builds a new one per call).
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def compact(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -78,11 +69,8 @@ class Unit:
             # The last event ID is kept for the termination SWF records at the limit.
             raise EventLimitReached(ex.key)
         ex.next_event_id = event_id + 1
-        key = _KEYS.get(event_type)
-        if key is None:
-            key = _KEYS[event_type] = attributes_key(event_type)
         event = {"eventId": event_id, "eventTimestamp": self.now, "eventType": event_type,
-                 key: compact(attributes)}
+                 attributes_key(event_type): compact(attributes)}
         self._rows.append((ex.domain, ex.workflow_id, ex.run_id, event_id,
                            _dumps(event)))
         if ex.events is not None:

@@ -19,7 +19,6 @@ every event it reads against the model (ids 1..n, one attributes member named
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from typing import Any, Callable, Iterator
 
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from greenflow.local import LocalService
 from greenflow.local._clock import VirtualClock
+from greenflow.testing import wait_until
 
 #: The virtual epoch every test service starts at (2026-01-01T00:00:00Z).
 START = 1_767_225_600.0
@@ -187,26 +187,14 @@ def fault_fixture() -> Callable[[str], Any]:
     return fault
 
 
-def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Wait (real time, bounded) until ``check()`` returns something truthy, and return it.
+@pytest.fixture(name="eventually")
+def eventually_fixture() -> Callable[..., Any]:
+    """:func:`greenflow.testing.wait_until`: wait (real time, bounded) until ``check()`` is truthy, return it.
 
     Only for effects the spec lets happen asynchronously (e.g. on another execution); never
     a timing assertion: the bound is generous.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.02)
-
-
-@pytest.fixture(name="eventually")
-def eventually_fixture() -> Callable[..., Any]:
-    """The :func:`eventually` helper, for tests."""
-    return eventually
+    return wait_until
 
 
 #: Event types seen in any answer during the run (summarized at the end of the session).

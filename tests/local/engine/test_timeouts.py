@@ -83,3 +83,12 @@ def test_next_deadline_for_time_jumping_tools(h):
     assert h.swf.engine.next_deadline() == h.clock.now() + 500
     h.decide(timer("t", 20))
     assert h.swf.engine.next_deadline() == h.clock.now() + 20
+
+
+def test_progress_for_time_jumping_tools(h):
+    assert h.swf.engine.progress() == (0, 0, False)
+    h.start("w1")  # WorkflowExecutionStarted, DecisionTaskScheduled
+    assert h.swf.engine.progress() == (1, 2, True)
+    h.decide(timer("t", 20))  # + DecisionTaskStarted, DecisionTaskCompleted, TimerStarted
+    assert h.swf.engine.progress() == (1, 5, False)
+    assert h.swf.engine.progress() == (1, 5, False)  # nothing happened: the same snapshot

@@ -4,6 +4,9 @@ Activity input, workflow input (start, child, continue-as-new) and signal input 
 same shape so the activity worker, the client and the decider agree:
 ``converter.dumps({"args": [...], "kwargs": {...}})``. Results are ``converter.dumps(value)``.
 An empty or missing input means no arguments.
+
+It sits beside :mod:`greenflow.converter` (and imports only it) so that the workflow side,
+the activity side and the client each use this one definition without importing the other.
 """
 
 from __future__ import annotations
