@@ -3,8 +3,9 @@
 Run it with ``python examples/hello_world.py``; it prints ``Hello World!``.
 
 No AWS account and no server are needed: :func:`greenflow.connect` with no endpoint or
-region starts the local SWF service inside this process (its database lives in
-``~/.local/share/greenflow/greenflow.db``, or ``GREENFLOW_DB``). Set ``GREENFLOW_ENDPOINT``
+region starts the local SWF service in the background of this program, as a child process
+that stops with it (its database lives in ``~/.local/share/greenflow/greenflow.db``, or
+``GREENFLOW_DB``). Set ``GREENFLOW_ENDPOINT``
 (a ``greenflow server``) or an AWS region to run the same code elsewhere, e.g. on Amazon SWF.
 """
 

@@ -224,13 +224,18 @@ class WorkflowWorker:
         to finish on its own): a task SWF handed to an interrupted poll is retried by SWF
         after its start-to-close timeout, so it is delayed, not lost. ``stop(0)`` interrupts
         at once (use it when nothing can still be running, e.g. at the end of a script).
-        With ``interrupt_polls`` (what leaving ``with worker:`` does), polls still waiting
-        are interrupted at once while decisions being made still finish.
+        With ``interrupt_polls`` (what leaving ``with worker:`` does), and always on a
+        greenflow local service (``client.cancels_polls_safely``: it withdraws a poll whose
+        client hung up), polls still waiting are interrupted at once while decisions being
+        made still finish.
         """
         self._stopping.set()
         if self._stopped.is_set():
             return
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        # A greenflow local service withdraws a poll whose client hung up, so waiting polls
+        # hold no task and can be interrupted at once (Amazon SWF may still hand them one).
+        interrupt_polls = interrupt_polls or self.swf.cancels_polls_safely
         if self._patched:
             import gevent
             pollers = [g for g in self._poll_greenlets if not g.dead]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gevent
 import pytest
 
 from greenflow import errors
@@ -81,3 +82,15 @@ def test_stop_unwinds_the_cached_runs(env):
     assert len(worker.decider) == 1
     worker.stop(0)
     assert len(worker.decider) == 0
+
+
+def test_graceful_stop_on_the_local_service_does_not_wait_out_long_polls():
+    from greenflow.testing import LocalTestEnvironment
+
+    with LocalTestEnvironment(poll_timeout=60.0) as env:
+        worker = env.workflow_worker(Echo)
+        wait_until(lambda: worker._in_poll, what="a long poll to be open")
+        assert env.swf.cancels_polls_safely
+        with gevent.Timeout(30, AssertionError("stop() waited for the 60 s long polls")):
+            worker.stop(None)  # no bound of its own: only the service withdrawing polls ends it soon
+        assert not worker.running
