@@ -35,6 +35,7 @@ from greenlet import getcurrent
 
 from . import errors
 from .converter import DataConverter, failure_from_exception
+from .workflow._watchdog import DEFAULT_STEP_TIMEOUT
 
 __all__ = ["WorkflowWorker"]
 
@@ -109,13 +110,16 @@ class WorkflowWorker:
         retention_days: retention of the domain if this worker registers it.
         shutdown_timeout: how long a graceful stop (``with`` exit, SIGINT/SIGTERM) waits for
             open polls and running decisions (``None``: as long as they take).
+        step_timeout: the longest one step of workflow code (between two blocking calls)
+            may run before it is stopped and its decision task left unanswered, in seconds
+            (default 2; ``None`` turns it off, e.g. to debug workflow code).
     """
 
     def __init__(self, client: Any, domain: str, task_list: str, *workflow_classes: type,
                  identity: str | None = None, register: bool = True, cache_size: int = 1000,
                  pollers: int = 2, fail_on_nondeterminism: bool = False,
                  converter: DataConverter | None = None, retention_days: int = _DEFAULT_RETENTION_DAYS,
-                 shutdown_timeout: float | None = 70.0):
+                 shutdown_timeout: float | None = 70.0, step_timeout: float | None = DEFAULT_STEP_TIMEOUT):
         if not workflow_classes:
             raise ValueError("WorkflowWorker needs at least one WorkflowDefinition subclass")
         if not task_list or not isinstance(task_list, str):
@@ -139,7 +143,7 @@ class WorkflowWorker:
         self.converter = converter
         self.workflow_types = [kind for cls in workflow_classes for kind in workflow_types(cls)]
         self.decider = Decider(list(workflow_classes), cache_size=cache_size, converter=converter,
-                               fail_on_nondeterminism=fail_on_nondeterminism)
+                               fail_on_nondeterminism=fail_on_nondeterminism, step_timeout=step_timeout)
         self._patched = _gevent_patched()
         if not self._patched and pollers > 1:
             log.info("gevent has not patched this process: the workflow worker uses 1 poller, not %d", pollers)
@@ -158,6 +162,8 @@ class WorkflowWorker:
         self.tasks_completed = 0
         #: decision tasks left unanswered because the code is non-deterministic
         self.nondeterministic_tasks = 0
+        #: decision tasks left unanswered because workflow code blocked or overran its step
+        self.blocked_tasks = 0
 
     def __repr__(self) -> str:
         return f"<WorkflowWorker {self.domain}/{self.task_list} {len(self.workflow_classes)} classes>"
@@ -420,6 +426,11 @@ class WorkflowWorker:
             self._respond(task, [{"decisionType": "FailWorkflowExecution",
                                   "failWorkflowExecutionDecisionAttributes": {
                                       "reason": reason, "details": details}}], None, name)
+            return
+        except errors.WorkflowBlockingError as error:
+            self.blocked_tasks += 1
+            log.error("BLOCKING WORKFLOW CODE %s: %s -- the decision task is left unanswered; SWF retries "
+                      "it after its timeout", name, error)
             return
         except Exception:
             # A greenflow bug or a broken task: not answering lets SWF retry it later.

@@ -30,6 +30,7 @@ from greenflow.errors import DefinitionError, NonDeterministicWorkflowError
 from ._definition import workflow_types
 from ._run import WorkflowRun, infer_run_id
 from ._split import DecisionResult, build_decisions
+from ._watchdog import DEFAULT_STEP_TIMEOUT
 
 log = logging.getLogger("greenflow.workflow")
 
@@ -57,19 +58,27 @@ class Decider:
         converter: the data converter (default: ``greenflow.converter.DEFAULT_CONVERTER``).
         fail_on_nondeterminism: answer ``FailWorkflowExecution`` instead of raising
             :class:`~greenflow.errors.NonDeterministicWorkflowError`.
+        step_timeout: the longest one step of workflow code (between two blocking calls)
+            may run, in real seconds, before it is stopped with
+            :class:`~greenflow.errors.WorkflowBlockingError` (see ``_watchdog``); ``None``
+            or 0 turns the check off.
 
     ``stats`` counts ``decisions``, ``cache_hits``, ``full_replays`` and ``events_replayed``
     (events fed to runs; with the cache, only the new ones).
     """
 
     def __init__(self, workflow_classes: Iterable[type], *, cache_size: int = 1000, converter: Any = None,
-                 fail_on_nondeterminism: bool = False):
+                 fail_on_nondeterminism: bool = False, step_timeout: float | None = DEFAULT_STEP_TIMEOUT):
         self.registry = build_registry(workflow_classes)
         if not isinstance(cache_size, int) or cache_size < 0:
             raise ValueError(f"cache_size must be an int >= 0, not {cache_size!r}")
         self.cache_size = cache_size
         self.converter = converter or DEFAULT_CONVERTER
         self.fail_on_nondeterminism = fail_on_nondeterminism
+        if step_timeout is not None and (isinstance(step_timeout, bool) or not isinstance(step_timeout, (int, float))
+                                         or step_timeout < 0):
+            raise ValueError(f"step_timeout must be None or a number of seconds >= 0, not {step_timeout!r}")
+        self.step_timeout = step_timeout
         self._cache: collections.OrderedDict[tuple[str, str], WorkflowRun] = collections.OrderedDict()
         self.stats = {"decisions": 0, "cache_hits": 0, "full_replays": 0, "events_replayed": 0}
 
@@ -97,7 +106,7 @@ class Decider:
             if result is not None:
                 return result
         events = self._full_history(events, started, fetch_history)
-        run = WorkflowRun(self.registry, key[0], key[1], self.converter)
+        run = self._new_run(key[0], key[1])
         self.stats["full_replays"] += 1
         try:
             run.feed(events, final_started_id=started)
@@ -120,12 +129,17 @@ class Decider:
         Give ``run_id`` when the workflow uses ``random()``/``uuid4()``: they are seeded from it.
         """
         events = list(events)
-        run = WorkflowRun(self.registry, workflow_id, run_id or infer_run_id(events), self.converter)
+        run = self._new_run(workflow_id, run_id or infer_run_id(events))
         try:
             run.feed(events)
             return run.query(query_name, tuple(args))
         finally:
             run.kill()
+
+    def _new_run(self, workflow_id: str, run_id: str) -> WorkflowRun:
+        run = WorkflowRun(self.registry, workflow_id, run_id, self.converter)
+        run.step_timeout = self.step_timeout
+        return run
 
     def evict(self, workflow_id: str, run_id: str) -> bool:
         """Drop a cached run (e.g. after its decisions could not be sent); True if it was cached."""

@@ -27,6 +27,8 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
 
+from ._watchdog import StepTimeout, StepWatch, current_watch
+
 log = logging.getLogger("greenflow.workflow")
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -143,6 +145,7 @@ class Hub:
         self.greenlet = _HubGreenlet(self._loop)
         self.greenlet.gf_run = run
         self._driver: greenlet | None = None
+        self._watch: StepWatch | None = None
         self._killing = False
 
     # ---------------------------------------------------------------- driver side
@@ -160,25 +163,38 @@ class Hub:
         """Run ready greenlets (FIFO) until none is ready; called by the decider."""
         if not self.ready and not self.conditions:
             return
+        self._drive()
+
+    def _drive(self) -> None:
         self._driver = getcurrent()
         self.greenlet.parent = self._driver
+        self._watch = current_watch()  # the OS thread driving us now
         self.greenlet.switch()
 
     def _loop(self) -> None:
         ready = self.ready
+        run = self.run
         while True:
             while True:
                 while ready:
                     g, exc = ready.popleft()
                     if g.dead:
                         continue
-                    if exc is None:
-                        g.switch()
-                    elif not g:  # never started: deliver the exception when it starts
-                        g.pending_exc = exc
-                        g.switch()
-                    else:
-                        g.throw(exc)
+                    watch = self._watch
+                    watch.begin(run)
+                    try:
+                        if exc is None:
+                            g.switch()
+                        elif not g:  # never started: deliver the exception when it starts
+                            g.pending_exc = exc
+                            g.switch()
+                        else:
+                            g.throw(exc)
+                        watch.end()
+                    except StepTimeout:
+                        # The watchdog's exception landed here, just after the step ended
+                        # (the run is already marked fatal).
+                        watch.end()
                 if not self.conditions or not self._check_conditions():
                     break
             self._driver.switch()
@@ -214,9 +230,7 @@ class Hub:
             self.ready.append((g, RunEvicted()))
         self.live.clear()
         if self.ready:
-            self._driver = getcurrent()
-            self.greenlet.parent = self._driver
-            self.greenlet.switch()
+            self._drive()
 
     # ---------------------------------------------------------------- workflow side
     def suspend(self) -> None:

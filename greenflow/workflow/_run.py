@@ -43,6 +43,7 @@ from greenflow.errors import CancelledError, NonDeterministicWorkflowError, Work
 from . import _commands as C
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
 from ._options import current_activity_options, current_workflow_options
+from ._watchdog import DEFAULT_STEP_TIMEOUT
 
 log = logging.getLogger("greenflow.workflow")
 
@@ -156,6 +157,8 @@ class WorkflowRun:
         self.definition = None
         self.info: WorkflowInfo | None = None
         self.fatal_error: BaseException | None = None
+        #: The longest one step of this run's workflow code may run (see ``_watchdog``).
+        self.step_timeout: float | None = DEFAULT_STEP_TIMEOUT
         self.open = {"activity": 0, "timer": 0, "child": 0}
         self.events_handled = 0
         self.query_mode = False

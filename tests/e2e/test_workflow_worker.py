@@ -94,3 +94,21 @@ def test_graceful_stop_on_the_local_service_does_not_wait_out_long_polls():
         with gevent.Timeout(30, AssertionError("stop() waited for the 60 s long polls")):
             worker.stop(None)  # no bound of its own: only the service withdrawing polls ends it soon
         assert not worker.running
+
+
+class Spins(WorkflowDefinition):
+    @execute(version="1", execution_start_to_close_timeout=600, task_start_to_close_timeout=30)
+    def run(self):
+        import time
+        until = time.monotonic() + 30  # a CPU loop; the worker's step watchdog stops it
+        while time.monotonic() < until:
+            pass
+
+
+def test_a_looping_workflow_leaves_its_task_unanswered_and_the_worker_going(env):
+    worker = env.workflow_worker(Spins, Echo, step_timeout=0.3)
+    client = env.client()
+    stuck = client.start(Spins.run)
+    wait_until(lambda: worker.blocked_tasks == 1, what="the looping step to be stopped")
+    assert [e["eventType"] for e in stuck.history()][-1] == "DecisionTaskStarted"  # not answered
+    assert client.start(Echo.run, "still deciding").result(timeout=20) == "still deciding"
