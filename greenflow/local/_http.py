@@ -47,6 +47,7 @@ from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
+from ._waiting import before_blocking
 
 log = logging.getLogger("greenflow.local")
 
@@ -326,6 +327,8 @@ class SWFProtocolHandler:
     def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict) -> dict:
         """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
 
+        The watcher starts when the poll is about to wait (see :mod:`._waiting`).
+
         On EOF or a reset the watcher kills this greenlet with ``GreenletExit``; the engine
         is then waiting for a task (its only switch point while polling: taking a task
         and committing it happen without a switch), so its waiter is simply removed and no
@@ -340,8 +343,16 @@ class SWFProtocolHandler:
         """
         handler = gevent.getcurrent()
         pending = buffer if buffer is not None else bytearray()
-        hung_up = []
-        watcher = gevent.spawn(self._watch_hang_up, sock, pending, handler, hung_up)
+        hung_up: list[bool] = []
+        watchers: list[Any] = []
+
+        def watch() -> None:
+            # Only once the poll is about to block: most polls find a task at once, and a
+            # greenlet spawned and killed per poll would cost more than the poll itself.
+            if not watchers:
+                watchers.append(gevent.spawn(self._watch_hang_up, sock, pending, handler, hung_up))
+
+        announced = before_blocking.set(watch)
         try:
             return self.core.handle(operation, params)
         except gevent.GreenletExit:
@@ -349,8 +360,10 @@ class SWFProtocolHandler:
                 raise _HungUp(f"the client hung up during {operation}") from None
             raise  # the server is stopping
         finally:
-            # Dead before this greenlet reads the socket again (one reader at a time).
-            watcher.kill(block=True)
+            before_blocking.reset(announced)
+            if watchers:
+                # Dead before this greenlet reads the socket again (one reader at a time).
+                watchers[0].kill(block=True)
 
     def _watch_hang_up(self, sock: Any, pending: bytearray, handler: Any, hung_up: list) -> None:
         limit = MAX_HEAD_BYTES + self.max_body

@@ -73,9 +73,12 @@ CREATE TABLE IF NOT EXISTS executions (
     state             TEXT NOT NULL,          -- JSON: the engine's private state of the run
     PRIMARY KEY (domain, workflow_id, run_id)
 ) WITHOUT ROWID;
+-- Two indexes only: every index costs each start and close about a page of writes.
+-- Lists by start time, open or closed; the open runs of a domain (engine start-up).
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions (domain, status, start_ts);
-CREATE INDEX IF NOT EXISTS executions_by_close ON executions (domain, status, close_ts);
-CREATE INDEX IF NOT EXISTS executions_open ON executions (status);
+-- Closed runs by close time (lists by close time, the retention sweep). Partial: a start
+-- writes nothing to it. Queries must say status = 'CLOSED' literally for SQLite to use it.
+CREATE INDEX IF NOT EXISTS executions_closed_by_close ON executions (domain, close_ts) WHERE status = 'CLOSED';
 
 -- One row per tag of an execution, for tagFilter.
 CREATE TABLE IF NOT EXISTS execution_tags (
@@ -102,7 +105,8 @@ CREATE TABLE IF NOT EXISTS meta (
 ) WITHOUT ROWID;
 """
 
-SCHEMA_VERSION = "1"
+#: Version 2: the open-runs index is gone and the close-time index is partial (closed runs).
+SCHEMA_VERSION = "2"
 
 #: The WAL size (in pages of 4 KB) at which SQLite checkpoints on a commit by itself,
 #: however busy the service is: it bounds the WAL file at about 40 MB.
@@ -132,12 +136,15 @@ class Store:
         self.connection.execute(f"PRAGMA wal_autocheckpoint={WAL_BOUND_PAGES}")
         self.connection.execute(f"PRAGMA synchronous={synchronous}")
         self.connection.execute("PRAGMA foreign_keys=OFF")
+        # Checked before the schema is applied, so that a database of another version is
+        # refused without being changed.
+        version = self._schema_version()
+        if version is not None and version != SCHEMA_VERSION:
+            self.connection.close()
+            raise RuntimeError(f"{path}: database schema version {version}, this greenflow needs {SCHEMA_VERSION}")
         self.connection.executescript(SCHEMA)
-        row = self.connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
+        if version is None:
             self.connection.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
-            raise RuntimeError(f"{path}: database schema version {row[0]}, this greenflow needs {SCHEMA_VERSION}")
         self._depth = 0
         self._transaction = _Transaction(self)
         #: Transactions committed so far (the idle checkpointer compares it over time).
@@ -145,6 +152,15 @@ class Store:
         #: Commits since the last checkpoint (an upper bound of the work one would do).
         self.commits_since_checkpoint = 0
         self._commit_listener: Callable[[], None] | None = None
+
+    def _schema_version(self) -> str | None:
+        """The version the database was made with; ``None`` for a new (empty) database."""
+        has_meta = self.connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if has_meta is None:
+            return None
+        row = self.connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return None if row is None else row[0]
 
     def transaction(self) -> _Transaction:
         """``with store.transaction() as conn:`` runs the block in one transaction, committed

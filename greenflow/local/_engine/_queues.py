@@ -20,6 +20,7 @@ from typing import Callable, Hashable
 from gevent.event import Event
 
 from .._faults import limit_exceeded
+from .._waiting import before_blocking
 
 #: Most long polls waiting on one task list at once (SWF: 1,000).
 MAX_POLLERS = 1000
@@ -117,7 +118,8 @@ def wait_for_task(queue: TaskQueue, claim: Callable[[Hashable], dict | None],
 
     ``claim(item)`` turns a queue entry into the answer (committing the task's start) or
     returns ``None`` for a stale entry; if it raises, ``requeue(item)`` puts the task back.
-    Pollers wait FIFO; ``between()`` runs after each wait (to fire due timeouts). Returns
+    Pollers wait FIFO; :data:`.._waiting.before_blocking` is called before each wait and
+    ``between()`` after it (to fire due timeouts). Returns
     ``None`` when the time is up or the service stops.
 
     Raises:
@@ -140,6 +142,9 @@ def wait_for_task(queue: TaskQueue, claim: Callable[[Hashable], dict | None],
             return None
         if len(queue.waiters) >= MAX_POLLERS:
             raise limit_exceeded(f"More than {MAX_POLLERS} pollers are waiting on this task list")
+        announce = before_blocking.get()
+        if announce is not None:
+            announce()
         waiter = Event()
         queue.waiters.append(waiter)
         try:
