@@ -4,8 +4,8 @@
     python benchmarks/bench_end_to_end.py --quick    # smoke run, a few seconds
 
 Everything runs in this one process, as a user's first program would: the embedded local
-SWF service from ``greenflow.connect()`` (a thread, or with ``--embedded process`` a child
-process it owns; SQLite in a temporary file, the wall clock), a workflow worker, an
+SWF service from ``greenflow.connect()`` (a child process it owns, the default, or with
+``--embedded thread`` a thread of this process; SQLite in a temporary file, the wall clock), a workflow worker, an
 activity worker (gevent pool) and the client starting executions, all talking SWF over
 loopback HTTP through botocore. Workloads (trivial activities):
 
@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
 from greenflow.client import WorkflowClient  # noqa: E402
 from greenflow.swf import connect  # noqa: E402
+from greenflow.swf._connect import DEFAULT_EMBEDDED  # noqa: E402
 from greenflow.workflow import WorkflowDefinition, execute, sleep, spawn, wait_all  # noqa: E402
 from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
 
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pollers", type=int, default=4, help="decision polls of the workflow worker")
     parser.add_argument("--embedded", choices=("thread", "process"), default=None,
                         help="where the embedded default service runs (greenflow.connect(embedded=...); "
-                             "default: connect()'s default, GREENFLOW_EMBEDDED or thread)")
+                             "default: GREENFLOW_EMBEDDED, else connect()'s default, process)")
     parser.add_argument("--server-process", action="store_true",
                         help="run the local service as a `greenflow server` process instead of embedded "
                              "(it then gets its own CPU instead of sharing this process's GIL)")
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                                      pollers=args.pollers)
     activity_worker = ActivityWorker(swf, DOMAIN, TASK_LIST, BenchActivities(), pool_size=200)
     results: dict[str, dict] = {}
-    mode = args.embedded or os.environ.get("GREENFLOW_EMBEDDED") or "thread"
+    mode = args.embedded or os.environ.get("GREENFLOW_EMBEDDED") or DEFAULT_EMBEDDED
     where = ("a `greenflow server` process" if args.server_process
              else f"embedded local service ({'a child process' if mode == 'process' else 'a thread of this process'})")
     print(f"greenflow end-to-end benchmark: {where} at {service.endpoint}, "
