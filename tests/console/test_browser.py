@@ -6,6 +6,7 @@ import gevent.event
 from playwright.sync_api import expect
 
 from greenflow._swf_rules import event_attributes
+from greenflow.console import Console
 from greenflow.workflow import workflow_type_of
 
 from . import console_app
@@ -144,3 +145,40 @@ def test_bad_input_gets_a_clear_message(app_env, console, page, shots):
     shots("filter-error")
     page.goto(console.url + f"domains/{app_env.domain}/executions/no-such-id")
     expect(page.locator("#problem")).to_contain_text("no execution with workflow ID 'no-such-id'")
+
+
+def test_paging_through_executions(env, console, page, shots):
+    env.swf.ensure_workflow_type(env.domain, workflow_type_of(ApprovalWorkflow.run), task_list=env.task_list)
+    client = env.client()
+    for number in range(250):
+        client.start(ApprovalWorkflow.run, 0, workflow_id=f"bulk-{number:04d}", tags=["odd" if number % 2 else "even"])
+    page.goto(console.url + f"domains/{env.domain}/?size=100")
+    expect(page.locator("#tab-open .count")).to_have_text("250")
+    expect(page.locator("#executions tbody tr")).to_have_count(100)
+    expect(page.locator("#executions tbody tr").first).to_contain_text("bulk-0249")  # newest first
+    page.click("#next-page")
+    expect(page.locator("#page-number")).to_have_text("page 2")
+    expect(page.locator("#executions tbody tr")).to_have_count(100)
+    page.click("#next-page")
+    expect(page.locator("#executions tbody tr")).to_have_count(50)
+    expect(page.locator("#executions tbody tr").last).to_contain_text("bulk-0000")
+    expect(page.locator("#next-page")).to_have_count(0)
+    # One filter at a time, as SWF allows: the tag, then the exact workflow ID.
+    page.goto(console.url + f"domains/{env.domain}/?tag=odd&size=1000")
+    expect(page.locator("#tab-open .count")).to_have_text("125")
+    page.fill("input[name=tag]", "")
+    page.fill("input[name=id]", "bulk-0042")
+    page.click("button[type=submit]")
+    expect(page.locator("#executions tbody tr")).to_have_count(1)
+    shots("filtered")
+
+
+def test_stack_trace_says_when_the_workflow_code_is_not_importable(env, page, shots):
+    env.swf.ensure_workflow_type(env.domain, workflow_type_of(ApprovalWorkflow.run), task_list=env.task_list)
+    env.client().start(ApprovalWorkflow.run, 0, workflow_id="elsewhere")
+    with Console(env.swf) as console:  # no workflow code loaded
+        page.goto(console.url + f"domains/{env.domain}/executions/elsewhere")
+        expect(page.locator("#stack-problem")).to_contain_text(
+            "The code of workflow type ApprovalWorkflow 1.0 is not importable in this console")
+        expect(page.locator("#stack-problem")).to_contain_text("--workflows MODULE")
+        shots("not-importable")
