@@ -135,12 +135,14 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
 
     # ------------------------------------------------------------ one execution
 
-    def run_of(domain: str, workflow_id: str) -> str:
-        # Run IDs hold '/' (base64), so they travel in the query string, not the path.
-        run_id = request.args.get("run_id", "").strip()
-        if not run_id:
-            abort(_problem(400, "run_id is missing from the address"))
-        return run_id
+    def target() -> tuple[str, str]:
+        # Run IDs hold '/' (base64) and workflow IDs may hold '/' and ':' (AWS Flow's child
+        # IDs), so both travel in the query string, not the path.
+        workflow_id = request.args.get("workflow_id", "")
+        run_id = request.args.get("run_id", "")
+        if not workflow_id or not run_id:
+            abort(_problem(400, "the address must name workflow_id and run_id"))
+        return workflow_id, run_id
 
     def execution_values(domain: str, workflow_id: str, run_id: str) -> dict[str, Any]:
         description = backend.describe(domain, workflow_id, run_id)
@@ -156,24 +158,25 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
                     timeline=timeline, is_open=is_open, stack=stack, now=now,
                     code_loaded=backend.code.class_for(name, version) is not None)
 
-    @app.get("/domains/<domain>/executions/<workflow_id>")
-    def execution(domain: str, workflow_id: str) -> Response:
-        if not request.args.get("run_id"):  # the newest run of the workflow ID
+    @app.get("/domains/<domain>/execution")
+    def execution(domain: str) -> Response:
+        workflow_id = request.args.get("workflow_id", "")
+        if workflow_id and not request.args.get("run_id"):  # the newest run of the workflow ID
             latest = backend.latest_run(domain, workflow_id)
             if latest is None:
                 return _problem(404, f"no execution with workflow ID {workflow_id!r} in domain {domain!r}")
             return redirect(url_for("execution", domain=domain, workflow_id=workflow_id, run_id=latest))
-        run_id = run_of(domain, workflow_id)
+        workflow_id, run_id = target()
         return page("execution.html", **execution_values(domain, workflow_id, run_id))
 
-    @app.get("/domains/<domain>/executions/<workflow_id>/live")
-    def execution_live(domain: str, workflow_id: str) -> Response:
-        run_id = run_of(domain, workflow_id)
+    @app.get("/domains/<domain>/execution/live")
+    def execution_live(domain: str) -> Response:
+        workflow_id, run_id = target()
         return page("_execution_live.html", **execution_values(domain, workflow_id, run_id))
 
-    @app.get("/domains/<domain>/executions/<workflow_id>/history.json")
-    def history_json(domain: str, workflow_id: str) -> Response:
-        run_id = run_of(domain, workflow_id)
+    @app.get("/domains/<domain>/execution/history.json")
+    def history_json(domain: str) -> Response:
+        workflow_id, run_id = target()
         events = backend.history(domain, workflow_id, run_id)
         text = json.dumps(events, indent=2, default=_json_default, ensure_ascii=False)
         return Response(text, mimetype="application/json")
@@ -183,9 +186,9 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
         response.headers["HX-Trigger"] = "execution-changed"  # the live fragment refreshes at once
         return response
 
-    @app.post("/domains/<domain>/executions/<workflow_id>/signal")
-    def signal(domain: str, workflow_id: str) -> Response:
-        run_id = run_of(domain, workflow_id)
+    @app.post("/domains/<domain>/execution/signal")
+    def signal(domain: str) -> Response:
+        workflow_id, run_id = target()
         check_action()
         try:
             backend.signal(domain, workflow_id, run_id, request.form.get("name", ""), request.form.get("input", ""))
@@ -193,16 +196,16 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
             return _problem(400, str(error))
         return action_done(f"Signal {request.form.get('name', '').strip()!r} sent.")
 
-    @app.post("/domains/<domain>/executions/<workflow_id>/cancel")
-    def cancel(domain: str, workflow_id: str) -> Response:
-        run_id = run_of(domain, workflow_id)
+    @app.post("/domains/<domain>/execution/cancel")
+    def cancel(domain: str) -> Response:
+        workflow_id, run_id = target()
         check_action()
         backend.cancel(domain, workflow_id, run_id)
         return action_done("Cancellation requested: the workflow's code decides how it stops.")
 
-    @app.post("/domains/<domain>/executions/<workflow_id>/terminate")
-    def terminate(domain: str, workflow_id: str) -> Response:
-        run_id = run_of(domain, workflow_id)
+    @app.post("/domains/<domain>/execution/terminate")
+    def terminate(domain: str) -> Response:
+        workflow_id, run_id = target()
         check_action()
         backend.terminate(domain, workflow_id, run_id, request.form.get("reason", ""))
         return action_done("Terminated.")

@@ -15,7 +15,7 @@ import hmac
 import ipaddress
 from typing import Any, Callable, Iterable
 
-__all__ = ["BasicAuth", "is_loopback", "parse_auth", "AuthConfigError"]
+__all__ = ["BasicAuth", "is_loopback", "parse_auth", "check_binding", "AuthConfigError"]
 
 
 class AuthConfigError(ValueError):
@@ -30,6 +30,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a name that may resolve anywhere
+
+
+def check_binding(host: str, auth: tuple[str, str] | None) -> None:
+    """Refuse to listen beyond loopback without a login.
+
+    Raises:
+        AuthConfigError: ``host`` is not a loopback address and ``auth`` is ``None``.
+    """
+    if not is_loopback(host) and auth is None:
+        raise AuthConfigError(
+            f"the console would listen on {host}, beyond this machine, with no login: it can terminate "
+            f"executions. Give --auth USER:PASSWORD (and put it behind TLS), or listen on 127.0.0.1")
 
 
 def parse_auth(text: str | None) -> tuple[str, str] | None:

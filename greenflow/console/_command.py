@@ -45,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     from greenflow.swf import connect
 
-    from ._auth import AuthConfigError, parse_auth
+    from ._auth import AuthConfigError, check_binding, parse_auth
     from ._serve import Console
     try:
         auth = parse_auth(args.auth)
+        check_binding(args.host, auth)  # before connecting: a refusal should be instant
         swf = connect(endpoint=args.endpoint, region=args.region)
         console = Console(swf, host=args.host, port=args.port, workflow_modules=args.workflows, auth=auth,
                           refresh=args.refresh)

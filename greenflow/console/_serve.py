@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from gevent.pywsgi import WSGIServer
 
 from ._app import create_app
-from ._auth import AuthConfigError, BasicAuth, is_loopback
+from ._auth import BasicAuth, check_binding
 from ._backend import ConsoleBackend
 from ._code import WorkflowCode
 
@@ -35,10 +35,7 @@ class Console:
 
     def __init__(self, swf: Any, *, host: str = "127.0.0.1", port: int = 0, workflow_classes: Iterable[type] = (),
                  workflow_modules: Iterable[str] = (), auth: tuple[str, str] | None = None, refresh: float = 2.0):
-        if not is_loopback(host) and auth is None:
-            raise AuthConfigError(
-                f"the console would listen on {host}, beyond this machine, with no login: it can terminate "
-                f"executions. Give --auth USER:PASSWORD (and put it behind TLS), or listen on 127.0.0.1")
+        check_binding(host, auth)
         if refresh <= 0:
             raise ValueError(f"refresh must be a positive number of seconds, not {refresh!r}")
         self.swf = swf

@@ -83,7 +83,7 @@ def test_watch_an_execution_run_then_signal_it_from_the_page(app_env, console, p
 
 def test_cancel_from_the_page(app_env, console, page, shots):
     handle = app_env.client().start(ApprovalWorkflow.run, 0, workflow_id="order-2")
-    page.goto(console.url + f"domains/{app_env.domain}/executions/order-2")  # the newest run
+    page.goto(console.url + f"domains/{app_env.domain}/execution?workflow_id=order-2")  # the newest run
     expect(page.locator("#status")).to_have_text("open")
     page.click("#cancel-button")
     expect(page.locator("#action-result")).to_contain_text("Cancellation requested")
@@ -135,7 +135,7 @@ def test_task_lists_show_the_backlog(env, console, page, shots):
 
 def test_bad_input_gets_a_clear_message(app_env, console, page, shots):
     app_env.client().start(ApprovalWorkflow.run, 0, workflow_id="order-4")
-    page.goto(console.url + f"domains/{app_env.domain}/executions/order-4")
+    page.goto(console.url + f"domains/{app_env.domain}/execution?workflow_id=order-4")
     page.fill("#signal-name", "approve")
     page.fill("#signal-input", "{not json")
     page.click("#signal-button")
@@ -143,7 +143,7 @@ def test_bad_input_gets_a_clear_message(app_env, console, page, shots):
     page.goto(console.url + f"domains/{app_env.domain}/?state=open&status=FAILED")
     expect(page.locator("#filter-error")).to_contain_text("close status filters closed executions")
     shots("filter-error")
-    page.goto(console.url + f"domains/{app_env.domain}/executions/no-such-id")
+    page.goto(console.url + f"domains/{app_env.domain}/execution?workflow_id=no-such-id")
     expect(page.locator("#problem")).to_contain_text("no execution with workflow ID 'no-such-id'")
 
 
@@ -177,7 +177,7 @@ def test_stack_trace_says_when_the_workflow_code_is_not_importable(env, page, sh
     env.swf.ensure_workflow_type(env.domain, workflow_type_of(ApprovalWorkflow.run), task_list=env.task_list)
     env.client().start(ApprovalWorkflow.run, 0, workflow_id="elsewhere")
     with Console(env.swf) as console:  # no workflow code loaded
-        page.goto(console.url + f"domains/{env.domain}/executions/elsewhere")
+        page.goto(console.url + f"domains/{env.domain}/execution?workflow_id=elsewhere")
         expect(page.locator("#stack-problem")).to_contain_text(
             "The code of workflow type ApprovalWorkflow 1.0 is not importable in this console")
         expect(page.locator("#stack-problem")).to_contain_text("--workflows MODULE")

@@ -99,7 +99,7 @@ def test_basic_auth_guards_every_page():
 
 def test_actions_are_only_taken_from_the_console_pages():
     with LocalService() as service, Console(connect(endpoint=service.endpoint)) as console:
-        target = console.url + "domains/shop/executions/order-1/cancel?run_id=r"
+        target = console.url + "domains/shop/execution/cancel?workflow_id=order-1&run_id=r"
         status, body = _get(target, data=b"")
         assert status == 400 and "HX-Request" in body
         status, body = _get(target, {"HX-Request": "true", "Origin": "http://evil.example"}, data=b"")
@@ -109,7 +109,7 @@ def test_actions_are_only_taken_from_the_console_pages():
 def test_unknown_pages_and_missing_runs_are_clear_errors():
     with LocalService() as service, Console(connect(endpoint=service.endpoint)) as console:
         connect(endpoint=service.endpoint).ensure_domain("shop")
-        status, body = _get(console.url + "domains/shop/executions/x?run_id=" + urllib.parse.quote("a/b="))
+        status, body = _get(console.url + "domains/shop/execution?workflow_id=a:b/c&run_id=" + urllib.parse.quote("a/b="))
         assert status == 404 and "SWF answered" in body
         status, body = _get(console.url + "domains/nope/")
         assert status == 404 and "nope" in body
