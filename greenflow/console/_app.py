@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import linecache
 import urllib.parse
 from typing import Any
 
@@ -48,6 +49,16 @@ def _seconds(value: float | None) -> str:
     return f"{hours // 24} d {hours % 24} h"
 
 
+def _source_line(location: str) -> str:
+    """The source line at ``file:line`` of a stack trace, stripped ("" when unknown).
+
+    The locations come from replaying the workflow's code in this process (frames of its
+    greenlets), never from history data.
+    """
+    path, _, line = str(location).rpartition(":")
+    return linecache.getline(path, int(line)).strip() if path and line.isdigit() else ""
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, _dt.datetime):
         return value.isoformat()
@@ -66,7 +77,7 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["seconds"] = _seconds
     app.jinja_env.globals.update(refresh=refresh, endpoint_label=endpoint_label, page_sizes=PAGE_SIZES,
-                                 close_statuses=_CLOSE_STATUSES, quote=lambda text: urllib.parse.quote(text, safe=""))
+                                 close_statuses=_CLOSE_STATUSES, source_line=_source_line, quote=lambda text: urllib.parse.quote(text, safe=""))
 
     def page(template: str, status: int = 200, **values: Any) -> Response:
         return make_response(render_template(template, **values), status)
