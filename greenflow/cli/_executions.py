@@ -23,7 +23,7 @@ import signal
 import sys
 from typing import Any, Iterable
 
-from ._swf_rules import event_attributes
+from .._swf_rules import event_attributes
 
 log = logging.getLogger("greenflow.cli")
 
@@ -144,7 +144,7 @@ def _parser(subparsers: Any, name: str, help: str, description: str | None = Non
 def _command(func):
     """Map errors to messages and exit statuses, the same way for every command."""
     def run(args: argparse.Namespace) -> int:
-        from .errors import GreenflowError
+        from ..errors import GreenflowError
         try:
             return func(args)
         except UsageError as error:
@@ -160,12 +160,12 @@ def _command(func):
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    from .swf import connect
+    from ..swf import connect
     return connect(endpoint=args.endpoint, region=args.region)
 
 
 def _client(args: argparse.Namespace, task_list: str | None = None) -> Any:
-    from .client import WorkflowClient
+    from ..client import WorkflowClient
     return WorkflowClient(_connect(args), args.domain, task_list)
 
 
@@ -255,7 +255,7 @@ def _resolve(module: Any, attribute: str) -> Any:
 
 
 def _is_workflow_class(obj: Any) -> bool:
-    from .workflow._definition import WorkflowDefinition, workflow_types
+    from ..workflow._definition import WorkflowDefinition, workflow_types
     if not (isinstance(obj, type) and issubclass(obj, WorkflowDefinition) and obj is not WorkflowDefinition):
         return False
     try:
@@ -265,7 +265,7 @@ def _is_workflow_class(obj: Any) -> bool:
 
 
 def _activity_types_of(obj: Any) -> list:
-    from .activity._definition import activity_types
+    from ..activity._definition import activity_types
     try:
         return list(activity_types(obj))
     except Exception:
@@ -317,7 +317,7 @@ def find_definitions(specs: Iterable[str]) -> tuple[list[type], list[Any]]:
 
 @_command
 def _worker(args: argparse.Namespace) -> int:
-    from .swf import patch_gevent
+    from ..swf import patch_gevent
     patch_gevent()  # before botocore opens a socket: cooperative long polls and activities
     import gevent
     import gevent.event
@@ -328,12 +328,12 @@ def _worker(args: argparse.Namespace) -> int:
     swf = _connect(args)
     workers: list[Any] = []
     groups: dict[str, list] = {}
-    from .workflow._definition import workflow_types
+    from ..workflow._definition import workflow_types
     for cls in workflows:
         task_list = args.task_list or next((kind.task_list for kind in workflow_types(cls) if kind.task_list),
                                            None) or DEFAULT_TASK_LIST
         groups.setdefault(task_list, []).append(cls)
-    from .workflow_worker import WorkflowWorker
+    from ..workflow_worker import WorkflowWorker
     for task_list, classes in groups.items():
         workers.append(WorkflowWorker(swf, args.domain, task_list, *classes, identity=args.identity,
                                       register=not args.no_register, pollers=args.pollers,
@@ -344,7 +344,7 @@ def _worker(args: argparse.Namespace) -> int:
                                            None) or DEFAULT_TASK_LIST
         activity_groups.setdefault(task_list, []).append(obj)
     if activity_groups:
-        from .activity import ActivityWorker
+        from ..activity import ActivityWorker
         for task_list, objects in activity_groups.items():
             kwargs: dict[str, Any] = {"pool_size": args.pool_size, "register": not args.no_register}
             if args.activity_pollers:
@@ -580,12 +580,12 @@ def load_history(path: str) -> tuple[list[dict], dict]:
 
 @_command
 def _replay(args: argparse.Namespace) -> int:
-    from .errors import NonDeterministicWorkflowError
+    from ..errors import NonDeterministicWorkflowError
     events, execution = load_history(args.file)
     workflows, _ = find_definitions(args.modules)
     if not workflows:
         raise UsageError(f"no WorkflowDefinition subclasses found in {' '.join(args.modules)}")
-    from .workflow._replayer import Replayer
+    from ..workflow._replayer import Replayer
     started = event_attributes(events[0]) if events else {}
     kind = started.get("workflowType", {})
     try:

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 
 #: Modules that may add commands through ``add_commands(subparsers)`` (skipped if absent).
-COMMAND_MODULES: list[str] = ["greenflow._cli_commands"]
+COMMAND_MODULES: list[str] = ["greenflow.cli._executions"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +87,7 @@ def _add_server_command(subparsers) -> None:
 
 
 def _run_server(args: argparse.Namespace) -> int:
-    from .local import DatabaseInUseError, LocalService
+    from ..local import DatabaseInUseError, LocalService
 
     try:
         service = LocalService(args.db, args.host, args.port, poll_timeout=args.poll_timeout,
