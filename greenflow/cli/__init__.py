@@ -1,54 +1,51 @@
 """The ``greenflow`` command (also ``python -m greenflow``).
 
-Commands:
+One module per group of commands; each exposes ``add_commands(subparsers)``, which adds its
+sub-commands with ``subparsers.add_parser(name, help=...)`` and sets
+``parser.set_defaults(func=handler)``, where ``handler(args) -> int`` returns the exit
+status. :data:`COMMAND_GROUPS` lists them; a new group is a new module added there.
 
-``greenflow server [--host H] [--port P] [--db PATH] [--credentials FILE] [--poll-timeout S]``
-    Run the local SWF service in the foreground. It prints one line with its endpoint
-    once it listens, and stops cleanly (exit status 0) on SIGTERM or Ctrl-C.
+* :mod:`._service` – ``server``: the local SWF service in the foreground.
+* :mod:`._worker` – ``worker``: workflow and activity workers for the classes in modules.
+* :mod:`._executions` – ``start``, ``signal``, ``cancel``, ``terminate``, ``list``,
+  ``describe``, ``history``.
+* :mod:`._replay` – ``replay``: a saved history against today's code.
+* :mod:`._common` (options, errors → exit statuses, JSON) and :mod:`._definitions` (finding
+  workflow classes and activities in modules) serve them.
 
-Adding commands (the extension point): a module listed in :data:`COMMAND_MODULES` that
-defines ``add_commands(subparsers)`` gets to add its own subcommands. For each command,
-``add_commands`` calls ``subparsers.add_parser(name, help=...)``, adds its arguments and
-sets ``parser.set_defaults(func=handler)``, where ``handler(args) -> int`` returns the
-exit status. A listed module that does not exist (not installed) is skipped::
+Exit statuses: 0 success; 1 the operation failed; 2 bad usage; 130 interrupted.
 
-    # greenflow/_more_commands.py, added to COMMAND_MODULES
-    def add_commands(subparsers):
-        parser = subparsers.add_parser("replay", help="replay a saved history")
-        parser.add_argument("history")
-        parser.set_defaults(func=_replay)
+Nothing heavy is imported until a command runs: ``greenflow worker`` must monkey-patch
+gevent before botocore is imported.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-#: Modules that may add commands through ``add_commands(subparsers)`` (skipped if absent).
-COMMAND_MODULES: list[str] = ["greenflow.cli._executions"]
+from . import _executions, _replay, _service, _worker
+
+#: Each group's ``add_commands(subparsers)``, in the order ``greenflow --help`` lists them.
+COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
+    _service.add_commands,
+    _worker.add_commands,
+    _executions.add_commands,
+    _replay.add_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``greenflow`` argument parser, with every registered command."""
+    """The ``greenflow`` argument parser, with every command."""
     parser = argparse.ArgumentParser(prog="greenflow", description="Durable workflows on the Amazon SWF API.")
     parser.add_argument("--log-level", default="WARNING",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (default: WARNING)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _add_server_command(subparsers)
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and module_name.startswith(error.name):
-                continue  # the module (or its package) does not exist: nothing to add
-            raise
-        add_commands = getattr(module, "add_commands", None)
-        if add_commands is not None:
-            add_commands(subparsers)
+    for add_commands in COMMAND_GROUPS:
+        add_commands(subparsers)
     return parser
 
 
@@ -64,53 +61,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(func(args) or 0)
 
 
-# --------------------------------------------------------------------------- greenflow server
-
-
-def _add_server_command(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "server", help="run the local SWF service",
-        description="Run the local SWF service (SWF's JSON API, durable in SQLite) in the foreground. "
-                    "SIGTERM or Ctrl-C stop it cleanly.")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: 127.0.0.1; any other address needs --credentials)")
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default: 0, a free port, printed at start)")
-    parser.add_argument("--db", default="greenflow.db", metavar="PATH",
-                        help="SQLite database file (default: greenflow.db; ':memory:' keeps nothing)")
-    parser.add_argument("--credentials", metavar="FILE",
-                        help="require SigV4-signed requests; FILE holds a JSON object or lines 'KEYID SECRET'")
-    parser.add_argument("--poll-timeout", type=float, default=60.0, metavar="SECONDS",
-                        help="how long a long poll waits for a task (default: 60, as SWF)")
-    parser.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
-                        help="SQLite durability: NORMAL survives a crash of the process, FULL also a power loss")
-    parser.set_defaults(func=_run_server)
-
-
-def _run_server(args: argparse.Namespace) -> int:
-    from ..local import DatabaseInUseError, LocalService
-
-    try:
-        service = LocalService(args.db, args.host, args.port, poll_timeout=args.poll_timeout,
-                               credentials=args.credentials, synchronous=args.synchronous)
-    except (ValueError, OSError) as error:
-        print(f"greenflow server: error: {error}", file=sys.stderr)
-        return 2
-
-    def ready(service: LocalService) -> None:
-        print(f"greenflow: local SWF service listening on {service.endpoint} (database {service.db_path})",
-              flush=True)
-
-    try:
-        service.serve_forever(ready=ready)
-    except DatabaseInUseError as error:
-        print(f"greenflow server: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"greenflow server: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 1
-    except sqlite3.Error as error:
-        print(f"greenflow server: error: cannot use the database {args.db}: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        pass  # a Ctrl-C that arrived before the signal handlers were installed
-    return 0
+__all__ = ["COMMAND_GROUPS", "build_parser", "main"]
