@@ -47,7 +47,7 @@ def _worker(args: argparse.Namespace) -> int:
         task_list = args.task_list or next((kind.task_list for kind in workflow_types(cls) if kind.task_list),
                                            None) or DEFAULT_TASK_LIST
         groups.setdefault(task_list, []).append(cls)
-    from ..workflow_worker import WorkflowWorker
+    from ..worker._workflow import WorkflowWorker
     for task_list, classes in groups.items():
         workers.append(WorkflowWorker(swf, args.domain, task_list, *classes, identity=args.identity,
                                       register=not args.no_register, pollers=args.pollers,

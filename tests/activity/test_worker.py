@@ -18,11 +18,11 @@ import gevent.event
 import pytest
 
 from greenflow import errors
-from greenflow.activity import _worker as worker_module
+from greenflow.worker import _activity as worker_module
 from greenflow.activity._definition import activities, activity
 from greenflow.activity._context import NoActivityContextError, context, heartbeat
 from greenflow.activity._manual import ManualActivityCompletionClient
-from greenflow.activity._worker import ActivityWorker, WorkerShutdownError
+from greenflow.worker._activity import ActivityWorker, WorkerShutdownError
 from greenflow.converter import DEFAULT_CONVERTER, exception_from_failure
 from greenflow.local import LocalService
 from greenflow.swf import connect

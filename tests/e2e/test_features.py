@@ -88,7 +88,7 @@ def test_activities(env):
 
 def test_with_worker_starts_executions_on_its_task_list(env):
     env.activity_worker(Greeter())
-    from greenflow.workflow_worker import WorkflowWorker
+    from greenflow.worker._workflow import WorkflowWorker
     with WorkflowWorker(env.swf, env.domain, env.task_list, HelloWorkflow) as worker:
         handle = HelloWorkflow.hello()
         assert handle.result(timeout=20) == "Hello World!"

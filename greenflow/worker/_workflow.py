@@ -33,13 +33,13 @@ from typing import Any, Callable, Sequence
 
 from greenlet import getcurrent
 
-from . import errors
-from .converter import DataConverter, failure_from_exception
-from .workflow._watchdog import DEFAULT_STEP_TIMEOUT
+from .. import errors
+from ..converter import DataConverter, failure_from_exception
+from ..workflow._watchdog import DEFAULT_STEP_TIMEOUT
 
 __all__ = ["WorkflowWorker"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("greenflow.workflow_worker")
 
 _DEFAULT_RETENTION_DAYS = 30  # as the activity worker and SWFClient.ensure_domain
 
@@ -128,9 +128,9 @@ class WorkflowWorker:
             raise ValueError(f"domain must be a non-empty string, not {domain!r}")
         if pollers < 1:
             raise ValueError(f"pollers must be >= 1, not {pollers!r}")
-        from .swf import as_client
-        from .workflow._decider import Decider
-        from .workflow._definition import workflow_types
+        from ..swf import as_client
+        from ..workflow._decider import Decider
+        from ..workflow._definition import workflow_types
         self.swf = as_client(client)
         self.domain = domain
         self.task_list = task_list
@@ -317,8 +317,8 @@ class WorkflowWorker:
 
     def __enter__(self) -> "WorkflowWorker":
         """Run in the background; inside the block ``Workflow.method(...)`` starts executions here."""
-        from .client import WorkflowClient
-        from .workflow._starter import use_starter
+        from ..client import WorkflowClient
+        from ..workflow._starter import use_starter
         self.start()
         stack = contextlib.ExitStack()
         stack.callback(self.stop, self.shutdown_timeout, interrupt_polls=True)
@@ -336,7 +336,7 @@ class WorkflowWorker:
 
     def workflow_client(self) -> Any:
         """A :class:`greenflow.client.WorkflowClient` for this worker's domain and task list."""
-        from .client import WorkflowClient
+        from ..client import WorkflowClient
         kwargs = {"workflow_classes": self.workflow_classes}
         if self.converter is not None:
             kwargs["converter"] = self.converter
@@ -440,7 +440,7 @@ class WorkflowWorker:
 
     @property
     def decider_converter(self) -> DataConverter:
-        from .converter import DEFAULT_CONVERTER
+        from ..converter import DEFAULT_CONVERTER
         return self.converter or DEFAULT_CONVERTER
 
     def _respond(self, task: dict, decisions: Sequence[dict], context: str | None, name: str) -> None:

@@ -56,8 +56,8 @@ from ..errors import (
     UnknownResourceError,
 )
 from ..swf import as_client, is_patched
-from ._context import ActivityContext, _enter, _leave
-from ._definition import activity_types as _activity_types
+from ..activity._context import ActivityContext, _enter, _leave
+from ..activity._definition import activity_types as _activity_types
 
 log = logging.getLogger("greenflow.activity")
 

@@ -1,0 +1,1 @@
+"""Workers: what runs workflow code and activities (filled in by the next commit)."""
