@@ -38,7 +38,7 @@ _EXPORTS = {
     "activities": "greenflow.activity",
     "ActivityWorker": "greenflow.activity",
     "ManualActivityCompletionClient": "greenflow.activity",
-    "WorkflowWorker": "greenflow.worker._workflow",
+    "WorkflowWorker": "greenflow.worker",
     "WorkflowClient": "greenflow.client",
     "WorkflowHandle": "greenflow.client",
     "workflow_starter": "greenflow.client",
@@ -58,4 +58,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from greenflow.swf import SWFClient, connect
     from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute, query,
                                     signal, workflow_options)
-    from greenflow.worker._workflow import WorkflowWorker
+    from greenflow.worker import WorkflowWorker

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import IO, Any
 
 DEFAULT_DOMAIN = "greenflow"
-DEFAULT_TASK_LIST = "default"
 
 #: A command's handler: parsed arguments in, exit status out.
 Handler = Callable[[argparse.Namespace], int]

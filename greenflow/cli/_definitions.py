@@ -64,7 +64,7 @@ def _is_workflow_class(obj: Any) -> bool:
         return False
 
 
-def activity_types_of(obj: Any) -> list[Any]:
+def _activity_types_of(obj: Any) -> list[Any]:
     """The ``(ActivityType, method)`` pairs ``obj`` implements ([] if it is no activities object)."""
     from ..activity._definition import activity_types
     try:
@@ -105,7 +105,7 @@ def find_definitions(specs: Iterable[str]) -> tuple[list[type], list[Any]]:
                                          "name an instance instead (MODULE:instance)") from None
                     log.warning("skipping %s: cannot create it without arguments (%s)", obj.__name__, error)
                     continue
-                if activity_types_of(instance):
+                if _activity_types_of(instance):
                     activity_objects.append(instance)
         for instance in instances:
             if all(instance is not known for known in activity_objects):

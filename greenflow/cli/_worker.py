@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from typing import Any
 
-from ._common import DEFAULT_TASK_LIST, UsageError, add_command, command, connect
-from ._definitions import activity_types_of, find_definitions
+from ._common import UsageError, add_command, command, connect
+from ._definitions import find_definitions
 
 
 def add_commands(subparsers: Any) -> None:
@@ -33,65 +32,24 @@ def add_commands(subparsers: Any) -> None:
 def _worker(args: argparse.Namespace) -> int:
     from ..swf import patch_gevent
     patch_gevent()  # before botocore opens a socket: cooperative long polls and activities
-    import gevent
-    import gevent.event
+    # Imported after patching, which is why these imports are here and not at the top.
+    from ..worker import Worker
 
     workflows, activity_objects = find_definitions(args.modules)
     if not workflows and not activity_objects:
         raise UsageError(f"no WorkflowDefinition subclasses or @activities found in {' '.join(args.modules)}")
-    swf = connect(args)
-    workers: list[Any] = []
-    groups: dict[str, list[Any]] = {}
-    from ..workflow._definition import workflow_types
-    for cls in workflows:
-        task_list = args.task_list or next((kind.task_list for kind in workflow_types(cls) if kind.task_list),
-                                           None) or DEFAULT_TASK_LIST
-        groups.setdefault(task_list, []).append(cls)
-    from ..worker._workflow import WorkflowWorker
-    for task_list, classes in groups.items():
-        workers.append(WorkflowWorker(swf, args.domain, task_list, *classes, identity=args.identity,
-                                      register=not args.no_register, pollers=args.pollers,
-                                      fail_on_nondeterminism=args.fail_on_nondeterminism))
-    activity_groups: dict[str, list[Any]] = {}
-    for obj in activity_objects:
-        task_list = args.task_list or next((kind.task_list for kind, _ in activity_types_of(obj) if kind.task_list),
-                                           None) or DEFAULT_TASK_LIST
-        activity_groups.setdefault(task_list, []).append(obj)
-    if activity_groups:
-        from ..activity import ActivityWorker
-        for task_list, objects in activity_groups.items():
-            kwargs: dict[str, Any] = {"pool_size": args.pool_size, "register": not args.no_register}
-            if args.activity_pollers:
-                kwargs["pollers"] = min(args.activity_pollers, args.pool_size)
-            if args.identity:
-                kwargs["identity"] = args.identity
-            workers.append(ActivityWorker(swf, args.domain, task_list, *objects, **kwargs))
-    for worker in workers:
-        print(f"greenflow worker: {_describe_worker(worker)}", flush=True)
-    stopping = gevent.event.Event()
-    signals = 0
-
-    def on_signal() -> None:
-        # The first SIGINT/SIGTERM stops gracefully; a second one interrupts everything.
-        nonlocal signals
-        signals += 1
-        stopping.set()
-        if signals > 1:
-            print("greenflow worker: second signal, interrupting", flush=True)
-            for worker in workers:
-                gevent.spawn(worker.stop, 0)
-
-    watchers = [gevent.signal_handler(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)]
-    try:
-        for worker in workers:
-            worker.start()
-        print("greenflow worker: running (SIGINT/SIGTERM to stop)", flush=True)
-        stopping.wait()
-        print("greenflow worker: stopping gracefully (finishing running tasks)", flush=True)
-        gevent.joinall([gevent.spawn(worker.stop) for worker in workers])
-    finally:
-        for watcher in watchers:
-            watcher.cancel()
+    activity_options: dict[str, Any] = {"pool_size": args.pool_size}
+    if args.activity_pollers:
+        activity_options["pollers"] = min(args.activity_pollers, args.pool_size)
+    worker = Worker(connect(args), args.domain, workflows=workflows, activities=activity_objects,
+                    task_list=args.task_list, identity=args.identity, register=not args.no_register,
+                    workflow_options={"pollers": args.pollers, "fail_on_nondeterminism": args.fail_on_nondeterminism},
+                    activity_options=activity_options)
+    for each in worker.workers:
+        print(f"greenflow worker: {_describe_worker(each)}", flush=True)
+    worker.start()
+    print("greenflow worker: running (SIGINT/SIGTERM to stop; a second signal interrupts)", flush=True)
+    worker.run()
     print("greenflow worker: stopped", flush=True)
     return 0
 
