@@ -21,7 +21,7 @@ from .._store import Store
 from . import _execution
 from ._execution import CLOSED, Execution
 from ._queues import TaskQueues
-from ._scheduler import Deadlines
+from ._deadlines import Deadlines
 from ._unit import EventLimitReached, Unit
 from ._values import new_run_id, priority, seconds
 
