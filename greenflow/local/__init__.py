@@ -22,7 +22,7 @@ botocore's SWF model), ``_service`` (the core answering the operations: ``_regis
 """
 
 from ._clock import SystemClock, VirtualClock
-from ._lock import DatabaseInUseError, Owner, current_owner
-from ._server import LocalService
+from .storage._lock import DatabaseInUseError, Owner, current_owner
+from ._local_service import LocalService
 
 __all__ = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]

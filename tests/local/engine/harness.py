@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from greenflow.local._clock import VirtualClock
-from greenflow.local._faults import Fault
-from greenflow.local._service import LocalSWF
-from greenflow.local._store import Store
+from greenflow.local.wire._faults import Fault
+from greenflow.local._operations import LocalSWF
+from greenflow.local.storage._store import Store
 
 from ..validated import handle
 

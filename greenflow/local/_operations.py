@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from ._checkpoint import IdleCheckpointer
+from .storage._checkpoint import IdleCheckpointer
 from ._clock import Clock, SystemClock
-from ._engine import Engine
-from ._faults import Fault
+from .engine import Engine
+from .wire._faults import Fault
 from ._registry import Registry
-from ._store import Store
+from .storage._store import Store
 from ._visibility import Visibility
 
 Handler = Callable[[dict], dict]

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .._faults import validation_error
-from ._core import OPEN_LIMIT, Core
+from ..wire._faults import validation_error
+from ._state import OPEN_LIMIT, Core
 from ._execution import Execution
 from ._resolve import ACTIVITY_OPTIONS, WORKFLOW_OPTIONS, resolve
 from ._unit import Unit

@@ -16,8 +16,8 @@ import collections
 import logging
 from typing import Any, Callable, TypeVar
 
-from .._faults import Fault, limit_exceeded
-from .._store import Store
+from ..wire._faults import Fault, limit_exceeded
+from ..storage._store import Store
 from . import _execution
 from ._execution import CLOSED, Execution
 from ._queues import TaskQueues

@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any, Callable
 
 from ..._swf_rules import attributes_key
-from .._json import dumps as _dumps
+from ..wire._json import dumps as _dumps
 from ._execution import Execution
 
 

@@ -41,13 +41,13 @@ from typing import Any, Protocol
 import gevent
 from gevent.event import Event
 
-from .. import __version__
+from ... import __version__
 from . import _model
 from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
-from ._waiting import before_blocking
+from .._waiting import before_blocking
 
 log = logging.getLogger("greenflow.local")
 

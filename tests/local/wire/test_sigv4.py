@@ -15,8 +15,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from greenflow.local import LocalService
-from greenflow.local._faults import Fault
-from greenflow.local._sigv4 import SigV4Verifier
+from greenflow.local.wire._faults import Fault
+from greenflow.local.wire._sigv4 import SigV4Verifier
 
 KEY_ID, SECRET = "AKIDLOCALTEST", "local-secret-key"
 

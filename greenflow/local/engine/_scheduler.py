@@ -12,7 +12,7 @@ from typing import Any
 import gevent
 from gevent.event import Event
 
-from ._core import Core, EventLimitFault
+from ._state import Core, EventLimitFault
 from ._timeouts import HANDLERS
 
 log = logging.getLogger("greenflow.local.engine")

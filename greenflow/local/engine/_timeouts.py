@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._core import Core, activity_deadlines
+from ._state import Core, activity_deadlines
 from ._unit import Unit
 from ._values import seconds
 

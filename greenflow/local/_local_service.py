@@ -36,9 +36,9 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
-from ._http import Core, SWFProtocolHandler
-from ._lock import DatabaseLock
-from ._sigv4 import SigV4Verifier
+from .wire._http import Core, SWFProtocolHandler
+from .storage._lock import DatabaseLock
+from .wire._sigv4 import SigV4Verifier
 
 log = logging.getLogger("greenflow.local")
 
@@ -456,8 +456,8 @@ class LocalService:
         if self._core_factory is not None:
             return self._core_factory()
         # Imported here so the HTTP layer can be used (and tested) on its own.
-        from ._service import LocalSWF
-        from ._store import Store
+        from ._operations import LocalSWF
+        from .storage._store import Store
 
         store = Store(self.db_path, synchronous=self.synchronous)
         try:
