@@ -8,8 +8,8 @@ them in memory: loaded from SQLite when it is built, and updated only *after* th
 transaction that changed them committed, so a failed request never leaves the cache
 ahead of the database. Lookups are plain dict reads.
 
-Requests reach the registry already validated (:mod:`._validation` applies the model and
-SWF's value rules of :mod:`._rules`: names, retention, durations, priorities, enums), so it
+Requests reach the registry already validated (:mod:`.wire._validation` applies the model and
+SWF's value rules of :mod:`.wire._rules`: names, retention, durations, priorities, enums), so it
 checks only what depends on state. Direct callers validate first.
 
 Semantics follow SWF (reference: swf-api.md §2, §7.11):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenflow.local._operations import LocalSWF, method_name
+from greenflow.local._operations import Operations, method_name
 from greenflow.local.wire._validation import validate
 
 
@@ -31,6 +31,6 @@ class Validated:
         return lambda params: attribute(validate(operation, params))
 
 
-def handle(swf: LocalSWF, operation: str, params: dict) -> dict:
+def handle(swf: Operations, operation: str, params: dict) -> dict:
     """``swf.handle`` after validating ``params`` (as the HTTP layer does)."""
     return swf.handle(operation, validate(operation, params))

@@ -6,7 +6,7 @@ completed): the engine checks each entry against the execution's state when it i
 an entry never needs removing. It is rebuilt from the database on start-up, so timers and
 timeouts resume from their stored deadlines after a restart.
 
-It sits below :mod:`._core` (which owns the heap) and :mod:`._scheduler` (which fires it).
+It sits below :mod:`._state` (which owns the heap) and :mod:`._scheduler` (which fires it).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each operation method takes the request's (already model-validated) parameters and
 returns the response members. Every change runs as one unit of work committed in one
-transaction before the method returns (see :meth:`._state.Core.run`); long polls wait on
+transaction before the method returns (see :meth:`._state.EngineState.run`); long polls wait on
 gevent, in real time, for up to ``poll_timeout`` seconds.
 """
 
@@ -16,7 +16,7 @@ from ..wire._paging import page_size, page_token_codec, request_scope
 from ..wire._rules import execution_duration_problem, require
 from ..storage._store import Store
 from . import _execution
-from ._state import Core, EventLimitFault
+from ._state import EngineState, EventLimitFault
 from ._decisions import apply_batch, check_batch
 from ._execution import Execution
 from ._history import select_range
@@ -67,7 +67,7 @@ class Engine:
         self.clock = clock
         self.registry = registry
         self.poll_timeout = poll_timeout
-        self.core = Core(store, clock, registry)
+        self.core = EngineState(store, clock, registry)
         self.scheduler = Scheduler(self.core)
         self._pages = page_token_codec(store)
         self._stopping = False

@@ -12,7 +12,7 @@ from typing import Any
 import gevent
 from gevent.event import Event
 
-from ._state import Core, EventLimitFault
+from ._state import EngineState, EventLimitFault
 from ._timeouts import HANDLERS
 
 log = logging.getLogger("greenflow.local.engine")
@@ -39,7 +39,7 @@ class Scheduler:
         core: the engine's state (its ``deadlines`` heap, ``run`` and clock).
     """
 
-    def __init__(self, core: Core):
+    def __init__(self, core: EngineState):
         self.core = core
         self._greenlet: Any = None
         self._stopping = False

@@ -87,8 +87,9 @@ def _reject_constant(name: str):
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
-class Core(Protocol):
-    """What the HTTP layer needs of the service core (:class:`~._service.LocalSWF`)."""
+class OperationHandler(Protocol):
+    """What the HTTP layer needs of the service core: something that answers operations
+    (:class:`greenflow.local._operations.Operations`, or a fake in tests)."""
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Answer one validated request; raise :class:`~._faults.Fault` for a fault."""
@@ -121,7 +122,7 @@ class SWFProtocolHandler:
         max_body: the largest request body accepted, in bytes.
     """
 
-    def __init__(self, core: Core, *, verifier: SigV4Verifier | None = None,
+    def __init__(self, core: OperationHandler, *, verifier: SigV4Verifier | None = None,
                  validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES):
         self.core = core
         self.verifier = verifier
@@ -327,7 +328,7 @@ class SWFProtocolHandler:
     def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict) -> dict:
         """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
 
-        The watcher starts when the poll is about to wait (see :mod:`._waiting`).
+        The watcher starts when the poll is about to wait (see :mod:`greenflow.local._waiting`).
 
         On EOF or a reset the watcher kills this greenlet with ``GreenletExit``; the engine
         is then waiting for a task (its only switch point while polling: taking a task

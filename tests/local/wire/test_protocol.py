@@ -41,7 +41,7 @@ def make_client(endpoint: str, **config):
 
 
 class FakeCore:
-    """Stands in for LocalSWF: records requests, answers canned results, can block a poll."""
+    """Stands in for Operations: records requests, answers canned results, can block a poll."""
 
     def __init__(self):
         self.requests: list[tuple[str, dict]] = []
