@@ -36,6 +36,7 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from .wire._connections import IDLE_TIMEOUT, REQUEST_TIMEOUT, ConnectionLimits
 from .wire._http import OperationHandler, SWFProtocolHandler
 from .storage._lock import DatabaseLock
 from .wire._sigv4 import SigV4Verifier
@@ -156,6 +157,12 @@ class LocalService:
             :func:`load_credentials`); when given, every request must be SigV4-signed
             with one of them.
         synchronous: SQLite's ``synchronous`` pragma (``"FULL"`` also survives power loss).
+        request_timeout: seconds a client has to send a whole request once it started one
+            (the header-read timeout; see :mod:`.wire._connections`). Never cuts a long poll.
+        idle_timeout: seconds a keep-alive connection may wait for its next request.
+        max_connections: the most connections open at once (reaching it is logged, and
+            the connection idle the longest is closed); ``None``: derived from the
+            process's open-file limit.
         core_factory: for tests of the HTTP layer: builds the core answering requests
             (anything with ``handle(operation, params)``) instead of ``Operations``. It is
             called in the service's thread.
@@ -174,6 +181,9 @@ class LocalService:
         poll_timeout: float = 60.0,
         credentials: Mapping[str, str] | str | os.PathLike | None = None,
         synchronous: str = "NORMAL",
+        request_timeout: float = REQUEST_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int | None = None,
         core_factory: Callable[[], OperationHandler] | None = None,
     ):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
@@ -187,6 +197,7 @@ class LocalService:
         self.clock = clock
         self.poll_timeout = float(poll_timeout)
         self.synchronous = synchronous
+        self.limits = ConnectionLimits(request_timeout, idle_timeout, max_connections)
         self.credentials = load_credentials(credentials) if credentials is not None else None
         if self.credentials is None and not is_loopback(host):
             raise ValueError(
@@ -405,8 +416,11 @@ class LocalService:
                 db_lock = self._lock_database()
                 core = self._build_core()
                 verifier = SigV4Verifier(self.credentials) if self.credentials else None
-                handler = SWFProtocolHandler(core, verifier=verifier)
-                server = StreamServer((self.host, self._requested_port), handler, spawn=Pool())
+                handler = SWFProtocolHandler(core, verifier=verifier, limits=self.limits)
+                # At the cap the server stops accepting until a connection closes (the
+                # handler closes an idle one as the cap is reached).
+                server = StreamServer((self.host, self._requested_port), handler,
+                                      spawn=Pool(handler.connections.cap))
                 server.start()
                 self._port = server.address[1]
                 if db_lock is not None:
