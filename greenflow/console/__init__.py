@@ -19,7 +19,7 @@ on, the stack trace of its code, actions); task lists' backlogs; a form to start
 execution.
 """
 
-from ._auth import AuthConfigError
+from ._auth import AuthConfigError, check_binding, parse_auth
 from ._serve import Console
 
-__all__ = ["Console", "AuthConfigError"]
+__all__ = ["Console", "AuthConfigError", "check_binding", "parse_auth"]

@@ -1,11 +1,7 @@
-"""``python -m greenflow.console``: serve the web console (see ``--help``)."""
+"""``python -m greenflow.console``: serve the web console (same options as ``greenflow console``)."""
 
-from gevent import monkey
+import sys
 
-monkey.patch_all()  # before botocore is imported: the console serves requests in greenlets
-
-import sys  # noqa: E402
-
-from greenflow.console._command import main  # noqa: E402
+from greenflow.cli._console import main
 
 sys.exit(main())

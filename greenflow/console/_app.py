@@ -13,10 +13,9 @@ import linecache
 import urllib.parse
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
 from flask import Flask, Response, abort, make_response, redirect, render_template, request, url_for
 
-from greenflow.errors import SWFError, UnknownResourceError, ValidationError
+from greenflow.errors import ServiceUnavailableError, SWFError, UnknownResourceError, ValidationError
 
 from ._backend import ConsoleBackend, InputError, workflow_type_of
 from ._filters import PAGE_SIZES, FilterError, parse_filter
@@ -84,12 +83,11 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
 
     @app.errorhandler(SWFError)
     def swf_error(error: SWFError) -> Response:
+        # greenflow's SWF client turns every botocore failure into an SWFError.
+        if isinstance(error, ServiceUnavailableError):
+            return _problem(502, f"the SWF endpoint is unavailable: {error}")
         status = 404 if isinstance(error, UnknownResourceError) else 400 if isinstance(error, ValidationError) else 502
         return _problem(status, f"SWF answered: {error}")
-
-    @app.errorhandler(BotoCoreError)
-    def endpoint_error(error: BotoCoreError) -> Response:
-        return _problem(502, f"cannot reach the SWF endpoint: {error}")
 
     def _problem(status: int, message: str) -> Response:
         if request.headers.get("HX-Request") == "true":

@@ -46,7 +46,7 @@ def test_the_command_serves_a_signed_service_and_stops_on_sigterm():
         variables = _child_env()
         variables.update(AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET)
         process = subprocess.Popen(
-            [sys.executable, "-m", "greenflow.console", "--port", "0", "--endpoint", service.endpoint,
+            [sys.executable, "-m", "greenflow", "console", "--port", "0", "--endpoint", service.endpoint,
              "--domain", "shop"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=variables)
         try:
             line = process.stdout.readline()

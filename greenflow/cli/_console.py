@@ -1,4 +1,8 @@
-"""``greenflow console``: the command-line entry point (also ``python -m greenflow.console``)."""
+"""``greenflow console``: serve the web console (also ``python -m greenflow.console``).
+
+The console itself is :mod:`greenflow.console` (the optional ``console`` extra); this module
+only parses the command line, so ``greenflow --help`` works without the extra.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ import os
 import signal
 import sys
 from typing import Any, Sequence
-
-from gevent.event import Event
 
 __all__ = ["add_commands", "add_arguments", "run", "main"]
 
@@ -39,14 +41,20 @@ def add_commands(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve the console until SIGINT/SIGTERM; returns the exit status."""
-    # Imported here, not at the top: `greenflow --help` lists this command without the
-    # optional 'console' extra (Flask) installed; only running it needs the extra.
+    # Imported here, not at the top: the CLI imports nothing heavy until a command runs
+    # (and `greenflow --help` lists this command without the optional 'console' extra).
+    from ..swf import patch_gevent
+    patch_gevent()  # before botocore opens a socket: the console serves requests in greenlets
     import gevent
+    from gevent.event import Event
 
-    from greenflow.swf import connect
-
-    from ._auth import AuthConfigError, check_binding, parse_auth
-    from ._serve import Console
+    from ..swf import connect
+    try:
+        from ..console import AuthConfigError, Console, check_binding, parse_auth
+    except ImportError as error:
+        print(f"greenflow console: the console needs its extra: pip install 'greenflow[console]' ({error})",
+              file=sys.stderr)
+        return 2
     try:
         auth = parse_auth(args.auth)
         check_binding(args.host, auth)  # before connecting: a refusal should be instant
