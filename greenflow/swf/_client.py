@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from .. import __version__
 from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
+from ..interceptors import Interceptor, SWFCall, active, intercept, notify
 from ._errors import call_with_retry
 from ._retry import CallRetryPolicy
 
@@ -61,6 +62,8 @@ class SWFClient:
         endpoint: the URL it talks to.
         local_service: the embedded local service it started, or ``None``.
         retry: the retry policy for throttling and outages.
+        interceptors: :class:`~greenflow.interceptors.Interceptor` objects whose
+            ``swf_call`` hook wraps every call (after the process-wide ones).
     """
 
     def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: CallRetryPolicy | None = None):
@@ -70,6 +73,7 @@ class SWFClient:
         self._ensured: set[tuple] = set()
         self._methods: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
+        self.interceptors: list[Interceptor] = []
         # What the endpoint said it is: a greenflow service name, "" for a service that
         # answered without the header (Amazon SWF), None until the first answer.
         self._service: str | None = f"local/{__version__}" if local_service is not None else None
@@ -146,7 +150,16 @@ class SWFClient:
                 self._learn_service(metadata)
             return response
 
-        return call_with_retry(self.retry, api, send)
+        hooks = active(self.interceptors)
+        if not hooks:
+            return call_with_retry(self.retry, api, send)
+
+        def retried(error: SWFError, attempt: int, delay: float) -> None:
+            notify(hooks, "swf_retry", api, error, attempt, delay)
+
+        # ``send`` reads ``params``, the very dict the hooks see: a hook may change members.
+        return intercept(hooks, "swf_call", SWFCall(api, params),
+                         lambda: call_with_retry(self.retry, api, send, on_retry=retried))
 
     def poll_for_decision_task(self, **params: Any) -> dict | None:
         """Long-poll for a decision task; all its history pages merged into ``events``.

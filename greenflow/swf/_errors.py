@@ -42,8 +42,12 @@ def map_connection_error(error: BaseException, operation: str) -> ServiceUnavail
     return ServiceUnavailableError(f"{operation}: {error}", code=type(error).__name__, operation=operation)
 
 
-def call_with_retry(policy: CallRetryPolicy, operation: str, send: Callable[[], dict]) -> dict:
-    """Run ``send()``, mapping botocore errors and retrying the retryable ones per ``policy``."""
+def call_with_retry(policy: CallRetryPolicy, operation: str, send: Callable[[], dict], *,
+                    on_retry: Callable[[SWFError, int, float], None] | None = None) -> dict:
+    """Run ``send()``, mapping botocore errors and retrying the retryable ones per ``policy``.
+
+    ``on_retry(error, attempt, delay)`` is told of each retry before its pause.
+    """
     attempt = 1
     while True:
         try:
@@ -70,5 +74,7 @@ def call_with_retry(policy: CallRetryPolicy, operation: str, send: Callable[[], 
             log.warning("SWF %s failed (%s, attempt %d of %s); retrying in %.2f s",
                         operation, mapped.code or type(mapped).__name__, attempt, policy.max_attempts or "unbounded",
                         delay)
+            if on_retry is not None:
+                on_retry(mapped, attempt, delay)
             policy.sleep(delay)
             attempt += 1

@@ -26,7 +26,7 @@ How it keeps its promises:
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import gevent
 import gevent.lock
@@ -45,6 +45,7 @@ from ..converter import (
     failure_from_exception,
 )
 from ..errors import CancelledError, DefinitionError, GreenflowError, SWFError, UnknownResourceError
+from ..interceptors import ActivityCall, Interceptor, active, intercept
 from ._loop import DEFAULT_RETENTION_DAYS, DEFAULT_SHUTDOWN_TIMEOUT, OutageBackoff, PollingWorker
 
 log = logging.getLogger("greenflow.activity")
@@ -101,7 +102,7 @@ class ActivityWorker(PollingWorker):
                  pool_size: int = 100, pollers: int | None = None, executor: str = "gevent",
                  thread_pool_size: int | None = None, identity: str | None = None, register: bool = True,
                  shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT, converter: DataConverter | None = None,
-                 retention_days: int = DEFAULT_RETENTION_DAYS):
+                 retention_days: int = DEFAULT_RETENTION_DAYS, interceptors: Sequence[Interceptor] = ()):
         if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
             raise ValueError(f"pool_size must be a positive integer, not {pool_size!r}")
         if pollers is not None and (not isinstance(pollers, int) or not 1 <= pollers <= pool_size):
@@ -109,7 +110,7 @@ class ActivityWorker(PollingWorker):
         if executor not in ("gevent", "thread"):
             raise ValueError(f"executor must be 'gevent' or 'thread', not {executor!r}")
         super().__init__(client, domain, task_list, identity=identity, register=register,
-                         retention_days=retention_days, shutdown_timeout=shutdown_timeout)
+                         retention_days=retention_days, shutdown_timeout=shutdown_timeout, interceptors=interceptors)
         self.pool_size = pool_size
         self.executor = executor
         self.thread_pool_size = thread_pool_size or min(pool_size, 32)
@@ -220,6 +221,7 @@ class ActivityWorker(PollingWorker):
                     domain=self.domain, taskList={"name": self.task_list}, identity=self.identity)
             except Exception as error:
                 self._slots.release()
+                self._poll_done("error")
                 self._stopping.wait(backoff.failed(error))
                 continue
             finally:
@@ -227,7 +229,9 @@ class ActivityWorker(PollingWorker):
             backoff.succeeded()
             if task is None:
                 self._slots.release()
+                self._poll_done("empty")
                 continue
+            self._poll_done("task")
             # The slot reserved for this poll now belongs to the task; _run_task frees it.
             self._tasks.spawn(self._run_task, task)
 
@@ -259,7 +263,14 @@ class ActivityWorker(PollingWorker):
                 known = ", ".join(f"{n} {v}" for n, v in sorted(self._activities))
                 raise DefinitionError(f"this worker has no activity {name} version {version} (it runs: {known})")
             args, kwargs = decode_args(converter, ctx.input)
-            result = self._invoke(function, args, kwargs, ctx)
+            hooks = active(self.interceptors)
+            if hooks:
+                call = ActivityCall(self.domain, self.task_list, f"{name} {version}", ctx.activity_id,
+                                    ctx.workflow_id, ctx.run_id, task)
+                result = intercept(hooks, "execute_activity", call,
+                                   lambda: self._invoke(function, args, kwargs, ctx))
+            else:
+                result = self._invoke(function, args, kwargs, ctx)
         except CancelledError as exc:
             if ctx.cancel_requested:
                 log.info("%s canceled", what)

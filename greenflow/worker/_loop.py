@@ -32,13 +32,14 @@ import signal as signal_module
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Self, TypeVar
 
 import gevent
 import gevent.event
 
 from ..errors import SWFError
+from ..interceptors import Interceptor, active, notify
 from ..swf import as_client, is_patched
 from ..swf._retry import CallRetryPolicy, is_retryable
 
@@ -151,7 +152,7 @@ class PollingWorker:
     _cooperative = True
 
     def __init__(self, client: Any, domain: str, task_list: str, *, identity: str | None, register: bool,
-                 retention_days: int, shutdown_timeout: float | None):
+                 retention_days: int, shutdown_timeout: float | None, interceptors: Sequence[Interceptor] = ()):
         if not domain or not isinstance(domain, str):
             raise ValueError(f"domain must be a non-empty string, not {domain!r}")
         if not task_list or not isinstance(task_list, str):
@@ -175,6 +176,8 @@ class PollingWorker:
         self._stop_started = False
         self._registered = False
         self._exit_stack: contextlib.ExitStack | None = None
+        #: This worker's own interceptors (the process-wide ones, :func:`greenflow.interceptors.install`, run first).
+        self.interceptors: list[Interceptor] = list(interceptors)
 
     # ---------------------------------------------------------------- for subclasses
 
@@ -220,7 +223,14 @@ class PollingWorker:
             self._registered = True
         self._stopped.clear()
         self._start_polling()
+        notify(active(self.interceptors), "worker_started", self)
         return self
+
+    def _poll_done(self, outcome: str) -> None:
+        """Tell the interceptors how a poll ended (``task``, ``empty``, ``error``)."""
+        hooks = active(self.interceptors)
+        if hooks:
+            notify(hooks, "poll_completed", self, outcome)
 
     def stop(self, timeout: float | None = None, *, interrupt_polls: bool = False) -> None:
         """Stop gracefully; returns once the worker has stopped. Safe to call more than once.

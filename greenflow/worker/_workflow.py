@@ -32,6 +32,7 @@ from greenlet import getcurrent
 from .. import errors
 from ..client import WorkflowClient
 from ..converter import DEFAULT_CONVERTER, DataConverter, failure_from_exception
+from ..interceptors import Interceptor, WorkflowTaskCall, WorkflowTaskOutcome, active, intercept
 from ..workflow._decider import Decider
 from ..workflow._definition import workflow_types
 from ..workflow._starter import use_starter
@@ -77,7 +78,7 @@ class WorkflowWorker(PollingWorker):
                  pollers: int = 2, fail_on_nondeterminism: bool = False,
                  converter: DataConverter | None = None, retention_days: int = DEFAULT_RETENTION_DAYS,
                  shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
-                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT):
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT, interceptors: Sequence[Interceptor] = ()):
         if not workflow_classes:
             raise ValueError("WorkflowWorker needs at least one WorkflowDefinition subclass")
         if pollers < 1:
@@ -86,7 +87,7 @@ class WorkflowWorker(PollingWorker):
         # since cached runs are greenlets that only resume on the thread that made them.
         self._cooperative = self.gevent_patched()
         super().__init__(client, domain, task_list, identity=identity, register=register,
-                         retention_days=retention_days, shutdown_timeout=shutdown_timeout)
+                         retention_days=retention_days, shutdown_timeout=shutdown_timeout, interceptors=interceptors)
         self.workflow_classes = tuple(workflow_classes)
         self.fail_on_nondeterminism = fail_on_nondeterminism
         self.converter = converter
@@ -200,13 +201,16 @@ class WorkflowWorker(PollingWorker):
             except Exception as error:
                 if self._stopping.is_set():
                     break
+                self._poll_done("error")
                 self._stopping.wait(backoff.failed(error))
                 continue
             finally:
                 self._in_poll.discard(me)
             backoff.succeeded()
             if not task or not task.get("taskToken"):
+                self._poll_done("empty")
                 continue
+            self._poll_done("task")
             self._busy += 1
             try:
                 self.handle_task(task)
@@ -231,8 +235,30 @@ class WorkflowWorker(PollingWorker):
 
         return fetch_history
 
-    def handle_task(self, task: dict) -> None:
-        """Decide one decision task and answer it (or leave it unanswered on non-determinism)."""
+    def handle_task(self, task: dict) -> WorkflowTaskOutcome:
+        """Decide one decision task and answer it (or leave it unanswered on non-determinism).
+
+        Runs inside the interceptors' ``handle_workflow_task`` hooks; returns what came of it.
+        """
+        hooks = active(self.interceptors)
+        if not hooks:
+            return self._handle_task(task)
+        execution, kind = task["workflowExecution"], task.get("workflowType") or {}
+        call = WorkflowTaskCall(self.domain, self.task_list, f"{kind.get('name')} {kind.get('version')}",
+                                execution["workflowId"], execution["runId"], task)
+        return intercept(hooks, "handle_workflow_task", call, lambda: self._handle_task(task))
+
+    def _handle_task(self, task: dict) -> WorkflowTaskOutcome:
+        stats = self.decider.stats
+        before = (stats["cache_hits"], stats["events_replayed"], stats.get("evictions", 0))
+
+        def outcome(name: str, decisions: Sequence[dict] = ()) -> WorkflowTaskOutcome:
+            failures = tuple(str((d.get("failWorkflowExecutionDecisionAttributes") or {}).get("reason") or "")
+                             for d in decisions if d.get("decisionType") == "FailWorkflowExecution")
+            return WorkflowTaskOutcome(name, len(decisions), stats["cache_hits"] > before[0],
+                                       stats["events_replayed"] - before[1], stats.get("evictions", 0) - before[2],
+                                       failures)
+
         execution = task["workflowExecution"]
         name = f"{task['workflowType']['name']} {execution['workflowId']}/{execution['runId']}"
         try:
@@ -243,31 +269,32 @@ class WorkflowWorker(PollingWorker):
                 log.error("NON-DETERMINISTIC WORKFLOW %s: %s -- the decision task is left unanswered; "
                           "SWF retries it after its timeout until code matching the history is "
                           "deployed (or run the worker with fail_on_nondeterminism)", name, error)
-                return
+                return outcome("nondeterministic")
             log.error("NON-DETERMINISTIC WORKFLOW %s: %s -- failing the execution "
                       "(fail_on_nondeterminism)", name, error)
             reason, details = failure_from_exception(error, self.decider_converter)
-            self._respond(task, [{"decisionType": "FailWorkflowExecution",
-                                  "failWorkflowExecutionDecisionAttributes": {
-                                      "reason": reason, "details": details}}], None, name)
-            return
+            decisions = [{"decisionType": "FailWorkflowExecution",
+                          "failWorkflowExecutionDecisionAttributes": {"reason": reason, "details": details}}]
+            answered = self._respond(task, decisions, None, name)
+            return outcome("nondeterministic" if answered else "not-answered", decisions)
         except errors.WorkflowBlockingError as error:
             self.blocked_tasks += 1
             log.error("BLOCKING WORKFLOW CODE %s: %s -- the decision task is left unanswered; SWF retries "
                       "it after its timeout", name, error)
-            return
+            return outcome("blocked")
         except Exception:
             # A greenflow bug or a broken task: not answering lets SWF retry it later.
             log.exception("workflow worker: deciding %s failed; the decision task is left unanswered", name)
-            return
-        self._respond(task, result.decisions, result.execution_context, name)
+            return outcome("error")
+        answered = self._respond(task, result.decisions, result.execution_context, name)
+        return outcome("completed" if answered else "not-answered", result.decisions)
 
     @property
     def decider_converter(self) -> DataConverter:
         """The converter decisions are encoded with (``converter``, else JSON)."""
         return self.converter or DEFAULT_CONVERTER
 
-    def _respond(self, task: dict, decisions: Sequence[dict], context: str | None, name: str) -> None:
+    def _respond(self, task: dict, decisions: Sequence[dict], context: str | None, name: str) -> bool:
         params: dict[str, Any] = {"taskToken": task["taskToken"], "decisions": list(decisions)}
         if context is not None:
             params["executionContext"] = context
@@ -278,12 +305,13 @@ class WorkflowWorker(PollingWorker):
             # The task timed out or the execution closed meanwhile: SWF has moved on.
             log.warning("workflow worker: decision task of %s is no longer valid (%s)", name, error)
             self._forget(task)
-            return
+            return False
         except Exception:
             log.exception("workflow worker: answering the decision task of %s failed", name)
             self._forget(task)
-            return
+            return False
         self.tasks_completed += 1
+        return True
 
     def _forget(self, task: dict) -> None:
         """Drop the cached run of a task whose answer SWF did not take (it will replay)."""

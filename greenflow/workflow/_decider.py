@@ -63,8 +63,9 @@ class Decider:
             :class:`~greenflow.errors.WorkflowBlockingError` (see ``_watchdog``); ``None``
             or 0 turns the check off.
 
-    ``stats`` counts ``decisions``, ``cache_hits``, ``full_replays`` and ``events_replayed``
-    (events fed to runs; with the cache, only the new ones).
+    ``stats`` counts ``decisions``, ``cache_hits``, ``full_replays``, ``events_replayed``
+    (events fed to runs; with the cache, only the new ones) and ``evictions`` (cached runs
+    dropped to make room).
     """
 
     def __init__(self, workflow_classes: Iterable[type], *, cache_size: int = 1000, converter: Any = None,
@@ -80,7 +81,7 @@ class Decider:
             raise ValueError(f"step_timeout must be None or a number of seconds >= 0, not {step_timeout!r}")
         self.step_timeout = step_timeout
         self._cache: collections.OrderedDict[tuple[str, str], WorkflowRun] = collections.OrderedDict()
-        self.stats = {"decisions": 0, "cache_hits": 0, "full_replays": 0, "events_replayed": 0}
+        self.stats = {"decisions": 0, "cache_hits": 0, "full_replays": 0, "events_replayed": 0, "evictions": 0}
 
     # ---------------------------------------------------------------- public
     def decide(self, task: dict, fetch_history: Callable[[], Iterable[dict]] | None = None) -> DecisionResult:
@@ -204,6 +205,7 @@ class Decider:
             while len(self._cache) > self.cache_size:
                 _, old = self._cache.popitem(last=False)
                 old.kill()
+                self.stats["evictions"] += 1
         return result
 
     def _fail_decision(self, error: NonDeterministicWorkflowError) -> DecisionResult:
