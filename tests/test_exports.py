@@ -10,7 +10,7 @@ import importlib
 import pytest
 
 WORKFLOW = [
-    "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
+    "Awaited", "GreenletStack", "STACK_TRACE_QUERY", "StackTrace", "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
     "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
     "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",

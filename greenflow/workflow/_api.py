@@ -177,7 +177,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float | None = None) -> b
         timer._waiters.append(g)
     try:
         while True:
-            run.hub.suspend()
+            run.hub.suspend((timer,) if timer is not None else (), predicate)
             if entry not in run.hub.conditions:  # woken by the predicate (or its exception)
                 return True
             if timer is not None and timer.done():

@@ -48,17 +48,21 @@ class RunEvicted(BaseException):
 _INTERNAL_FILES: dict[str, bool] = {}
 
 
+def frame_is_internal(frame: Any) -> bool:
+    """True if ``frame`` runs greenflow's own code (not the user's)."""
+    filename = frame.f_code.co_filename
+    inside = _INTERNAL_FILES.get(filename)
+    if inside is None:
+        inside = _INTERNAL_FILES[filename] = filename.startswith(_PACKAGE_DIR)
+    return inside
+
+
 def caller_location() -> str:
     """``file:line`` of the innermost frame outside greenflow: the user's call (for messages)."""
     frame = sys._getframe(1)
-    internal = _INTERNAL_FILES
     while frame is not None:
-        filename = frame.f_code.co_filename
-        inside = internal.get(filename)
-        if inside is None:
-            inside = internal[filename] = filename.startswith(_PACKAGE_DIR)
-        if not inside:
-            return f"{filename}:{frame.f_lineno}"
+        if not frame_is_internal(frame):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
 
@@ -80,19 +84,28 @@ def _blocking_call() -> str:
 
 
 class WorkflowGreenlet(greenlet):
-    """A greenlet running workflow code (``@execute``, a ``spawn``, a signal handler)."""
+    """A greenlet running workflow code (``@execute``, a ``spawn``, a signal handler).
+
+    ``role`` is ``"main"``, ``"signal"``, ``"spawn"`` or ``"query"``; ``serial`` orders
+    greenlets by creation; ``waiting_on`` is what it is blocked on, for stack traces:
+    ``(futures, predicate)`` (either may be empty/None), or None while it runs.
+    """
 
     def __init__(self, run, function: Callable, args: tuple = (), kwargs: dict | None = None,
-                 name: str = "workflow greenlet"):
+                 name: str = "workflow greenlet", role: str = "spawn"):
         super().__init__(self._body, parent=run.hub.greenlet)
         self.gf_run = run
         self.gf_name = name
+        self.role = role
+        run.hub.serial += 1
+        self.serial = run.hub.serial
+        self.waiting_on: tuple[tuple, Callable | None] | None = None
         self.blocked = False
         self.pending_exc: BaseException | None = None
         self.function = function
         self.args = args
         self.kwargs = kwargs or {}
-        self.future = Future(run, name)
+        self.future = Future(run, name, self)
         self.future._cancel_fn = self._cancel
 
     def _body(self) -> None:
@@ -147,12 +160,13 @@ class Hub:
         self._driver: greenlet | None = None
         self._watch: StepWatch | None = None
         self._killing = False
+        self.serial = 0
 
     # ---------------------------------------------------------------- driver side
     def spawn(self, function: Callable, args: tuple = (), kwargs: dict | None = None,
-              name: str = "workflow greenlet", context=None) -> WorkflowGreenlet:
+              name: str = "workflow greenlet", context=None, role: str = "spawn") -> WorkflowGreenlet:
         """Create a workflow greenlet and put it at the end of the ready queue."""
-        g = WorkflowGreenlet(self.run, function, args, kwargs, name)
+        g = WorkflowGreenlet(self.run, function, args, kwargs, name, role)
         if context is not None:
             g.gr_context = context
         self.live.add(g)
@@ -233,8 +247,11 @@ class Hub:
             self._drive()
 
     # ---------------------------------------------------------------- workflow side
-    def suspend(self) -> None:
-        """Block the current workflow greenlet until :meth:`wake` resumes it (or throws into it)."""
+    def suspend(self, futures: tuple = (), predicate: Callable | None = None) -> None:
+        """Block the current workflow greenlet until :meth:`wake` resumes it (or throws into it).
+
+        ``futures`` and ``predicate`` say what it waits for (kept for stack traces only).
+        """
         g = getcurrent()
         if not isinstance(g, WorkflowGreenlet) or g.gf_run is not self.run:
             raise WorkflowError("this call blocks, so it must run in workflow code (in @execute, a "
@@ -245,7 +262,11 @@ class Hub:
             exc, g.pending_exc = g.pending_exc, None
             raise exc
         g.blocked = True
-        self.greenlet.switch()
+        g.waiting_on = (futures, predicate)
+        try:
+            self.greenlet.switch()
+        finally:
+            g.waiting_on = None
 
     def wake(self, g: WorkflowGreenlet, exc: BaseException | None = None) -> None:
         """Make ``g`` ready (FIFO); an ``exc`` is raised at its blocking point.
@@ -274,10 +295,12 @@ class Future:
     waiting (FIFO); done callbacks run in the order they were added.
     """
 
-    __slots__ = ("_run", "_value", "_exc", "_waiters", "_cancel_fn", "description", "__weakref__")
+    __slots__ = ("_run", "_value", "_exc", "_waiters", "_cancel_fn", "description", "source", "__weakref__")
 
-    def __init__(self, run: Any, description: str = ""):
+    def __init__(self, run: Any, description: str = "", source: Any = None):
         self._run = run
+        #: What settles it: the command (activity, timer...) or the spawned greenlet.
+        self.source = source
         self._value: Any = _PENDING
         self._exc: BaseException | None = None
         self._waiters: list = []
@@ -367,7 +390,7 @@ class Future:
         while self._value is _PENDING:
             self._waiters.append(g)
             try:
-                hub.suspend()
+                hub.suspend((self,))
             except CancelledError:
                 if self._value is _PENDING:
                     self.cancel()
@@ -412,7 +435,7 @@ def wait_futures(run, futures: Iterable[Future], count: int) -> None:
         for f in pending:
             f._waiters.append(g)
         try:
-            hub.suspend()
+            hub.suspend(tuple(pending))
         finally:
             for f in pending:
                 if f._value is _PENDING:

@@ -43,6 +43,8 @@ from greenflow.errors import CancelledError, NonDeterministicWorkflowError, Work
 from . import _commands as C
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
 from ._options import current_activity_options, current_workflow_options
+from ._stack import STACK_TRACE_QUERY, StackTrace
+from ._stack import collect as collect_stack
 from ._watchdog import DEFAULT_STEP_TIMEOUT
 
 log = logging.getLogger("greenflow.workflow")
@@ -449,7 +451,7 @@ class WorkflowRun:
             return function(self.instance, *args, **kwargs)
 
         self.main = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
-                                   context=contextvars.Context())
+                                   context=contextvars.Context(), role="main")
         self.main.future._on_done(self._on_main_done)
 
     def _on_main_done(self, future: Future) -> None:
@@ -504,7 +506,7 @@ class WorkflowRun:
             args, kwargs = decode_args(self.converter, text)
             return getattr(self.instance, method_name)(*args, **kwargs)
 
-        g = self.hub.spawn(handler, name=f"@signal {name}", context=contextvars.Context())
+        g = self.hub.spawn(handler, name=f"@signal {name}", context=contextvars.Context(), role="signal")
         g.future._on_done(self._on_signal_done)
 
     def _on_signal_done(self, future: Future) -> None:
@@ -686,6 +688,7 @@ class WorkflowRun:
         future = Future(self, f"activity {activity_type.name} id={activity_id}")
         command = C.ScheduleActivity(activity_id, activity_type.name, merged.get("version") or activity_type.version,
                                      text, merged, converter, future, caller_location())
+        future.source = command
         future._cancel_fn = lambda: self._cancel_activity(command)
         self._add(command)
         return future
@@ -713,6 +716,7 @@ class WorkflowRun:
         timer_id = self.next_id()
         future = Future(self, f"timer {whole}s id={timer_id}")
         command = C.StartTimer(timer_id, whole, future, caller_location())
+        future.source = command
         future._cancel_fn = lambda: self._cancel_timer(command)
         self._add(command)
         return future
@@ -745,6 +749,7 @@ class WorkflowRun:
         future = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
         command = C.StartChild(workflow_id, workflow_type.name, opts.get("version") or workflow_type.version, text,
                                options, converter, future, caller_location())
+        future.source = command
         future._cancel_fn = lambda: self._cancel_child(command)
         self._add(command)
         return future
@@ -770,14 +775,16 @@ class WorkflowRun:
         text = encode_args(self.converter, args, kwargs, f"input of signal {signal_name}")
         command_id = self.next_id()
         future = Future(self, f"signal {signal_name} to {workflow_id}")
-        self._add(C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location()))
+        future.source = C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location())
+        self._add(future.source)
         return future
 
     def request_cancel_external(self, workflow_id: str, run_id: str | None = None) -> Future:
         """Make a ``RequestCancelExternalWorkflowExecution`` command."""
         command_id = self.next_id()
         future = Future(self, f"cancel request to {workflow_id}")
-        self._add(C.CancelExternal(command_id, workflow_id, run_id, future, caller_location()))
+        future.source = C.CancelExternal(command_id, workflow_id, run_id, future, caller_location())
+        self._add(future.source)
         return future
 
     def side_effect(self, function: Callable[[], Any]) -> Any:
@@ -853,7 +860,15 @@ class WorkflowRun:
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
 
     def query(self, name: str, args: tuple) -> Any:
-        """Evaluate ``@query`` ``name`` on the replayed instance, in a workflow greenlet."""
+        """Evaluate ``@query`` ``name`` on the replayed instance, in a workflow greenlet.
+
+        :data:`STACK_TRACE_QUERY` is built in: it needs no ``@query`` and returns
+        :meth:`stack_trace` as a dict.
+        """
+        if name == STACK_TRACE_QUERY:
+            if args:
+                raise WorkflowError(f"GF-QUERY: the built-in query {name!r} takes no arguments")
+            return self.stack_trace().to_dict()
         if self.definition is None or self.instance is None:
             raise WorkflowError("GF-QUERY: the history has not started the workflow (no instance to query)")
         method_name = self.definition.queries.get(name)
@@ -862,13 +877,17 @@ class WorkflowRun:
             raise WorkflowError(f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
         self.query_mode = True
         try:
-            g = self.hub.spawn(getattr(self.instance, method_name), tuple(args), name=f"@query {name}")
+            g = self.hub.spawn(getattr(self.instance, method_name), tuple(args), name=f"@query {name}", role="query")
             self.hub.run_until_quiescent()
             if not g.future.done():
                 raise WorkflowError(f"GF-QUERY: query {name!r} blocked; queries must only read workflow state")
             return g.future.result()
         finally:
             self.query_mode = False
+
+    def stack_trace(self) -> StackTrace:
+        """Where each live workflow greenlet of this run stands and what it awaits (see ``_stack``)."""
+        return collect_stack(self)
 
     # ================================================================ decisions
     def kill(self) -> None:
@@ -890,6 +909,18 @@ def _seconds(text: Any) -> int | None:
         return int(text)
     except (TypeError, ValueError):
         return None
+
+
+def decided_events(events: list[dict]) -> list[dict]:
+    """``events`` without a trailing ``DecisionTaskStarted``: only what decisions have seen.
+
+    A history that ends in ``DecisionTaskStarted`` has a decision in flight; replaying that
+    last batch would run workflow code live (speculative state, real side effects) in a
+    process that is not deciding. Queries and stack traces replay decided history only.
+    """
+    if events and events[-1].get("eventType") == "DecisionTaskStarted":
+        return events[:-1]
+    return events
 
 
 def infer_run_id(events: list[dict]) -> str:
