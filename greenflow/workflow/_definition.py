@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from greenlet import getcurrent
 
+from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError, WorkflowError
 
 from ._descriptor import ClassStub, StubMethod
@@ -222,6 +223,9 @@ def _collect(cls: type, name: str, converter: Any) -> _Definition:
                 problems.append(f"methods {queries[value._gf_query]} and {attr} both answer query {value._gf_query!r}")
             queries[value._gf_query] = attr
     _raise(f"workflow class {cls.__qualname__}", problems)
+    for attr in [*types_, *signals.values(), *queries.values()]:
+        function = found[attr]
+        register_signature(function.fn if isinstance(function, ExecuteMethod) else function, converter)
     return _Definition(name, types_, signals, queries, converter)
 
 

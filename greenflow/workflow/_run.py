@@ -37,11 +37,12 @@ from greenflow import errors
 from greenflow._payload import decode_args, encode_args, encode_value
 from greenflow._swf_rules import FORBIDDEN_NAME_CHARS, MAX_DURATION_SECONDS
 from greenflow._swf_rules import event_attributes as attrs_of
-from greenflow.converter import exception_from_failure, failure_from_exception
+from greenflow.converter import exception_from_failure, failure_from_exception, known_exceptions, register_pending
 from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
 
 from . import _commands as C
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
+from ._known import known_exception_classes
 from ._options import current_activity_options, current_workflow_options
 from ._stack import STACK_TRACE_QUERY, StackTrace
 from ._stack import collect as collect_stack
@@ -158,6 +159,8 @@ class WorkflowRun:
         self.instance = None
         self.definition = None
         self.info: WorkflowInfo | None = None
+        #: The only exception classes history may rebuild in this run (see ``_known``).
+        self.known_exceptions: dict[str, type] = {}
         self.fatal_error: BaseException | None = None
         #: The longest one step of this run's workflow code may run (see ``_watchdog``).
         self.step_timeout: float | None = DEFAULT_STEP_TIMEOUT
@@ -270,7 +273,8 @@ class WorkflowRun:
         for event in batch_events:
             handler = apply.get(event["eventType"])
             if handler is not None:
-                handler(self, event)
+                with known_exceptions(self.known_exceptions):
+                    handler(self, event)
         self.hub.run_until_quiescent()
         if self.fatal_error is not None:
             raise self.fatal_error
@@ -429,6 +433,8 @@ class WorkflowRun:
             self.fatal(error)
             return
         cls, method_name = entry
+        register_pending()  # dataclasses named by signatures defined further down their module
+        self.known_exceptions = known_exception_classes(cls)
         self.definition = cls._gf_definition
         self.converter = self.definition.converter or self.default_converter
         parent = a.get("parentWorkflowExecution") or {}
@@ -447,7 +453,8 @@ class WorkflowRun:
 
         def main():
             self.instance = cls()
-            args, kwargs = decode_args(self.converter, text)
+            with known_exceptions(self.known_exceptions):
+                args, kwargs = decode_args(self.converter, text)
             return function(self.instance, *args, **kwargs)
 
         self.main = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
