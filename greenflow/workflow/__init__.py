@@ -30,7 +30,7 @@ worker and the client, is :mod:`greenflow._payload`.
 from __future__ import annotations
 
 from ._api import (DEFAULT_VERSION, continue_as_new, info, is_replaying, now, random, request_cancel_external,
-                   side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
+                   shield, side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
                    wait_until)
 from ._decider import Decider
 from ._definition import WorkflowDefinition, WorkflowType, execute, query, signal, workflow, workflow_type_of, \
@@ -48,7 +48,7 @@ __all__ = [
     "Awaited", "GreenletStack", "STACK_TRACE_QUERY", "StackTrace", "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
     "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
-    "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
+    "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
     "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options", "workflow_type_of",
     "workflow_types",
 ]

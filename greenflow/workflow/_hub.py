@@ -27,6 +27,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
 
+from ._cancel import cancel_scope
 from ._watchdog import StepTimeout, StepWatch, current_watch
 
 log = logging.getLogger("greenflow.workflow")
@@ -100,6 +101,16 @@ class WorkflowGreenlet(greenlet):
         run.hub.serial += 1
         self.serial = run.hub.serial
         self.waiting_on: tuple[tuple, Callable | None] | None = None
+        # Cancellation scope (see ``_cancel``): the greenlet that spawned this one, the ones
+        # it spawned, whether it was spawned inside ``shield()`` (then a cancel of its
+        # spawner does not reach it), the commands it made, and the cancel state.
+        self.spawner: WorkflowGreenlet | None = None
+        self.spawned: list[WorkflowGreenlet] = []
+        self.detached = False
+        self.commands: list = []
+        self.shield_depth = 0
+        self.cancel_delivered = False
+        self.deferred_cancel: BaseException | None = None
         self.blocked = False
         self.pending_exc: BaseException | None = None
         self.function = function
@@ -127,7 +138,7 @@ class WorkflowGreenlet(greenlet):
             run.hub.live.discard(self)
 
     def _cancel(self) -> bool:
-        self.gf_run.hub.wake(self, CancelledError(f"{self.gf_name} was cancelled"))
+        self.gf_run.hub.cancel_scope([self], f"{self.gf_name} was cancelled")
         return True
 
     def switch_out(self) -> None:
@@ -167,6 +178,11 @@ class Hub:
               name: str = "workflow greenlet", context=None, role: str = "spawn") -> WorkflowGreenlet:
         """Create a workflow greenlet and put it at the end of the ready queue."""
         g = WorkflowGreenlet(self.run, function, args, kwargs, name, role)
+        spawner = getcurrent()
+        if isinstance(spawner, WorkflowGreenlet) and spawner.gf_run is self.run and role == "spawn":
+            g.spawner = spawner
+            g.detached = spawner.shield_depth > 0
+            spawner.spawned.append(g)
         if context is not None:
             g.gr_context = context
         self.live.add(g)
@@ -230,6 +246,10 @@ class Hub:
                 self.wake(g)
                 return True
         return False
+
+    def cancel_scope(self, roots: list[WorkflowGreenlet], message: str) -> None:
+        """Cancel ``roots`` and everything they started, once; see :func:`._cancel.cancel_scope`."""
+        cancel_scope(self, roots, message)
 
     def kill_all(self) -> None:
         """Unwind every live greenlet with :class:`RunEvicted` (their ``finally`` blocks run)."""
@@ -392,7 +412,7 @@ class Future:
             try:
                 hub.suspend((self,))
             except CancelledError:
-                if self._value is _PENDING:
+                if self._value is _PENDING and not _shielded(self):
                     self.cancel()
                 raise
             finally:
@@ -423,6 +443,14 @@ class Future:
                 wake(waiter)
             else:
                 waiter(self)
+
+
+def _shielded(future: Future) -> bool:
+    """True if ``future`` was started inside ``shield()`` (a cancellation must not reach it)."""
+    source = future.source
+    if isinstance(source, WorkflowGreenlet):
+        return source.detached
+    return bool(getattr(source, "shielded", False))
 
 
 def wait_futures(run, futures: Iterable[Future], count: int) -> None:

@@ -41,6 +41,7 @@ from greenflow.converter import exception_from_failure, failure_from_exception, 
 from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
 
 from . import _commands as C
+from ._cancel import track
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
 from ._known import known_exception_classes
 from ._options import current_activity_options, current_workflow_options
@@ -136,6 +137,7 @@ class WorkflowRun:
         self.converter = converter
         self.hub = Hub(self)
         self.counter = 0
+        self.command_seq = 0
         self.pending: dict[tuple[str, str], C.Command] = {}
         self.by_event: dict[int, C.Command] = {}
         self.timers: dict[str, C.Command] = {}
@@ -491,10 +493,15 @@ class WorkflowRun:
         self.close = close
 
     def _apply_cancel_requested(self, event):
+        # Delivered once: later requests are recorded in history but change nothing.
+        if self.cancel_requested:
+            return
         self.cancel_requested = True
-        main = self.main
-        if main is not None and not main.dead and not main.future.done():
-            self.hub.wake(main, CancelledError("the workflow execution was asked to cancel"))
+        if self.main is None or self.main.future.done():
+            return
+        # The whole workflow is the scope: main, signal handlers, all they spawned and started.
+        roots = sorted((g for g in self.hub.live if g.role in ("main", "signal")), key=lambda g: g.serial)
+        self.hub.cancel_scope(roots, "the workflow execution was asked to cancel")
 
     def _apply_signaled(self, event):
         a = event["workflowExecutionSignaledEventAttributes"]
@@ -518,6 +525,8 @@ class WorkflowRun:
 
     def _on_signal_done(self, future: Future) -> None:
         exc = future._exc
+        if isinstance(exc, CancelledError) and self.cancel_requested:
+            return  # the workflow's cancellation reached the handler; main decides the outcome
         if exc is not None and isinstance(exc, Exception) and self.close is None and self.fatal_error is None:
             if isinstance(exc, errors.DECISION_TASK_ERRORS):
                 self.fatal(exc)
@@ -671,6 +680,9 @@ class WorkflowRun:
             raise WorkflowError(f"{command.describe()} duplicates a command of this run that SWF has not "
                                 "recorded yet (a child workflow ID used twice?)")
         command.batch = self.batch
+        self.command_seq += 1
+        command.seq = self.command_seq
+        track(command)
         self.pending[command.key] = command
 
     def next_id(self) -> str:
