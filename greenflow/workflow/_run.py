@@ -671,11 +671,16 @@ class WorkflowRun:
         if self.fatal_error is None:
             self.fatal_error = exc
 
-    def _add(self, command: C.Command) -> None:
+    def _check_may_command(self) -> None:
+        """Raise unless workflow code may make a command now (not while evicted, not in a query)."""
         if self.hub._killing:
             raise RunEvicted()
         if self.query_mode:
-            raise WorkflowError("GF-QUERY: a query must not make commands (activities, timers, markers...)")
+            raise WorkflowError("GF-QUERY: queries must not make commands (activities, timers, side_effect, "
+                                "markers...): a query only reads workflow state")
+
+    def _add(self, command: C.Command) -> None:
+        self._check_may_command()
         if command.key in self.pending:
             raise WorkflowError(f"{command.describe()} duplicates a command of this run that SWF has not "
                                 "recorded yet (a child workflow ID used twice?)")
@@ -808,6 +813,9 @@ class WorkflowRun:
 
     def side_effect(self, function: Callable[[], Any]) -> Any:
         """Return the recorded value of the next side effect, running ``function`` when live."""
+        # Checked before anything else: ``function`` must never run outside a live decision
+        # (an evicted run unwinding its ``finally:`` blocks, or a query).
+        self._check_may_command()
         name = f"{SIDE_EFFECT_MARKER}{self.next_id()}"
         location = caller_location()
         if name in self.markers:
@@ -895,6 +903,7 @@ class WorkflowRun:
             known = ", ".join(sorted(self.definition.queries)) or "none"
             raise WorkflowError(f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
         self.query_mode = True
+        self.replaying = True
         try:
             g = self.hub.spawn(getattr(self.instance, method_name), tuple(args), name=f"@query {name}", role="query")
             self.hub.run_until_quiescent()
@@ -915,6 +924,8 @@ class WorkflowRun:
         Greenlets belong to the thread that created them; from another thread they cannot
         be unwound, and are simply dropped (greenlet collects them in their own thread).
         """
+        # Code unwinding now re-runs nothing live: the logger and is_replaying() say so.
+        self.replaying = True
         try:
             self.hub.kill_all()
         except (greenlet_error, ValueError):  # ValueError: "parent cannot be on a different thread"

@@ -12,7 +12,8 @@ import importlib
 
 from greenflow.activity import activities, activity
 from greenflow.errors import ActivityTaskFailedError
-from greenflow.workflow import RetryPolicy, WorkflowDefinition, execute, retry
+from greenflow.workflow import (RetryPolicy, WorkflowDefinition, execute, info, logger, query, retry, side_effect, signal,
+                                sleep)
 
 TIMEOUTS = dict(schedule_to_start_timeout=300, start_to_close_timeout=300)
 
@@ -63,3 +64,48 @@ class PayWorkflow(WorkflowDefinition):
         except ActivityTaskFailedError as error:
             return f"gave up: {type(error.cause).__name__} {error.reason}"
         return "charged"
+
+
+#: What ``notify`` and ``charge`` did in this process (side effects that must never repeat).
+NOTIFIED: list[str] = []
+CHARGED: list[str] = []
+
+
+def notify() -> str:
+    """A side effect with a visible trace."""
+    NOTIFIED.append("notified")
+    return "notified"
+
+
+def charge() -> str:
+    """A side effect that costs money."""
+    CHARGED.append("charged")
+    return "charged"
+
+
+class Notifier(WorkflowDefinition):
+    """Notifies in a ``finally:``, charges in a signal handler, and has queries."""
+
+    def __init__(self):
+        self.pokes = 0
+
+    @execute(version="1.0", execution_start_to_close_timeout=7200)
+    def run(self) -> None:
+        try:
+            sleep(3600)
+        finally:
+            logger.info("finally of %s", info().workflow_id)
+            side_effect(notify)
+
+    @signal()
+    def poke(self) -> None:
+        self.pokes += 1
+        side_effect(charge)
+
+    @query()
+    def pokes_seen(self) -> int:
+        return self.pokes
+
+    @query()
+    def charge_now(self) -> str:
+        return side_effect(charge)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import subprocess
 import sys
 
 import pytest
 
+from greenflow import errors
 from greenflow.testing import wait_until as wait_for
 from tests.e2e import determinism_app as app
 from tests.replay_decisions import decisions_per_task
@@ -82,3 +84,46 @@ def test_dataclass_result_decodes_on_a_workflow_only_worker(env, subprocess_env,
         worker.kill()
         worker.wait()
         out.close()
+
+
+# --------------------------------------------------------------------------- 3. nothing runs outside a decision
+
+
+def _user_log(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "greenflow.workflow.user"]
+
+
+def test_evicted_runs_never_run_side_effects_nor_log(env, caplog):
+    caplog.set_level(logging.INFO, logger="greenflow.workflow.user")
+    app.NOTIFIED.clear()
+    worker = env.workflow_worker(app.Notifier, cache_size=1)
+    first = env.client().start(app.Notifier.run)
+    wait_for(lambda: any(e["eventType"] == "TimerStarted" for e in first.history()), what="the first run")
+    assert worker.decider.cached_run(first.workflow_id, first.run_id) is not None
+    second = env.client().start(app.Notifier.run)  # cache pressure evicts the first run
+    wait_for(lambda: any(e["eventType"] == "TimerStarted" for e in second.history()), what="the second run")
+    wait_for(lambda: worker.decider.cached_run(first.workflow_id, first.run_id) is None, what="the eviction")
+    worker.stop(timeout=10)  # and stopping the worker evicts the second
+    assert len(worker.decider) == 0
+    assert app.NOTIFIED == [] and _user_log(caplog) == []
+    assert not any(e["eventType"] == "MarkerRecorded" for h in (first, second) for e in h.history())
+
+
+def test_queries_replay_decided_history_only_and_make_no_commands(env):
+    app.CHARGED.clear()
+    worker = env.workflow_worker(app.Notifier)
+    handle = env.client().start(app.Notifier.run)
+    wait_for(lambda: any(e["eventType"] == "TimerStarted" for e in handle.history()), what="the first decision")
+    worker.stop(timeout=10)
+    handle.signal("poke")
+    # A worker has just taken the signal's decision task: history ends in DecisionTaskStarted.
+    task = env.swf.call("PollForDecisionTask", domain=env.domain, taskList={"name": env.task_list}, identity="t")
+    assert task.get("taskToken") and handle.history()[-1]["eventType"] == "DecisionTaskStarted"
+    assert handle.query("pokes_seen") == 0  # the undecided signal is not applied
+    assert app.CHARGED == []  # and its side_effect did not run here
+    with pytest.raises(errors.WorkflowError, match="queries must not make commands"):
+        handle.query("charge_now")
+    handle.terminate()
+    with pytest.raises(errors.WorkflowError, match="queries must not make commands"):
+        handle.query("charge_now")  # a closed execution too
+    assert app.CHARGED == []
