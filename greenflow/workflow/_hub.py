@@ -230,17 +230,30 @@ class Hub:
             self._driver.switch()
 
     def _check_conditions(self) -> bool:
-        """Wake the first waiter whose predicate became true; True if one was woken."""
+        """Wake the first waiter whose predicate became true; True if one was woken.
+
+        Predicates are workflow code too: each runs as a step under the watchdog, so a
+        predicate that loops is stopped and reported like any other step.
+        """
+        watch = self._watch
         for entry in self.conditions:
             g, predicate = entry
             if not g.blocked:
                 continue
+            watch.begin(self.run)
             try:
                 satisfied = predicate()
+            except StepTimeout:
+                watch.end()
+                return False  # the run is marked fatal: stop, the decision task fails
             except Exception as exc:  # noqa: BLE001 - raised in the waiting greenlet
+                watch.end()
                 self.conditions.remove(entry)
                 self.wake(g, exc)
                 return True
+            watch.end()
+            if self.run.fatal_error is not None:
+                return False
             if satisfied:
                 self.conditions.remove(entry)
                 self.wake(g)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import time
 
 from greenflow.activity import activities, activity
 from greenflow.errors import ActivityTaskFailedError
 from greenflow.workflow import (RetryPolicy, WorkflowDefinition, execute, info, logger, query, retry, side_effect, signal,
-                                sleep)
+                                sleep, wait_until)
 
 TIMEOUTS = dict(schedule_to_start_timeout=300, start_to_close_timeout=300)
 
@@ -109,3 +110,29 @@ class Notifier(WorkflowDefinition):
     @query()
     def charge_now(self) -> str:
         return side_effect(charge)
+
+
+#: How long ``Spinner``'s predicate loops once poked (real seconds) unless stopped.
+SPIN_SECONDS = 4.0
+
+
+class Spinner(WorkflowDefinition):
+    """Waits on a predicate that turns into a CPU loop once poked."""
+
+    def __init__(self):
+        self.poked = False
+
+    @execute(version="1.0", execution_start_to_close_timeout=3600)
+    def run(self) -> str:
+        wait_until(self.ready)
+        return "ready"
+
+    def ready(self) -> bool:
+        until = time.monotonic() + (SPIN_SECONDS if self.poked else 0)
+        while time.monotonic() < until:  # SPIN-LOOP
+            pass
+        return self.poked
+
+    @signal()
+    def poke(self) -> None:
+        self.poked = True

@@ -127,3 +127,19 @@ def test_queries_replay_decided_history_only_and_make_no_commands(env):
     with pytest.raises(errors.WorkflowError, match="queries must not make commands"):
         handle.query("charge_now")  # a closed execution too
     assert app.CHARGED == []
+
+
+# --------------------------------------------------------------------------- 4c. predicates are watched
+
+
+def test_a_looping_wait_until_predicate_is_stopped_by_the_step_watchdog(env, caplog):
+    caplog.set_level(logging.ERROR, logger="greenflow.workflow")
+    env.workflow_worker(app.Spinner, step_timeout=0.3)
+    handle = env.client().start(app.Spinner.run)
+    wait_for(lambda: handle.history()[-1]["eventType"] == "DecisionTaskCompleted", what="the first decision")
+    handle.signal("poke")
+    record = wait_for(lambda: next((r for r in caplog.records if "GF-STEP-TIMEOUT" in r.getMessage()), None),
+                      timeout=app.SPIN_SECONDS - 1, what="the watchdog to stop the predicate")
+    assert "determinism_app.py" in record.getMessage() and "ready" in record.getMessage()
+    assert handle.describe()["executionInfo"]["executionStatus"] == "OPEN"
+    assert not any(e["eventType"] == "WorkflowExecutionCompleted" for e in handle.history())
