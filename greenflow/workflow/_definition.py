@@ -160,17 +160,29 @@ def _mark(decorator: str, what: str, attribute: str, name: str | None) -> Callab
     return decorate
 
 
-def signal(name: str | None = None) -> Callable[[Callable], Callable]:
+def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callable], Callable]:
     """Mark a method as the handler of signal ``name`` (default: the method name).
 
     Each signal runs the handler in a new workflow greenlet, in history order; it may block
     (call activities, sleep). An exception escaping a handler fails the execution.
     Handlers are part of the replayed code: what a handler does is as much a part of the
     command sequence as the ``@execute`` method.
+
+    Anyone who may signal the execution can send any payload. A signal whose input does not
+    convert, or whose arguments do not fit the handler's parameters, is *rejected*: the
+    handler does not run, the worker logs an error naming the signal (``GF-SIGNAL-REJECTED``)
+    and the execution goes on. With ``strict=True`` such a signal fails the execution
+    instead, as an exception in the handler does.
     """
     if callable(name):  # bare @signal
         return signal()(name)
-    return _mark("@signal", "signal name", "_gf_signal", name)
+
+    def decorate(fn: Callable) -> Callable:
+        marked = _mark("@signal", "signal name", "_gf_signal", name)(fn)
+        marked._gf_signal_strict = bool(strict)
+        return marked
+
+    return decorate
 
 
 def query(name: str | None = None) -> Callable[[Callable], Callable]:
