@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
+from greenflow.errors import CancelledError, WorkflowAbortedError, WorkflowBlockingError, WorkflowError
 
 from ._cancel import cancel_scope
 from ._watchdog import StepTimeout, StepWatch, current_watch
@@ -130,7 +130,9 @@ class WorkflowGreenlet(greenlet):
             return
         except BaseException as exc:  # noqa: BLE001 - everything is reported through the future
             if not isinstance(exc, (Exception, StopWorkflow)):
-                run.fatal(exc)  # KeyboardInterrupt & co. stop the decider, not the workflow
+                # sys.exit(), KeyboardInterrupt & co. fail this decision task only: the
+                # worker goes on (and the execution is not failed for it).
+                run.fatal(aborted(exc, self.gf_name))
             self.future._fail(exc)
         else:
             self.future._resolve(value)
@@ -150,6 +152,21 @@ class WorkflowGreenlet(greenlet):
             "Future.result() or wait_until() instead.")
         self.gf_run.fatal(error)
         raise error
+
+
+def aborted(exc: BaseException, where: str) -> WorkflowAbortedError:
+    """The decision-task error for a ``SystemExit``/``KeyboardInterrupt``... raised by workflow code."""
+    tb = exc.__traceback__
+    location = "<unknown>"
+    while tb is not None:  # the innermost user frame
+        if not frame_is_internal(tb.tb_frame):
+            location = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    error = WorkflowAbortedError(
+        f"GF-ABORTED: workflow code ({where}) raised {type(exc).__name__}({exc}) at {location}. Workflow code "
+        "must not exit the process; the decision task is left unanswered and the worker goes on.")
+    error.__cause__ = exc
+    return error
 
 
 class _HubGreenlet(greenlet):
@@ -246,11 +263,18 @@ class Hub:
             except StepTimeout:
                 watch.end()
                 return False  # the run is marked fatal: stop, the decision task fails
-            except Exception as exc:  # noqa: BLE001 - raised in the waiting greenlet
+            except (GreenletExit, RunEvicted):
                 watch.end()
-                self.conditions.remove(entry)
-                self.wake(g, exc)
-                return True
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit & co.: contained like in a greenlet
+                if isinstance(exc, Exception):
+                    watch.end()
+                    self.conditions.remove(entry)
+                    self.wake(g, exc)
+                    return True
+                watch.end()
+                self.run.fatal(aborted(exc, f"the wait_until() predicate of {g.gf_name}"))
+                return False
             watch.end()
             if self.run.fatal_error is not None:
                 return False
