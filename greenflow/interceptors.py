@@ -86,7 +86,7 @@ class WorkflowTaskOutcome:
     """What handling one decision task came to (what ``proceed()`` of the workflow-task hook returns).
 
     Attributes:
-        outcome: ``completed`` (answered), ``nondeterministic`` or ``blocked`` (left
+        outcome: ``completed`` (answered), ``nondeterministic``, ``blocked`` or ``aborted`` (left
             unanswered for SWF to retry), ``error`` (a failure while deciding) or
             ``not-answered`` (SWF did not take the answer).
         decisions: how many decisions were sent.
