@@ -13,6 +13,13 @@ from . import console_app
 from .console_app import ApprovalWorkflow
 
 
+def _line_of(text: str) -> str:
+    """``console_app.py:N``: where ``text`` is in the test workflow's source."""
+    with open(console_app.__file__, encoding="utf-8") as source:
+        number = next(n for n, line in enumerate(source, 1) if text in line)
+    return f"console_app.py:{number}"
+
+
 def _row(page, kind: str, title: str):
     return page.locator(f"#timeline tr[data-kind='{kind}']", has_text=title)
 
@@ -39,7 +46,9 @@ def test_watch_an_execution_run_then_signal_it_from_the_page(app_env, console, p
     expect(_row(page, "activity", "Steps.step")).to_have_count(1)
     expect(_row(page, "activity", "Steps.step").first).to_have_attribute("data-state", "started")
     expect(page.locator("#pending-activities")).to_contain_text("Steps.step")
-    expect(page.locator("#stack-trace")).to_be_visible()
+    stack = page.locator("#stack-frames")
+    expect(stack).to_contain_text(_line_of("done = [Steps.step(index)"))
+    expect(stack).to_contain_text("activity Steps.step version 1.0 id=1")
     shots("execution-first-step")
 
     # Step 0 completes, step 1 starts: the page follows without a reload.
@@ -47,9 +56,12 @@ def test_watch_an_execution_run_then_signal_it_from_the_page(app_env, console, p
     expect(_row(page, "activity", "Steps.step")).to_have_count(2)
     expect(_row(page, "activity", "Steps.step").first).to_have_attribute("data-state", "completed")
     expect(_row(page, "activity", "Steps.step").first).to_contain_text("step 0 done")
+    expect(stack).to_contain_text("activity Steps.step version 1.0 id=2")  # the stack trace moved on
     gates[1].set()
     expect(_row(page, "activity", "Steps.step").nth(1)).to_have_attribute("data-state", "completed")
     expect(page.locator("#pending-activities")).to_have_count(0)
+    expect(stack).to_contain_text(_line_of("wait_until(lambda"))  # now it waits for the approval
+    expect(stack).not_to_contain_text("Steps.step")
     shots("execution-waiting-for-signal")
 
     # Signal from the page (a confirmation, accepted), then the run finishes.
