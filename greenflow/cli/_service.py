@@ -25,6 +25,8 @@ def add_commands(subparsers: Any) -> None:
                         help="how long a long poll waits for a task (default: 60, as SWF)")
     parser.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
                         help="SQLite durability: NORMAL survives a crash of the process, FULL also a power loss")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT",
+                        help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (needs the 'metrics' extra)")
     parser.set_defaults(func=_run_server)
 
 
@@ -32,9 +34,17 @@ def _run_server(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI imports nothing heavy until a command runs.
     from ..local import DatabaseInUseError, LocalService
 
+    observer = None
+    if args.metrics_port is not None:
+        try:
+            from ..local.metrics import ServiceMetrics, serve_service_metrics
+        except ImportError as error:
+            print(f"greenflow server: error: --metrics-port needs the 'metrics' extra ({error})", file=sys.stderr)
+            return 2
+        observer = ServiceMetrics()
     try:
         service = LocalService(args.db, args.host, args.port, poll_timeout=args.poll_timeout,
-                               credentials=args.credentials, synchronous=args.synchronous)
+                               credentials=args.credentials, synchronous=args.synchronous, observer=observer)
     except (ValueError, OSError) as error:
         print(f"greenflow server: error: {error}", file=sys.stderr)
         return 2
@@ -42,6 +52,9 @@ def _run_server(args: argparse.Namespace) -> int:
     def ready(service: LocalService) -> None:
         print(f"greenflow: local SWF service listening on {service.endpoint} (database {service.db_path})",
               flush=True)
+        if observer is not None:
+            server, _ = serve_service_metrics(service, args.metrics_port)
+            print(f"greenflow: metrics on http://127.0.0.1:{server.server_port}/metrics", flush=True)
 
     try:
         service.serve_forever(ready=ready)

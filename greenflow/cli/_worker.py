@@ -25,6 +25,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--no-register", action="store_true", help="do not register the domain and types")
     p.add_argument("--fail-on-nondeterminism", action="store_true",
                    help="fail executions whose history no longer matches the code")
+    p.add_argument("--metrics-port", type=int, metavar="PORT",
+                   help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (needs the 'metrics' extra)")
     p.set_defaults(func=_worker)
 
 
@@ -47,6 +49,13 @@ def _worker(args: argparse.Namespace) -> int:
                     activity_options=activity_options)
     for each in worker.workers:
         print(f"greenflow worker: {_describe_worker(each)}", flush=True)
+    if args.metrics_port is not None:
+        try:
+            from ..metrics import enable_metrics, metrics_address
+        except ImportError as error:
+            raise UsageError(f"--metrics-port needs the 'metrics' extra ({error})") from None
+        enable_metrics(port=args.metrics_port)
+        print(f"greenflow worker: metrics on http://127.0.0.1:{metrics_address()[1]}/metrics", flush=True)
     worker.start()
     print("greenflow worker: running (SIGINT/SIGTERM to stop; a second signal interrupts)", flush=True)
     worker.run()

@@ -166,6 +166,10 @@ class LocalService:
         core_factory: for tests of the HTTP layer: builds the core answering requests
             (anything with ``handle(operation, params)``) instead of ``Operations``. It is
             called in the service's thread.
+        observer: told of every request (``request(operation, status, seconds)``) and of
+            every activity task handed out (``activity_started(domain, task_list,
+            activity_type, seconds_waited)``), from the service's thread; see
+            :class:`greenflow.local.metrics.ServiceMetrics`.
 
     Raises:
         ValueError: bad options, or a non-loopback ``host`` without credentials.
@@ -185,6 +189,7 @@ class LocalService:
         idle_timeout: float = IDLE_TIMEOUT,
         max_connections: int | None = None,
         core_factory: Callable[[], OperationHandler] | None = None,
+        observer: Any = None,
     ):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
@@ -208,6 +213,8 @@ class LocalService:
             )
         self._requested_port = port
         self._core_factory = core_factory
+        #: Told of each request and each activity start (``greenflow.local.metrics.ServiceMetrics``), or None.
+        self.observer = observer
         self._port: int | None = None
         self._hub = None
         self._thread_id: int | None = None
@@ -417,6 +424,11 @@ class LocalService:
                 core = self._build_core()
                 verifier = SigV4Verifier(self.credentials) if self.credentials else None
                 handler = SWFProtocolHandler(core, verifier=verifier, limits=self.limits)
+                if self.observer is not None:
+                    handler.observer = self.observer.request
+                    engine = getattr(core, "engine", None)
+                    if engine is not None:
+                        engine.on_activity_started = self.observer.activity_started
                 # At the cap the server stops accepting until a connection closes (the
                 # handler closes an idle one as the cap is reached).
                 server = StreamServer((self.host, self._requested_port), handler,

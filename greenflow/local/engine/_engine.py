@@ -71,6 +71,9 @@ class Engine:
         self.scheduler = Scheduler(self.core)
         self._pages = page_token_codec(store)
         self._stopping = False
+        #: Told ``(domain, task list, "name version", seconds from scheduled to started)`` as
+        #: each activity task is handed out (service metrics), or None.
+        self.on_activity_started: Callable[[str, str, str, float], None] | None = None
         self._load()
 
     # ------------------------------------------------------------------ lifecycle
@@ -445,6 +448,10 @@ class Engine:
         activity_input = scheduled_event["activityTaskScheduledEventAttributes"].get("input")
         if activity_input is not None:
             task["input"] = activity_input
+        if self.on_activity_started is not None:
+            kind = activity["type"]
+            self.on_activity_started(domain, str(activity["list"]), f"{kind['name']} {kind['version']}",
+                                     max(0.0, unit.now - float(scheduled_event["eventTimestamp"])))
         return task
 
     def _event(self, ex: Execution, event_id: int) -> dict:

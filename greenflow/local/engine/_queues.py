@@ -99,6 +99,10 @@ class TaskQueues:
         queue = self._queues.get((domain, task_list))
         return 0 if queue is None else len(queue)
 
+    def items(self) -> list[tuple[tuple[str, str], TaskQueue]]:
+        """``((domain, task list), queue)`` of every task list used so far (for metrics)."""
+        return list(self._queues.items())
+
     def clear(self) -> None:
         """Forget every pending task (before a rebuild from the database); pollers stay."""
         for queue in self._queues.values():

@@ -36,7 +36,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import gevent
@@ -138,6 +138,8 @@ class SWFProtocolHandler:
         # "SimpleWorkflowService.": the X-Amz-Target prefix of SWF's operations.
         self.target_prefix = _model.service_model().metadata["targetPrefix"] + "."
         self.stopping = False
+        #: Told ``(operation, HTTP status, seconds)`` after each answer (service metrics), or None.
+        self.observer: Callable[[str, int, float], None] | None = None
         self._active = 0  # requests being answered right now
         self._idle = Event()
         self._idle.set()
@@ -272,12 +274,15 @@ class SWFProtocolHandler:
         self.connections.answering(gevent.getcurrent())
         self._active += 1
         self._idle.clear()
+        began = time.perf_counter()
         try:
             status, answer = self._answer(method, target, headers, body, sock, buffer)
         finally:
             self._active -= 1
             if not self._active:
                 self._idle.set()
+        if self.observer is not None:
+            self.observer(headers.get("x-amz-target", "").rpartition(".")[2], status, time.perf_counter() - began)
         keep_alive = keep_alive and not self.stopping
         self._send(sock, status, answer, close=not keep_alive, http10=version == "HTTP/1.0")
         return keep_alive
