@@ -19,7 +19,15 @@ on, the stack trace of its code, actions); task lists' backlogs; a form to start
 execution.
 """
 
+from __future__ import annotations
+
+from .. import _lazy
 from ._auth import AuthConfigError, check_binding, parse_auth
-from ._serve import Console
+
+_LAZY = {"Console": "._serve"}
 
 __all__ = ["Console", "AuthConfigError", "check_binding", "parse_auth"]
+
+# Deferred so that ``python -m greenflow.console`` (which imports this package first) can
+# monkey-patch gevent before Flask, gevent's server and botocore are imported.
+__getattr__, __dir__ = _lazy.lazy_attributes(globals(), _LAZY)

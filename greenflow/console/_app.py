@@ -19,6 +19,7 @@ from greenflow.errors import ServiceUnavailableError, SWFError, UnknownResourceE
 
 from ._backend import ConsoleBackend, InputError, workflow_type_of
 from ._filters import PAGE_SIZES, FilterError, parse_filter
+from ._pollers import waiting_pollers
 from ._timeline import build_timeline
 
 __all__ = ["create_app"]
@@ -223,9 +224,11 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
 
     @app.get("/domains/<domain>/task-lists")
     def task_lists(domain: str) -> Response:
-        extra = [name.strip() for name in request.args.get("names", "").split(",") if name.strip()]
-        return page("task_lists.html", domain=domain, backlogs=backend.task_lists(domain, extra),
-                    names=", ".join(extra), service=backend.swf.greenflow_service)
+        named = [name.strip() for name in request.args.get("names", "").split(",") if name.strip()]
+        pollers = waiting_pollers(backend.swf, domain)
+        polled = sorted({name for name, _ in pollers.waiting})  # task lists the service knows of
+        return page("task_lists.html", domain=domain, backlogs=backend.task_lists(domain, named + polled),
+                    names=", ".join(named), pollers=pollers)
 
     @app.get("/domains/<domain>/start")
     def start_form(domain: str) -> Response:

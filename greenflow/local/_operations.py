@@ -24,6 +24,7 @@ from .storage._checkpoint import IdleCheckpointer
 from ._clock import Clock, SystemClock
 from .engine import Engine
 from .wire._faults import Fault
+from .wire._http import EXTENSION_OPERATION
 from ._registry import Registry
 from .storage._store import Store
 from ._visibility import Visibility
@@ -68,6 +69,8 @@ class Operations:
                 if operation in self._handlers:
                     raise RuntimeError(f"operation {operation} is implemented twice")
                 self._handlers[operation] = getattr(part, method_name(operation))
+        # greenflow's read-only extension (waiting pollers), not an SWF operation.
+        self._handlers[EXTENSION_OPERATION] = self.engine.describe_task_lists
         self.checkpointer = IdleCheckpointer(store)
         self._stopped = False
 

@@ -13,9 +13,13 @@ import urllib.request
 import botocore.session
 import pytest
 
+from greenflow._swf_rules import LOCAL_EXTENSION_TARGET
 from greenflow.console import AuthConfigError, Console
 from greenflow.local import LocalService
 from greenflow.swf import connect
+from greenflow.workflow import workflow_type_of
+
+from .console_app import ApprovalWorkflow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY_ID, SECRET = "AKIDCONSOLETEST", "console-secret"
@@ -55,9 +59,14 @@ def test_the_command_serves_a_signed_service_and_stops_on_sigterm():
             assert url.endswith("/domains/shop/")
             session = botocore.session.get_session()
             session.set_credentials(KEY_ID, SECRET)
-            connect(endpoint=service.endpoint, session=session).ensure_domain("shop")
+            signed = connect(endpoint=service.endpoint, session=session)
+            signed.ensure_domain("shop")
+            signed.ensure_workflow_type("shop", workflow_type_of(ApprovalWorkflow.run), task_list="orders")
             status, body = _get(url.replace("domains/shop/", ""))
             assert status == 200 and "shop" in body
+            # The service's waiting-pollers extension is signed too, so it answers.
+            status, body = _get(url + "task-lists")
+            assert status == 200 and "Waiting pollers" in body and "did not tell" not in body
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(10) == 0
@@ -115,3 +124,11 @@ def test_unknown_pages_and_missing_runs_are_clear_errors():
         assert status == 404 and "nope" in body
         status, body = _get(console.url + "domains/shop/?since=yesterday")
         assert status == 400 and "since: &#39;yesterday&#39; is not a date" in body
+
+
+def test_the_pollers_extension_needs_a_signature_on_a_secured_service():
+    with LocalService(credentials={KEY_ID: SECRET}) as service:
+        status, body = _get(service.endpoint + "/", {"X-Amz-Target": LOCAL_EXTENSION_TARGET,
+                                                     "Content-Type": "application/x-amz-json-1.0"},
+                            data=b'{"domain": "shop"}')
+    assert status in (400, 403) and "taskLists" not in body

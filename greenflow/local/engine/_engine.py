@@ -410,6 +410,20 @@ class Engine:
         self.core.run(respond)
         return {}
 
+    # ------------------------------------------------------------------ extension
+
+    def describe_task_lists(self, params: dict) -> dict:
+        """greenflow's extension (not SWF): each task list of a domain, its backlog and waiting long polls."""
+        domain = params.get("domain")
+        if not isinstance(domain, str) or not domain:
+            raise validation_error("domain: a non-empty string is required")
+        self.registry.require_domain(domain)
+        task_lists = [{"kind": kind, "name": name, "backlog": len(queue), "waitingPollers": len(queue.waiters)}
+                      for kind, queues in (("decision", self.core.decision_queues),
+                                           ("activity", self.core.activity_queues))
+                      for (in_domain, name), queue in queues.items() if in_domain == domain]
+        return {"taskLists": sorted(task_lists, key=lambda row: (row["name"], row["kind"]))}
+
     # ------------------------------------------------------------------ activity tasks
 
     def poll_for_activity_task(self, params: dict) -> dict:

@@ -43,6 +43,7 @@ import gevent
 from gevent.event import Event
 
 from ... import __version__
+from ..._swf_rules import LOCAL_EXTENSION_TARGET
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._faults import COMMON_NAMESPACE, Fault
@@ -50,6 +51,9 @@ from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
 from .._waiting import before_blocking
+
+#: The core's name for the extension operation (see ``LOCAL_EXTENSION_TARGET``).
+EXTENSION_OPERATION = "GreenflowDescribeTaskLists"
 
 log = logging.getLogger("greenflow.local")
 
@@ -327,6 +331,10 @@ class SWFProtocolHandler:
                 raise _common_fault("UnknownOperationException",
                                     f"Path {target!r} is not an SWF endpoint; SWF requests are POST /", status=404)
             amz_target = headers.get("x-amz-target", "")
+            if amz_target == LOCAL_EXTENSION_TARGET:  # read-only; signed like any request
+                if self.verifier is not None:
+                    self.verifier.verify(method, target, headers, body)
+                return 200, self.core.handle(EXTENSION_OPERATION, self._parse_json(body))
             prefix = self.target_prefix
             operation = amz_target[len(prefix):] if amz_target.startswith(prefix) else None
             if operation not in self.operations:
