@@ -20,7 +20,7 @@ from greenflow._swf_rules import MAX_DESCRIPTION
 from greenflow.errors import DefinitionError
 from greenflow.workflow._descriptor import ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
-from greenflow.workflow._retry import retry as retry_call  # not `retry`: @activity has a `retry` argument
+from greenflow.workflow._retrying import retry as retry_call  # not `retry`: @activity has a `retry` argument
 from greenflow.workflow._validate import ACTIVITY_TIMEOUTS, check_activity_timeouts, collect, description_problem, \
     name_problem, priority_problem, retry_problem, version_problem
 

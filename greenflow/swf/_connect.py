@@ -270,3 +270,16 @@ def _stop(service: Any) -> None:
         service.stop()
     except Exception:  # at exit, nothing useful can be done about it
         log.debug("stopping the embedded service failed", exc_info=True)
+
+
+def as_client(value: Any = None) -> SWFClient:
+    """An :class:`SWFClient` from an ``SWFClient``, a raw botocore ``swf`` client, or ``None`` (:func:`connect`)."""
+    if isinstance(value, SWFClient):
+        return value
+    if value is None:
+        return connect()
+    meta = getattr(value, "meta", None)
+    model = getattr(meta, "service_model", None)
+    if model is not None and getattr(model, "service_name", None) == "swf":
+        return SWFClient(value)
+    raise TypeError(f"expected an SWFClient or a botocore 'swf' client, not {value!r}")

@@ -22,7 +22,7 @@ through the class), ``_validate`` (decoration-time checks; SWF's rules are in
 (functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_commands``
 (commands and their decisions), ``_run`` (one run's replay state), ``_decider``
 (decision tasks, live-run cache), ``_split`` (decision limits), ``_replayer``,
-``_retry``, ``_logger``, ``_starter``. The argument wire form, shared with the activity
+``_retry``, ``_retrying``, ``_logger``, ``_starter``. The argument wire form, shared with the activity
 worker and the client, is :mod:`greenflow._payload`.
 """
 
@@ -38,7 +38,8 @@ from ._hub import Future
 from ._logger import logger
 from ._options import activity_options, current_workflow_options, workflow_options
 from ._replayer import Replayer, ReplayResult
-from ._retry import RetryPolicy, retry
+from ._retry import RetryPolicy
+from ._retrying import retry
 from ._run import WorkflowInfo
 from ._split import DecisionResult
 
