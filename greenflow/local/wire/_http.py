@@ -34,6 +34,7 @@ import itertools
 import json
 import logging
 import socket
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -41,13 +42,14 @@ from typing import Any, Protocol
 import gevent
 from gevent.event import Event
 
-from .. import __version__
+from ... import __version__
 from . import _model
+from ._connections import ConnectionLimits, ConnectionRegistry
 from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
-from ._waiting import before_blocking
+from .._waiting import before_blocking
 
 log = logging.getLogger("greenflow.local")
 
@@ -87,8 +89,9 @@ def _reject_constant(name: str):
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
-class Core(Protocol):
-    """What the HTTP layer needs of the service core (:class:`~._service.LocalSWF`)."""
+class OperationHandler(Protocol):
+    """What the HTTP layer needs of the service core: something that answers operations
+    (:class:`greenflow.local._operations.Operations`, or a fake in tests)."""
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Answer one validated request; raise :class:`~._faults.Fault` for a fault."""
@@ -119,11 +122,15 @@ class SWFProtocolHandler:
         verifier: checks SigV4 signatures; ``None`` accepts unsigned requests.
         validator: checks requests against the model (the process-wide one by default).
         max_body: the largest request body accepted, in bytes.
+        limits: request and idle timeouts and the connection cap (see :mod:`._connections`).
     """
 
-    def __init__(self, core: Core, *, verifier: SigV4Verifier | None = None,
-                 validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES):
+    def __init__(self, core: OperationHandler, *, verifier: SigV4Verifier | None = None,
+                 validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES,
+                 limits: ConnectionLimits | None = None):
         self.core = core
+        self.limits = limits or ConnectionLimits()
+        self.connections = ConnectionRegistry(self.limits.connection_cap)
         self.verifier = verifier
         self.validator = validator or default_validator()
         self.max_body = max_body
@@ -155,10 +162,14 @@ class SWFProtocolHandler:
         except OSError:
             pass  # not TCP (tests over socketpair); nothing to tune
         buffer = bytearray()
+        me = gevent.getcurrent()
+        self.connections.opened(me)
+        # A new connection must start its request as soon as a request may take.
+        wait_for_request = self.limits.request_timeout
         try:
             while not self.stopping:
                 try:
-                    request = self._read_request(sock, buffer)
+                    request = self._read_request(sock, buffer, wait_for_request)
                 except _BadRequest as error:
                     self._send(sock, error.status, error.fault.to_wire(), close=True)
                     return
@@ -167,6 +178,8 @@ class SWFProtocolHandler:
                 keep_alive = self._serve(sock, buffer, *request)
                 if not keep_alive:
                     return
+                self.connections.waiting(me)
+                wait_for_request = self.limits.idle_timeout
         except (ConnectionError, TimeoutError):
             return  # the client went away mid-request
         except OSError as error:
@@ -175,18 +188,27 @@ class SWFProtocolHandler:
             # A bug in this layer: log it and drop the connection, never the server.
             log.exception("serving the connection from %s failed", address)
         finally:
+            self.connections.closed(me)
             try:
                 sock.close()
             except OSError:
                 pass
 
-    def _read_request(self, sock, buffer: bytearray):
-        """Read a request line and headers; ``None`` at a clean end of the connection."""
+    def _read_request(self, sock, buffer: bytearray, wait: float):
+        """Read a request line and headers; ``None`` at a clean end of the connection.
+
+        Waits up to ``wait`` seconds for the request's first byte; from then on the whole
+        request must arrive within the request timeout (``TimeoutError`` otherwise).
+        """
         end = buffer.find(b"\r\n\r\n")
+        deadline = time.monotonic() + (self.limits.request_timeout if buffer else wait)
         while end < 0:
             if len(buffer) > MAX_HEAD_BYTES:
                 break
-            data = sock.recv(65536)
+            started = bool(buffer)
+            data = _recv_by(sock, deadline)
+            if not started:
+                deadline = time.monotonic() + self.limits.request_timeout  # its first byte came
             if not data:
                 if buffer.strip():
                     raise ConnectionError("connection closed mid-request")
@@ -213,11 +235,12 @@ class SWFProtocolHandler:
             name = name.lower()
             value = value.strip()
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        return method, target, version, headers
+        return method, target, version, headers, deadline
 
     def _serve(self, sock, buffer: bytearray, method: str, target: str, version: str,
-               headers: dict[str, str]) -> bool:
-        """Answer one request; returns whether the connection stays open."""
+               headers: dict[str, str], deadline: float) -> bool:
+        """Answer one request whose body must arrive by ``deadline`` (monotonic);
+        returns whether the connection stays open."""
         connection = headers.get("connection", "").lower()
         keep_alive = ("keep-alive" in connection) if version == "HTTP/1.0" else ("close" not in connection)
 
@@ -239,13 +262,14 @@ class SWFProtocolHandler:
         if headers.get("expect", "").lower() == "100-continue" and len(buffer) < length:
             sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         while len(buffer) < length:
-            data = sock.recv(max(65536, length - len(buffer)))
+            data = _recv_by(sock, deadline, max(65536, length - len(buffer)))
             if not data:
                 raise ConnectionError("connection closed mid-body")
             buffer += data
         body = bytes(buffer[:length])
         del buffer[:length]
 
+        self.connections.answering(gevent.getcurrent())
         self._active += 1
         self._idle.clear()
         try:
@@ -327,7 +351,7 @@ class SWFProtocolHandler:
     def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict) -> dict:
         """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
 
-        The watcher starts when the poll is about to wait (see :mod:`._waiting`).
+        The watcher starts when the poll is about to wait (see :mod:`greenflow.local._waiting`).
 
         On EOF or a reset the watcher kills this greenlet with ``GreenletExit``; the engine
         is then waiting for a task (its only switch point while polling: taking a task
@@ -352,6 +376,7 @@ class SWFProtocolHandler:
             if not watchers:
                 watchers.append(gevent.spawn(self._watch_hang_up, sock, pending, handler, hung_up))
 
+        sock.settimeout(None)  # the watcher's reads wait as long as the poll does
         announced = before_blocking.set(watch)
         try:
             return self.core.handle(operation, params)
@@ -416,8 +441,19 @@ class SWFProtocolHandler:
             head += "Connection: keep-alive\r\n"
         # One write for head and body: with TCP_NODELAY that is one segment, no Nagle stall.
         data = head.encode("latin-1") + b"\r\n" + payload
+        # A client that does not read its answer has as long as it had to send its request.
+        sock.settimeout(self.limits.request_timeout)
         # An answer almost always fits the socket buffer: one send() does it, without the
         # getsockopt() call and chunking that gevent's sendall() makes for every write.
         sent = sock.send(data)
         if sent < len(data):
             sock.sendall(memoryview(data)[sent:])
+
+
+def _recv_by(sock: Any, deadline: float, size: int = 65536) -> bytes:
+    """``sock.recv(size)``, raising ``TimeoutError`` if nothing came by ``deadline`` (monotonic)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the client took too long to send its request")
+    sock.settimeout(remaining)
+    return sock.recv(size)

@@ -1,16 +1,16 @@
 """The local SWF service's core: one object that answers all 39 operations.
 
-It composes three parts, each with one job, all sharing one :class:`~._store.Store`:
+It composes three parts, each with one job, all sharing one :class:`~.storage._store.Store`:
 
 * :class:`~._registry.Registry` – domains, workflow and activity types, resource tags;
-* :class:`~._engine.Engine` – executions, history, decision and activity tasks, timers,
+* :class:`~.engine.Engine` – executions, history, decision and activity tasks, timers,
   timeouts, signals, cancellation, children, long polls;
 * :class:`~._visibility.Visibility` – listing and counting executions.
 
 Each part has one method per operation it owns, named like the operation in snake case
 (``RegisterDomain`` → ``register_domain``), taking the request's (already validated)
 parameters and returning the response members. The HTTP layer validates requests
-against botocore's service model before calling :meth:`LocalSWF.handle`.
+against botocore's service model before calling :meth:`Operations.handle`.
 
 Everything here runs in the service's single gevent hub thread.
 """
@@ -20,12 +20,12 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from ._checkpoint import IdleCheckpointer
+from .storage._checkpoint import IdleCheckpointer
 from ._clock import Clock, SystemClock
-from ._engine import Engine
-from ._faults import Fault
+from .engine import Engine
+from .wire._faults import Fault
 from ._registry import Registry
-from ._store import Store
+from .storage._store import Store
 from ._visibility import Visibility
 
 Handler = Callable[[dict], dict]
@@ -36,7 +36,7 @@ def method_name(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-class LocalSWF:
+class Operations:
     """All of SWF's operations on one store and one clock.
 
     Args:
@@ -77,7 +77,7 @@ class LocalSWF:
         return frozenset(self._handlers)
 
     def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Answer one request; raises :class:`~._faults.Fault` for anything SWF answers as a fault.
+        """Answer one request; raises :class:`~.wire._faults.Fault` for anything SWF answers as a fault.
 
         Long polls block here (cooperatively, on gevent) until a task comes or they time out.
         """

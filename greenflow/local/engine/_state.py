@@ -1,12 +1,12 @@
 """The execution state machine shared by requests, decisions and timeouts.
 
-:class:`Core` owns the open executions (in memory, keyed by ``(domain, workflowId)``:
+:class:`EngineState` owns the open executions (in memory, keyed by ``(domain, workflowId)``:
 SWF allows one open run per workflow ID), the decision and activity task queues and the
 deadline heap, and implements the transitions every part needs: starting and closing a
 run, scheduling decision tasks (at most one open per run), signals, cancel requests,
 termination with child policies, parent notification and SWF's event limit.
 
-Every change happens inside a :class:`~._unit.Unit` run by :meth:`Core.run`, which commits
+Every change happens inside a :class:`~._unit.Unit` run by :meth:`EngineState.run`, which commits
 it in one transaction or rolls back both SQLite and memory.
 """
 
@@ -16,12 +16,12 @@ import collections
 import logging
 from typing import Any, Callable, TypeVar
 
-from .._faults import Fault, limit_exceeded
-from .._store import Store
+from ..wire._faults import Fault, limit_exceeded
+from ..storage._store import Store
 from . import _execution
 from ._execution import CLOSED, Execution
 from ._queues import TaskQueues
-from ._scheduler import Deadlines
+from ._deadlines import Deadlines
 from ._unit import EventLimitReached, Unit
 from ._values import new_run_id, priority, seconds
 
@@ -58,7 +58,7 @@ class EventLimitFault(Fault):
         super().__init__("UnknownResourceFault", message)
 
 
-class Core:
+class EngineState:
     """Open executions, task queues, deadlines and the transitions between states.
 
     Args:

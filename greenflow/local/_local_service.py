@@ -1,7 +1,7 @@
 """Running the local SWF service: in-process for tests and embedding, or in the foreground.
 
 :class:`LocalService` owns one service: its gevent hub, its HTTP server and its core
-(:class:`~._service.LocalSWF` on a :class:`~._store.Store`). ``start()`` runs all of it in
+(:class:`~._operations.Operations` on a :class:`~.storage._store.Store`). ``start()`` runs all of it in
 a real OS thread with its own hub, whether or not the caller monkey-patched; so a test
 or a program can talk to it with any client (botocore, threads, greenlets) while
 everything in the service stays on its own single hub thread. ``serve_forever()`` runs
@@ -36,9 +36,10 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
-from ._http import Core, SWFProtocolHandler
-from ._lock import DatabaseLock
-from ._sigv4 import SigV4Verifier
+from .wire._connections import IDLE_TIMEOUT, REQUEST_TIMEOUT, ConnectionLimits
+from .wire._http import OperationHandler, SWFProtocolHandler
+from .storage._lock import DatabaseLock
+from .wire._sigv4 import SigV4Verifier
 
 log = logging.getLogger("greenflow.local")
 
@@ -156,8 +157,14 @@ class LocalService:
             :func:`load_credentials`); when given, every request must be SigV4-signed
             with one of them.
         synchronous: SQLite's ``synchronous`` pragma (``"FULL"`` also survives power loss).
+        request_timeout: seconds a client has to send a whole request once it started one
+            (the header-read timeout; see :mod:`.wire._connections`). Never cuts a long poll.
+        idle_timeout: seconds a keep-alive connection may wait for its next request.
+        max_connections: the most connections open at once (reaching it is logged, and
+            the connection idle the longest is closed); ``None``: derived from the
+            process's open-file limit.
         core_factory: for tests of the HTTP layer: builds the core answering requests
-            (anything with ``handle(operation, params)``) instead of ``LocalSWF``. It is
+            (anything with ``handle(operation, params)``) instead of ``Operations``. It is
             called in the service's thread.
 
     Raises:
@@ -174,7 +181,10 @@ class LocalService:
         poll_timeout: float = 60.0,
         credentials: Mapping[str, str] | str | os.PathLike | None = None,
         synchronous: str = "NORMAL",
-        core_factory: Callable[[], Core] | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int | None = None,
+        core_factory: Callable[[], OperationHandler] | None = None,
     ):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
@@ -187,6 +197,7 @@ class LocalService:
         self.clock = clock
         self.poll_timeout = float(poll_timeout)
         self.synchronous = synchronous
+        self.limits = ConnectionLimits(request_timeout, idle_timeout, max_connections)
         self.credentials = load_credentials(credentials) if credentials is not None else None
         if self.credentials is None and not is_loopback(host):
             raise ValueError(
@@ -204,7 +215,7 @@ class LocalService:
         self._running = False
         self._stop_requested = False
         self._done = None  # a real lock, held while the service thread runs
-        self.core: Core | None = None
+        self.core: OperationHandler | None = None
 
     # ------------------------------------------------------------------ where
 
@@ -339,7 +350,7 @@ class LocalService:
         """
         self.call(lambda core: core.advance_time(seconds))
 
-    def call(self, function: Callable[[Core], Any]) -> Any:
+    def call(self, function: Callable[[OperationHandler], Any]) -> Any:
         """Run ``function(core)`` in the service's hub thread and return its result
         (or raise its exception); for tests and tools that need the core directly."""
         if not self._running or self._hub is None:
@@ -405,8 +416,11 @@ class LocalService:
                 db_lock = self._lock_database()
                 core = self._build_core()
                 verifier = SigV4Verifier(self.credentials) if self.credentials else None
-                handler = SWFProtocolHandler(core, verifier=verifier)
-                server = StreamServer((self.host, self._requested_port), handler, spawn=Pool())
+                handler = SWFProtocolHandler(core, verifier=verifier, limits=self.limits)
+                # At the cap the server stops accepting until a connection closes (the
+                # handler closes an idle one as the cap is reached).
+                server = StreamServer((self.host, self._requested_port), handler,
+                                      spawn=Pool(handler.connections.cap))
                 server.start()
                 self._port = server.address[1]
                 if db_lock is not None:
@@ -445,23 +459,23 @@ class LocalService:
                 self._done.release()
 
     def _lock_database(self) -> DatabaseLock | None:
-        """Take the database file's lock (see :mod:`._lock`); ``None`` for a private database."""
+        """Take the database file's lock (see :mod:`.storage._lock`); ``None`` for a private database."""
         if self._core_factory is not None or self.db_path in ("", ":memory:") or self.db_path.startswith("file:"):
             return None
         db_lock = DatabaseLock(os.path.abspath(self.db_path))
         db_lock.acquire()
         return db_lock
 
-    def _build_core(self) -> Core:
+    def _build_core(self) -> OperationHandler:
         if self._core_factory is not None:
             return self._core_factory()
         # Imported here so the HTTP layer can be used (and tested) on its own.
-        from ._service import LocalSWF
-        from ._store import Store
+        from ._operations import Operations
+        from .storage._store import Store
 
         store = Store(self.db_path, synchronous=self.synchronous)
         try:
-            return LocalSWF(store, self.clock, poll_timeout=self.poll_timeout)
+            return Operations(store, self.clock, poll_timeout=self.poll_timeout)
         except BaseException:
             store.close()
             raise
@@ -477,7 +491,7 @@ class LocalService:
             server.close()
         try:
             if core is not None:
-                # LocalSWF.stop() wakes polls but keeps the store open for requests in flight.
+                # Operations.stop() wakes polls but keeps the store open for requests in flight.
                 stop = getattr(core, "stop", None)
                 if stop is not None:
                     stop()

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .._faults import validation_error
-from ._core import OPEN_LIMIT, Core
+from ..wire._faults import validation_error
+from ._state import OPEN_LIMIT, EngineState
 from ._execution import Execution
 from ._resolve import ACTIVITY_OPTIONS, WORKFLOW_OPTIONS, resolve
 from ._unit import Unit
@@ -37,7 +37,7 @@ class Batch:
         deferred: effects on other executions, run after the whole batch.
     """
 
-    core: Core
+    core: EngineState
     unit: Unit
     ex: Execution
     completed_id: int
@@ -391,7 +391,7 @@ def check_batch(decisions: list[dict] | None) -> list[tuple[Spec, dict]]:
     return checked
 
 
-def apply_batch(core: Core, unit: Unit, ex: Execution, completed_id: int, unhandled: bool,
+def apply_batch(core: EngineState, unit: Unit, ex: Execution, completed_id: int, unhandled: bool,
                 checked: list[tuple[Spec, dict]]) -> None:
     """Apply a checked batch: the decisions in order, then their effects on other executions."""
     batch = Batch(core, unit, ex, completed_id, unhandled)

@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 
 import greenflow
 from greenflow.local import LocalService
-from greenflow.local._faults import unknown_resource
-from greenflow.local._server import load_credentials
+from greenflow.local.wire._faults import unknown_resource
+from greenflow.local._local_service import load_credentials
 
 SESSION = botocore.session.get_session()
 #: The repository root, so subprocesses import this greenflow.
@@ -41,7 +41,7 @@ def make_client(endpoint: str, **config):
 
 
 class FakeCore:
-    """Stands in for LocalSWF: records requests, answers canned results, can block a poll."""
+    """Stands in for Operations: records requests, answers canned results, can block a poll."""
 
     def __init__(self):
         self.requests: list[tuple[str, dict]] = []
@@ -662,7 +662,7 @@ def test_accepted_sockets_get_tcp_nodelay():
     """Without TCP_NODELAY, botocore stalls ~40 ms per call (Nagle + delayed ACK)."""
     import gevent
 
-    from greenflow.local._http import SWFProtocolHandler
+    from greenflow.local.wire._http import SWFProtocolHandler
 
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

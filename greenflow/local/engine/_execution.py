@@ -13,7 +13,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .._json import dumps as _dumps
+from ..wire._json import dumps as _dumps
 
 OPEN = "OPEN"
 CLOSED = "CLOSED"

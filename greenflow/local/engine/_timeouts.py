@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._core import Core, activity_deadlines
+from ._state import EngineState, activity_deadlines
 from ._unit import Unit
 from ._values import seconds
 
 
-def workflow(core: Core, unit: Unit, key: tuple) -> None:
+def workflow(core: EngineState, unit: Unit, key: tuple) -> None:
     """The execution's start-to-close timeout: the run closes as TIMED_OUT."""
     ex = core.open_run(*key)
     if ex is None:
@@ -30,7 +30,7 @@ def workflow(core: Core, unit: Unit, key: tuple) -> None:
     core.apply_child_policy(unit, ex, policy, children)
 
 
-def _decision_timed_out(core: Core, unit: Unit, ex, timeout_type: str) -> None:
+def _decision_timed_out(core: EngineState, unit: Unit, ex, timeout_type: str) -> None:
     d = ex.decision
     unit.event(ex, "DecisionTaskTimedOut", {"timeoutType": timeout_type, "scheduledEventId": d["scheduled"],
                                             "startedEventId": d["started"]})
@@ -45,7 +45,7 @@ def _decision_timed_out(core: Core, unit: Unit, ex, timeout_type: str) -> None:
     core.schedule_decision(unit, ex)
 
 
-def decision_s2s(core: Core, unit: Unit, key: tuple, scheduled: int) -> None:
+def decision_s2s(core: EngineState, unit: Unit, key: tuple, scheduled: int) -> None:
     """A decision task on an overriding task list was not started in time."""
     ex = core.open_run(*key)
     d = ex.decision if ex else None
@@ -54,7 +54,7 @@ def decision_s2s(core: Core, unit: Unit, key: tuple, scheduled: int) -> None:
     _decision_timed_out(core, unit, ex, "SCHEDULE_TO_START")
 
 
-def decision_s2c(core: Core, unit: Unit, key: tuple, scheduled: int, started: int) -> None:
+def decision_s2c(core: EngineState, unit: Unit, key: tuple, scheduled: int, started: int) -> None:
     """A decider did not answer its decision task in time."""
     ex = core.open_run(*key)
     d = ex.decision if ex else None
@@ -64,7 +64,7 @@ def decision_s2c(core: Core, unit: Unit, key: tuple, scheduled: int, started: in
 
 
 def _activity(kind: str, timeout_type: str) -> Callable[..., None]:
-    def fire(core: Core, unit: Unit, key: tuple, scheduled: int, started: int) -> None:
+    def fire(core: EngineState, unit: Unit, key: tuple, scheduled: int, started: int) -> None:
         ex = core.open_run(*key)
         activity = ex.activity_by_scheduled(scheduled) if ex else None
         if activity is None:
@@ -90,7 +90,7 @@ def _activity(kind: str, timeout_type: str) -> Callable[..., None]:
     return fire
 
 
-def timer(core: Core, unit: Unit, key: tuple, timer_id: str, started: int) -> None:
+def timer(core: EngineState, unit: Unit, key: tuple, timer_id: str, started: int) -> None:
     """A timer fires: TimerFired and a decision task."""
     ex = core.open_run(*key)
     t = ex.timers.get(timer_id) if ex else None

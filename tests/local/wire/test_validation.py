@@ -14,9 +14,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from greenflow.local import LocalService, _model
-from greenflow.local._faults import Fault
-from greenflow.local._validation import (
+from greenflow.local import LocalService
+from greenflow.local.wire import _model
+from greenflow.local.wire._faults import Fault
+from greenflow.local.wire._validation import (
     DURATION,
     DURATION_NO_NONE,
     EXECUTION_DURATION,

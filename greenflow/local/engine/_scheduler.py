@@ -1,23 +1,19 @@
-"""The deadline heap and the scheduler that fires it.
+"""The scheduler that fires due deadlines of the heap in :mod:`._deadlines`.
 
-:class:`Deadlines` holds every SWF timeout and timer of every open execution.
-
-Entries are ``(deadline, seq, kind, args)``. Like task queues, the heap is changed only
-after a commit and may hold stale entries (a timer since cancelled, an activity since
-completed): the engine checks each entry against the execution's state when it is due, so
-an entry never needs removing. It is rebuilt from the database on start-up, so timers and
-timeouts resume from their stored deadlines after a restart.
+Each due entry goes to its handler in :mod:`._timeouts`, in its own committed unit of
+work; the retention sweep is a deadline kind of its own.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 from typing import Any
 
 import gevent
 from gevent.event import Event
+
+from ._state import EngineState, EventLimitFault
+from ._timeouts import HANDLERS
 
 log = logging.getLogger("greenflow.local.engine")
 
@@ -27,44 +23,6 @@ SWEEP_INTERVAL = 3600.0
 SWEEP_BATCH = 1000
 #: The longest the scheduler sleeps (real seconds) before looking at the clock again.
 MAX_SLEEP = 30.0
-
-
-class Deadlines:
-    """A min-heap of ``(deadline, kind, args)`` entries."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, str, tuple]] = []
-        self._seq = itertools.count()
-
-    def __len__(self) -> int:
-        return len(self._heap)
-
-    def push(self, deadline: float, kind: str, *args: Any) -> bool:
-        """Add an entry; returns whether it is now the earliest one (the scheduler must wake)."""
-        entry = (deadline, next(self._seq), kind, args)
-        heapq.heappush(self._heap, entry)
-        return self._heap[0] is entry
-
-    def next_deadline(self) -> float | None:
-        """The earliest deadline, or ``None`` when the heap is empty."""
-        return self._heap[0][0] if self._heap else None
-
-    def earliest(self, exclude: tuple[str, ...] = ("sweep",)) -> float | None:
-        """The earliest deadline not of a kind in ``exclude`` (O(n); for tests and tools)."""
-        due = [entry[0] for entry in self._heap if entry[2] not in exclude]
-        return min(due) if due else None
-
-    def pop_due(self, now: float) -> tuple[str, tuple] | None:
-        """Remove and return the earliest entry due at ``now`` (``(kind, args)``), or ``None``."""
-        if self._heap and self._heap[0][0] <= now:
-            _, _, kind, args = heapq.heappop(self._heap)
-            return kind, args
-        return None
-
-    def clear(self, keep: str | None = None) -> None:
-        """Forget every entry (before a rebuild), except those of kind ``keep``."""
-        self._heap = [entry for entry in self._heap if entry[2] == keep] if keep else []
-        heapq.heapify(self._heap)
 
 
 class Scheduler:
@@ -81,7 +39,7 @@ class Scheduler:
         core: the engine's state (its ``deadlines`` heap, ``run`` and clock).
     """
 
-    def __init__(self, core: Any):
+    def __init__(self, core: EngineState):
         self.core = core
         self._greenlet: Any = None
         self._stopping = False
@@ -134,10 +92,6 @@ class Scheduler:
 
     def fire_due(self) -> None:
         """Fire every deadline due now, each in its own committed transaction."""
-        # Imported here: _core (which imports this module) defines both.
-        from ._core import EventLimitFault
-        from ._timeouts import HANDLERS
-
         core = self.core
         while True:
             entry = core.deadlines.pop_due(core.clock.now())

@@ -15,8 +15,8 @@ import json
 import secrets
 from typing import NamedTuple
 
-from .._faults import unknown_resource
-from .._json import dumps as _dumps
+from ..wire._faults import unknown_resource
+from ..wire._json import dumps as _dumps
 
 DECISION = "d"
 ACTIVITY = "a"

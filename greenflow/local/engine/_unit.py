@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any, Callable
 
 from ..._swf_rules import attributes_key
-from .._json import dumps as _dumps
+from ..wire._json import dumps as _dumps
 from ._execution import Execution
 
 
@@ -24,7 +24,7 @@ def compact(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 class EventLimitReached(Exception):
-    """An event would take a run's history to SWF's event limit (internal; see ``Core.run``)."""
+    """An event would take a run's history to SWF's event limit (internal; see ``EngineState.run``)."""
 
     def __init__(self, key: tuple[str, str, str]):
         super().__init__(key)

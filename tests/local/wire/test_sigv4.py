@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import time
@@ -15,8 +16,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from greenflow.local import LocalService
-from greenflow.local._faults import Fault
-from greenflow.local._sigv4 import SigV4Verifier
+from greenflow.local.wire._faults import Fault
+from greenflow.local.wire._sigv4 import SigV4Verifier
 
 KEY_ID, SECRET = "AKIDLOCALTEST", "local-secret-key"
 
@@ -102,6 +103,48 @@ def test_tampered_request(tamper):
         headers["authorization"] = headers["authorization"][:-4] + "0000"
     fault = fault_of(lambda: verifier().verify(method, target, headers, body))
     assert fault.code == "InvalidSignatureException"
+
+
+def signed_with_content_hash(body: bytes, declared: bytes) -> tuple[str, dict, bytes]:
+    """A request whose signed ``X-Amz-Content-SHA256`` header declares ``declared``'s hash."""
+    request = AWSRequest(method="POST", url="http://127.0.0.1:8080/", data=body, headers={
+        "Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "SimpleWorkflowService.DescribeDomain",
+        "X-Amz-Content-SHA256": hashlib.sha256(declared).hexdigest()})
+    SigV4Auth(Credentials(KEY_ID, SECRET), "swf", "us-east-1").add_auth(request)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    headers["host"] = "127.0.0.1:8080"
+    assert "x-amz-content-sha256" in headers["authorization"].split("SignedHeaders=")[1].split(",")[0]
+    return "/", headers, body
+
+
+def test_body_swapped_under_an_unsigned_content_hash_header_is_refused():
+    # The attack: a captured signed request, its body replaced, plus an (unsigned)
+    # X-Amz-Content-SHA256 naming the original body's hash. The body received is what counts.
+    target, headers, original = signed()
+    headers["x-amz-content-sha256"] = hashlib.sha256(original).hexdigest()
+    fault = fault_of(lambda: verifier().verify("POST", target, headers, b'{"name":"evil"}'))
+    assert fault.code == "InvalidSignatureException"
+
+
+def test_unsigned_content_hash_header_is_refused_even_when_it_matches():
+    target, headers, body = signed()
+    headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+    fault = fault_of(lambda: verifier().verify("POST", target, headers, body))
+    assert fault.code == "InvalidSignatureException"
+    assert "X-Amz-Content-SHA256" in fault.message
+
+
+def test_signed_content_hash_header_that_matches_the_body_is_accepted():
+    target, headers, body = signed_with_content_hash(b'{"name":"d"}', b'{"name":"d"}')
+    assert verifier().verify("POST", target, headers, body) == KEY_ID
+
+
+def test_signed_content_hash_header_that_does_not_match_the_body_is_refused():
+    # Signed by the holder of the secret, but over another body than the one sent.
+    target, headers, body = signed_with_content_hash(b'{"name":"evil"}', b'{"name":"d"}')
+    fault = fault_of(lambda: verifier().verify("POST", target, headers, body))
+    assert fault.code == "InvalidSignatureException"
+    assert "X-Amz-Content-SHA256" in fault.message
 
 
 def test_signed_header_missing_from_the_request():
@@ -253,3 +296,24 @@ def test_credentials_file_secures_the_service(tmp_path):
         assert call(client(service.endpoint))["count"] == 1
         with pytest.raises(ClientError):
             call(client(service.endpoint, secret="nope"))
+
+
+def test_body_swap_attack_registers_nothing_over_http():
+    """Sign RegisterDomain for ``sig-legit``, send ``sig-evil`` with the original body's hash
+    in ``X-Amz-Content-SHA256``: refused, and no domain is registered."""
+    legit = json.dumps({"name": "sig-legit", "workflowExecutionRetentionPeriodInDays": "1"}).encode()
+    evil = json.dumps({"name": "sig-evil", "workflowExecutionRetentionPeriodInDays": "1"}).encode()
+    with LocalService(credentials={KEY_ID: SECRET}) as service:
+        _, headers, _ = signed(legit, target="SimpleWorkflowService.RegisterDomain")
+        headers["x-amz-content-sha256"] = hashlib.sha256(legit).hexdigest()
+        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+        try:
+            connection.request("POST", "/", body=evil, headers=headers)
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+        finally:
+            connection.close()
+        assert response.status == 400
+        assert answer["__type"] == "com.amazon.coral.service#InvalidSignatureException"
+        domains = client(service.endpoint).list_domains(registrationStatus="REGISTERED")["domainInfos"]
+        assert domains == []

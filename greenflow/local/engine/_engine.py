@@ -2,7 +2,7 @@
 
 Each operation method takes the request's (already model-validated) parameters and
 returns the response members. Every change runs as one unit of work committed in one
-transaction before the method returns (see :meth:`._core.Core.run`); long polls wait on
+transaction before the method returns (see :meth:`._state.EngineState.run`); long polls wait on
 gevent, in real time, for up to ``poll_timeout`` seconds.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from .._faults import Fault, operation_not_permitted, unknown_resource, validation_error
-from .._paging import page_size, page_token_codec, request_scope
-from .._rules import execution_duration_problem, require
-from .._store import Store
+from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
+from ..wire._paging import page_size, page_token_codec, request_scope
+from ..wire._rules import execution_duration_problem, require
+from ..storage._store import Store
 from . import _execution
-from ._core import Core, EventLimitFault
+from ._state import EngineState, EventLimitFault
 from ._decisions import apply_batch, check_batch
 from ._execution import Execution
 from ._history import select_range
@@ -67,7 +67,7 @@ class Engine:
         self.clock = clock
         self.registry = registry
         self.poll_timeout = poll_timeout
-        self.core = Core(store, clock, registry)
+        self.core = EngineState(store, clock, registry)
         self.scheduler = Scheduler(self.core)
         self._pages = page_token_codec(store)
         self._stopping = False

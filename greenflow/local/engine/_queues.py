@@ -19,7 +19,7 @@ from typing import Callable, Hashable
 
 from gevent.event import Event
 
-from .._faults import limit_exceeded
+from ..wire._faults import limit_exceeded
 from .._waiting import before_blocking
 
 #: Most long polls waiting on one task list at once (SWF: 1,000).

@@ -35,7 +35,7 @@ import secrets
 from typing import Any
 
 from ._faults import validation_error
-from ._store import Store
+from ..storage._store import Store
 
 #: The ``meta`` key holding the hex HMAC secret.
 SECRET_KEY = "page_token_secret"

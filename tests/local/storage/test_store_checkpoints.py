@@ -7,9 +7,9 @@ import json
 import gevent
 import pytest
 
-from greenflow.local._checkpoint import IdleCheckpointer
-from greenflow.local._json import dumps
-from greenflow.local._store import Store
+from greenflow.local.storage._checkpoint import IdleCheckpointer
+from greenflow.local.wire._json import dumps
+from greenflow.local.storage._store import Store
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from greenflow.local._store import SCHEMA_VERSION, Store
+from greenflow.local.storage._store import SCHEMA_VERSION, Store
 
 
 def _plan(store: Store, sql: str, args: tuple) -> str:

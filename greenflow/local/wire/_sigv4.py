@@ -16,7 +16,11 @@ HTTP 400; botocore reads the code after ``#``):
 * ``IncompleteSignatureException``: a malformed header or a missing date;
 * ``UnrecognizedClientException``: an access key id the service does not know;
 * ``InvalidSignatureException``: a wrong signature, or a request dated more than five
-  minutes from the service's wall clock (``Signature expired`` / ``not yet current``).
+  minutes from the service's wall clock (``Signature expired`` / ``not yet current``), or
+  an ``X-Amz-Content-SHA256`` header that is unsigned or not the hash of the body.
+
+The payload hash in the canonical request is always computed from the body received;
+an ``X-Amz-Content-SHA256`` header (botocore sends none for SWF) is only checked against it.
 
 The region in the credential scope is not checked: the local service answers for any.
 Request dates are checked against the real wall clock, never the service's (possibly
@@ -117,6 +121,17 @@ class SigV4Verifier:
         missing = [name for name in signed_headers if name not in headers]
         if missing or "host" not in signed_headers:
             raise _auth_fault("InvalidSignatureException", _SIGNATURE_MISMATCH)
+        # Always the hash of the body received: a hash the client merely declares would let
+        # anyone replay a captured signature over another body.
+        payload_hash = hashlib.sha256(body).hexdigest()
+        declared = headers.get("x-amz-content-sha256")
+        if declared is not None:
+            if "x-amz-content-sha256" not in signed_headers:
+                raise _auth_fault("InvalidSignatureException",
+                                  "The X-Amz-Content-SHA256 header must be among the signed headers.")
+            if not hmac.compare_digest(declared.strip().lower(), payload_hash):
+                raise _auth_fault("InvalidSignatureException",
+                                  "The X-Amz-Content-SHA256 header does not match the SHA-256 of the body received.")
 
         canonical = "\n".join((
             method,
@@ -124,7 +139,7 @@ class SigV4Verifier:
             _canonical_query(target),
             "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in signed_headers),
             ";".join(signed_headers),
-            headers.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest(),
+            payload_hash,
         ))
         string_to_sign = "\n".join((
             ALGORITHM,

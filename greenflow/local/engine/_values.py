@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import secrets
 
-from .._rules import NONE
+from ..wire._rules import NONE
 
 def seconds(duration: str | None) -> int | None:
     """The seconds of a checked duration, ``None`` for ``NONE`` or absent."""

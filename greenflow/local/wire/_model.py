@@ -10,7 +10,7 @@ their location is botocore's business), once per process, on first use.
 
 Example::
 
-    >>> from greenflow.local import _model
+    >>> from greenflow.local.wire import _model
     >>> "PollForDecisionTask" in _model.operation_names()
     True
     >>> _model.event_attributes_member("TimerFired")
