@@ -18,6 +18,9 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "tzdata"],
+        # .ci/run checks style (ruff) and types (mypy; pytest for greenflow.testing's plugin) before the
+        # tests; settings in pyproject.toml.
+        "lint": ["ruff>=0.17,<0.18", "mypy>=2.4,<3", "pytest>=8"],
         # The benchmark compares the local service with moto's SWF server.
         "bench": ["moto[server]>=5.0"],
     },

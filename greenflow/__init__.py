@@ -50,7 +50,11 @@ _EXPORTS = {
     "LocalService": "greenflow.local",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [
+    "ActivityWorker", "LocalService", "ManualActivityCompletionClient", "RetryPolicy", "SWFClient", "Worker",
+    "WorkflowClient", "WorkflowDefinition", "WorkflowHandle", "WorkflowWorker", "__version__", "activities",
+    "activity_options", "connect", "execute", "query", "signal", "workflow_options", "workflow_starter",
+]
 
 
 __getattr__, __dir__ = _lazy.lazy_attributes(globals(), _EXPORTS)

@@ -202,7 +202,10 @@ class JSONConverter(DataConverter):
             raise DataConversionError(f"cannot convert {type(value).__name__} value to JSON: {error}") from error
 
     def loads(self, text: str | None) -> Any:
-        """Convert JSON text back; ``None``/``""`` give ``None``; bad JSON or tags raise :class:`DataConversionError`."""
+        """Convert JSON text back; ``None``/``""`` give ``None``.
+
+        Bad JSON or tags raise :class:`DataConversionError`.
+        """
         if text is None or text == "":
             return None
         if not isinstance(text, str):
@@ -263,7 +266,7 @@ class JSONConverter(DataConverter):
         # Subclasses of plain types travel as the plain type.
         for plain in (str, int, float, list, dict):
             if isinstance(value, plain):
-                return self.encode(plain(value))
+                return self.encode(plain(value))  # type: ignore[arg-type]
         raise DataConversionError(
             f"cannot convert a {cls.__module__}.{cls.__qualname__} to JSON; use plain data, a dataclass, "
             "or a PickleConverter")
@@ -359,7 +362,7 @@ class JSONConverter(DataConverter):
         tb = tb if isinstance(tb, str) else ""
         raw_args = data.get("args", [])
         args = tuple(self.decode(raw_args)) if isinstance(raw_args, list) else ()
-        cls = _find_loaded(name)
+        cls = _find_loaded(name) if isinstance(name, str) else None
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             return RemoteException(_display_name(name), message, tb, args)
         try:
@@ -381,7 +384,7 @@ class JSONConverter(DataConverter):
         if isinstance(cause, BaseException) and exc.__cause__ is None:
             exc.__cause__ = cause  # greenflow's errors keep their cause in both places
         try:
-            exc.remote_traceback = tb
+            setattr(exc, "remote_traceback", tb)  # noqa: B010 - not every exception class has the slot
         except (AttributeError, TypeError):
             pass
         return exc
@@ -500,7 +503,7 @@ class PickleConverter(DataConverter):
         if isinstance(value, _PickledException):
             exc = value.exception
             try:
-                exc.remote_traceback = value.traceback
+                setattr(exc, "remote_traceback", value.traceback)  # noqa: B010 - see above
             except (AttributeError, TypeError):
                 pass
             return exc
@@ -525,6 +528,10 @@ def register(cls: type) -> type:
 # --------------------------------------------------------------------------- failures
 
 
+@typing.overload
+def check_size(text: str, what: str, limit: int = MAX_PAYLOAD) -> str: ...
+@typing.overload
+def check_size(text: None, what: str, limit: int = MAX_PAYLOAD) -> None: ...
 def check_size(text: str | None, what: str, limit: int = MAX_PAYLOAD) -> str | None:
     """Return ``text`` unchanged, or raise :class:`PayloadTooLargeError` naming ``what`` if it's too long."""
     if text is not None and len(text) > limit:

@@ -170,7 +170,7 @@ def activities(task_list: str | None = None, schedule_to_start_timeout: Any = No
                 converter=converter, **timeouts)
         if problems:
             raise DefinitionError(f"@activities on {cls.__qualname__}: " + "; ".join(problems))
-        cls._gf_activity_types = table
+        cls._gf_activity_types = table  # type: ignore[attr-defined]
         return cls
 
     return decorate

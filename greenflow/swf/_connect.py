@@ -234,11 +234,12 @@ def _start_or_attach(path: str, mode: str) -> Any:
 
 
 def _new_service(path: str, mode: str) -> Any:
+    # Imported here: only the embedded default needs them (and the local service is heavy).
     if mode == "process":
-        from ._child import ChildService as Service
-    else:
-        from ..local import LocalService as Service  # only needed for the embedded default
-    return Service(db_path=path, host="127.0.0.1", port=0).start()
+        from ._child import ChildService
+        return ChildService(db_path=path, host="127.0.0.1", port=0).start()
+    from ..local import LocalService
+    return LocalService(db_path=path, host="127.0.0.1", port=0).start()
 
 
 class AttachedService:

@@ -53,7 +53,7 @@ class Replayer:
         """
         if isinstance(history, str):
             history = json.loads(history)
-        execution = {}
+        execution: dict[str, Any] = {}
         if isinstance(history, dict):
             execution = history.get("workflowExecution") or {}
             history = history["events"]
