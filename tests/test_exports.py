@@ -19,10 +19,11 @@ TOP = [
     "activity_options", "connect", "execute", "query", "signal", "workflow_options", "workflow_starter",
 ]
 WORKFLOW = [
-    "DEFAULT_VERSION", "Future", "RetryPolicy", "WorkflowDefinition", "WorkflowInfo", "WorkflowType",
-    "activity_options", "continue_as_new", "current_workflow_options", "execute", "info", "is_replaying", "logger",
-    "now", "query", "random", "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep",
-    "spawn", "start_timer", "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options",
+    "Awaited", "DEFAULT_VERSION", "Future", "GreenletStack", "RetryPolicy", "STACK_TRACE_QUERY", "StackTrace",
+    "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
+    "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
+    "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn",
+    "start_timer", "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options",
     "workflow_type_of", "workflow_types",
 ]
 ACTIVITY = [
@@ -45,7 +46,8 @@ TESTING = [
 ]
 CONVERTER = [
     "DEFAULT_CONVERTER", "DataConverter", "JSONConverter", "MAX_PAYLOAD", "MAX_REASON", "PickleConverter",
-    "RemoteException", "check_size", "exception_from_failure", "failure_from_exception", "register",
+    "RemoteException", "check_size", "exception_from_failure", "exception_type_names", "failure_from_exception",
+    "known_exceptions", "register", "register_pending", "register_signature",
 ]
 CLI = ["COMMAND_GROUPS", "build_parser", "main"]
 

@@ -27,7 +27,8 @@ through the class), ``_validate`` (decoration-time checks; SWF's rules are in
 (commands and their decisions), ``_run`` (one run's replay state), ``_decider``
 (decision tasks, live-run cache), ``_split`` (decision limits), ``_replayer``,
 ``_retry`` (``RetryPolicy``), ``_retrying`` (``retry()``), ``_watchdog`` (the step
-timeout), ``_logger``, ``_starter``. The argument wire form, shared with the activity worker
+timeout), ``_logger``, ``_starter``, ``_stack`` (stack traces of a replayed run, the
+built-in ``__stack_trace`` query). The argument wire form, shared with the activity worker
 and the client, is :mod:`greenflow._payload`.
 """
 
@@ -36,7 +37,7 @@ from __future__ import annotations
 import importlib
 
 from ._api import (DEFAULT_VERSION, continue_as_new, info, is_replaying, now, random, request_cancel_external,
-                   side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
+                   shield, side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
                    wait_until)
 from ._definition import WorkflowDefinition, WorkflowType, execute, query, signal, workflow, workflow_type_of, \
     workflow_types
@@ -46,14 +47,15 @@ from ._options import activity_options, current_workflow_options, workflow_optio
 from ._retry import RetryPolicy
 from ._retrying import retry
 from ._run import WorkflowInfo
+from ._stack import STACK_TRACE_QUERY, Awaited, GreenletStack, StackTrace
 
 __all__ = [
-    "DEFAULT_VERSION", "Future", "RetryPolicy",
+    "Awaited", "DEFAULT_VERSION", "Future", "GreenletStack", "RetryPolicy", "STACK_TRACE_QUERY", "StackTrace",
     "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
-    "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
-    "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options", "workflow_type_of",
-    "workflow_types",
+    "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn",
+    "start_timer", "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options",
+    "workflow_type_of", "workflow_types",
 ]
 
 #: Runtime machinery this package exported before it moved to :mod:`greenflow.worker`;
