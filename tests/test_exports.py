@@ -50,11 +50,14 @@ CONVERTER = [
     "known_exceptions", "register", "register_pending", "register_signature",
 ]
 CLI = ["COMMAND_GROUPS", "build_parser", "main"]
+INTERCEPTORS = ["ActivityCall", "Interceptor", "SWFCall", "WorkflowTaskCall", "intercept"]
+CONSOLE = ["AuthConfigError", "Console", "check_binding", "parse_auth"]
 
 PINNED = [
     ("greenflow", TOP), ("greenflow.workflow", WORKFLOW), ("greenflow.activity", ACTIVITY),
     ("greenflow.worker", WORKER), ("greenflow.client", CLIENT), ("greenflow.swf", SWF), ("greenflow.local", LOCAL),
     ("greenflow.testing", TESTING), ("greenflow.converter", CONVERTER), ("greenflow.cli", CLI),
+    ("greenflow.interceptors", INTERCEPTORS), ("greenflow.console", CONSOLE),
 ]
 #: Packages whose namespace holds nothing but their exports (and subpackages).
 PACKAGES = {"greenflow.workflow", "greenflow.activity", "greenflow.worker", "greenflow.swf"}

@@ -240,7 +240,7 @@ class LocalTestEnvironment:
 
     def workflow_worker(self, *workflow_classes: type, task_list: str | None = None, start: bool = True,
                         **kwargs: Any) -> Any:
-        """Return a :class:`~greenflow.workflow_worker.WorkflowWorker` stopped when the environment closes.
+        """Return a :class:`~greenflow.worker.WorkflowWorker` stopped when the environment closes.
 
         It is started in the background unless ``start=False``.
         """
