@@ -34,6 +34,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 import enum
+import inspect
 import json
 import math
 import pickle
@@ -125,7 +126,9 @@ def _reason_of(cls: type) -> str:
 def _find_loaded(name: str) -> Any:
     """The object named ``module:qualname`` if its module is already imported, else None.
 
-    Never imports: importing a module named by data could run arbitrary code.
+    Never imports and never runs code: names are read from the module's and classes'
+    ``__dict__`` (:func:`inspect.getattr_static`), never with ``getattr``, which would call a
+    module's lazy ``__getattr__`` (PEP 562) or a class's descriptors, and those may import.
     """
     if not isinstance(name, str) or ":" not in name:
         return None
@@ -136,7 +139,7 @@ def _find_loaded(name: str) -> Any:
     for part in qualname.split("."):
         if not part.isidentifier() or part.startswith("__"):
             return None
-        obj = getattr(obj, part, None)
+        obj = inspect.getattr_static(obj, part, None)
         if obj is None:
             return None
     return obj
