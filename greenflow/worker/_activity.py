@@ -13,32 +13,30 @@ How it keeps its promises:
   canceled (a heartbeat learned of a cancel request and the activity let
   :class:`~greenflow.errors.CancelledError` escape). Manual activities are not answered.
 * **Shuts down gracefully**: stop polling, let running tasks finish within
-  ``shutdown_timeout``, answer them; tasks still running then are interrupted and answered
+  ``shutdown_timeout`` (default 70 s), answer them; tasks still running then are interrupted and answered
   as failed, so the workflow learns at once instead of after a timeout. Open long polls
   are cancelled at once on a greenflow local service (it withdraws a poll whose
   connection closes, so no task goes to it); on Amazon SWF, which may still hand an
   abandoned poll a task, they are let return (up to about 60 s, within the same bound).
 * **Survives outages**: failed polls and answers are retried with growing, jittered delays,
-  logged once when the outage starts and once when it ends.
+  logged once when the outage starts and once when it ends (the lifecycle, signals and
+  backoff are the workflow worker's too: :mod:`._loop`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import random
-import signal
-import socket
-import time
 from typing import Any, Callable
 
 import gevent
-import gevent.event
 import gevent.lock
 import gevent.pool
 from gevent import monkey
+from gevent.threadpool import ThreadPool
 
 from .._payload import decode_args
+from ..activity._context import ActivityContext, _enter, _leave
+from ..activity._definition import activity_types as _activity_types
 from ..converter import (
     DEFAULT_CONVERTER,
     DataConverter,
@@ -46,18 +44,8 @@ from ..converter import (
     check_size,
     failure_from_exception,
 )
-from ..errors import (
-    CancelledError,
-    DefinitionError,
-    GreenflowError,
-    ServiceUnavailableError,
-    SWFError,
-    ThrottlingError,
-    UnknownResourceError,
-)
-from ..swf import as_client, is_patched
-from ._context import ActivityContext, _enter, _leave
-from ._definition import activity_types as _activity_types
+from ..errors import CancelledError, DefinitionError, GreenflowError, SWFError, UnknownResourceError
+from ._loop import DEFAULT_RETENTION_DAYS, DEFAULT_SHUTDOWN_TIMEOUT, OutageBackoff, PollingWorker
 
 log = logging.getLogger("greenflow.activity")
 
@@ -76,17 +64,12 @@ class WorkerShutdownError(GreenflowError):
     """
 
 
-def _backoff(failures: int, base: float = 0.5, cap: float = 30.0) -> float:
-    """Delay before retrying after ``failures`` consecutive failures: exponential, jittered, capped."""
-    bound = min(cap, base * (2 ** min(failures - 1, 16)))
-    return bound / 2 + random.random() * bound / 2
-
-
-class ActivityWorker:
+class ActivityWorker(PollingWorker):
     """Polls an SWF task list for activity tasks and runs them concurrently.
 
     Args:
-        client: an ``SWFClient`` (from :func:`greenflow.connect`) or a botocore ``swf`` client.
+        client: an ``SWFClient`` (from :func:`greenflow.connect`) or a botocore ``swf`` client
+            (kept as :attr:`swf`).
         domain: the SWF domain.
         task_list: the task list to poll.
         *activity_objects: instances of ``@activities`` classes; their ``@activity`` methods
@@ -100,8 +83,11 @@ class ActivityWorker:
         thread_pool_size: threads for ``executor="thread"`` (default ``min(pool_size, 32)``).
         identity: the worker's identity recorded in history (default ``host:pid``).
         register: register the domain (if missing) and each activity type (defaults from
-            the decorators) on start; turn off for accounts that may not register.
-        shutdown_timeout: seconds running tasks get to finish when the worker stops.
+            the decorators) on start (:meth:`register_types`); turn off for accounts that
+            may not register.
+        shutdown_timeout: how long a graceful stop waits for open polls and running tasks,
+            in seconds (default 70; ``None``: as long as they take); tasks still running
+            then are interrupted and answered as failed (:class:`WorkerShutdownError`).
         converter: converter for activities that name none (default JSON).
         retention_days: retention period for a domain this worker registers.
 
@@ -109,24 +95,21 @@ class ActivityWorker:
     background; ``with worker:`` starts it and stops it on exit.
     """
 
+    kind = "activity worker"
+
     def __init__(self, client: Any, domain: str, task_list: str, *activity_objects: Any,
                  pool_size: int = 100, pollers: int | None = None, executor: str = "gevent",
                  thread_pool_size: int | None = None, identity: str | None = None, register: bool = True,
-                 shutdown_timeout: float = 30.0, converter: DataConverter | None = None,
-                 retention_days: int = 30):
+                 shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT, converter: DataConverter | None = None,
+                 retention_days: int = DEFAULT_RETENTION_DAYS):
         if not isinstance(pool_size, int) or isinstance(pool_size, bool) or pool_size < 1:
             raise ValueError(f"pool_size must be a positive integer, not {pool_size!r}")
         if pollers is not None and (not isinstance(pollers, int) or not 1 <= pollers <= pool_size):
             raise ValueError(f"pollers must be an integer from 1 to pool_size ({pool_size}), not {pollers!r}")
         if executor not in ("gevent", "thread"):
             raise ValueError(f"executor must be 'gevent' or 'thread', not {executor!r}")
-        if shutdown_timeout is None or shutdown_timeout < 0:
-            raise ValueError(f"shutdown_timeout must be >= 0 seconds, not {shutdown_timeout!r}")
-        if not domain or not task_list:
-            raise ValueError("an activity worker needs a domain and a task list")
-        self.client = as_client(client)
-        self.domain = domain
-        self.task_list = task_list
+        super().__init__(client, domain, task_list, identity=identity, register=register,
+                         retention_days=retention_days, shutdown_timeout=shutdown_timeout)
         self.pool_size = pool_size
         self.executor = executor
         self.thread_pool_size = thread_pool_size or min(pool_size, 32)
@@ -135,27 +118,19 @@ class ActivityWorker:
         #: Tasks in progress at once: the slots pollers reserve before polling.
         self.capacity = pool_size if executor == "gevent" else min(pool_size, self.thread_pool_size)
         self.pollers = min(pollers or DEFAULT_POLLERS, self.capacity)
-        self.identity = (identity or f"{socket.gethostname()}:{os.getpid()}")[:256]
-        self.register_types = register
-        self.shutdown_timeout = float(shutdown_timeout)
         self.converter = converter or DEFAULT_CONVERTER
-        self.retention_days = retention_days
-        self._activities: dict[tuple[str, str], tuple[Any, Callable]] = {}
+        self._activities: dict[tuple[str, str], tuple[Any, Callable[..., Any]]] = {}
         for obj in activity_objects:
             self._add(obj)
         if not self._activities:
             raise DefinitionError("an ActivityWorker needs at least one object with @activity methods")
-        self._state = "new"
-        self._stopping = gevent.event.Event()
-        self._stopped = gevent.event.Event()
         self._slots: gevent.lock.Semaphore | None = None
         self._tasks = gevent.pool.Group()
         self._poller_greenlets: list[gevent.Greenlet] = []
         self._in_poll: set[gevent.Greenlet] = set()
-        self._threadpool = None
-        self._hub = None
-        self._hub_ident = None
-        self._outage_logged = False
+        self._threadpool: ThreadPool | None = None
+        self._hub: Any = None
+        self._hub_ident: int | None = None
 
     def _add(self, obj: Any) -> None:
         types = _activity_types(obj)
@@ -182,135 +157,40 @@ class ActivityWorker:
         return len(self._tasks)
 
     def __repr__(self) -> str:
-        return f"<ActivityWorker {self.domain}/{self.task_list} {self._state} pool_size={self.pool_size}>"
+        state = "running" if self.running else "stopped"
+        return f"<ActivityWorker {self.domain}/{self.task_list} {state} pool_size={self.pool_size}>"
 
     # ----------------------------------------------------------------- lifecycle
 
-    def register(self) -> None:
+    def register_types(self) -> None:
         """Register the domain (if missing) and every activity type (idempotent)."""
-        self.client.ensure_domain(self.domain, retention_days=self.retention_days)
+        self.swf.ensure_domain(self.domain, retention_days=self.retention_days)
         for activity_type in self.activity_types:
-            self.client.ensure_activity_type(self.domain, activity_type, task_list=self.task_list)
+            self.swf.ensure_activity_type(self.domain, activity_type, task_list=self.task_list)
 
-    def start(self) -> "ActivityWorker":
-        """Register (unless ``register=False``) and start polling in background greenlets; returns self.
-
-        Blocks only for registration. Raises if registration fails.
-        """
-        if self._state != "new":
-            raise RuntimeError(f"this activity worker was already started ({self._state})")
-        if self.register_types:
-            self.register()
+    def _start_polling(self) -> None:
         self._hub = gevent.get_hub()
         self._hub_ident = _real_get_ident()
         if self.executor == "thread":
-            from gevent.threadpool import ThreadPool
-
             self._threadpool = ThreadPool(self.thread_pool_size)
-        if self.executor == "gevent" and not is_patched():
+        if self.executor == "gevent" and not self.gevent_patched():
             log.warning("gevent has not monkey-patched this process: SWF calls will block every activity and "
                         "poll in turn; call greenflow.swf.patch_gevent() first thing in your program")
         self._slots = gevent.lock.Semaphore(self.capacity)
-        self._state = "running"
         self._poller_greenlets = [gevent.spawn(self._poll_loop) for _ in range(self.pollers)]
         log.info("activity worker %s polling %s/%s (%d activity types, %d slots, %d pollers, %s executor)",
                  self.identity, self.domain, self.task_list, len(self._activities), self.capacity, self.pollers,
                  self.executor)
-        return self
 
-    def run(self) -> None:
-        """Start and block until :meth:`stop` is called or SIGINT/SIGTERM arrives (then stop gracefully).
-
-        A second signal stops at once, interrupting running tasks.
-        """
-        if self._state == "new":
-            self.start()
-        watchers = self._install_signal_handlers()
-        try:
-            self._stopped.wait()
-        except KeyboardInterrupt:
-            self.stop()
-        finally:
-            for watcher in watchers:
-                watcher.cancel()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the worker has stopped; returns whether it has."""
-        return self._stopped.wait(timeout)
-
-    def __enter__(self) -> "ActivityWorker":
-        return self.start()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
-
-    def _install_signal_handlers(self) -> list:
-        signals = 0
-        watchers = []
-
-        def on_signal() -> None:
-            nonlocal signals
-            signals += 1
-            if signals == 1:
-                log.info("activity worker %s: signal received, stopping (running tasks get %.0f s)",
-                         self.identity, self.shutdown_timeout)
-                gevent.spawn(self.stop)
-            else:
-                log.warning("activity worker %s: second signal, interrupting running tasks", self.identity)
-                gevent.spawn(self.stop, 0)
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                watchers.append(gevent.signal_handler(signum, on_signal))
-            except (ValueError, OSError):  # not the main thread: the caller handles signals
-                pass
-        return watchers
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop gracefully: no new tasks, running ones get ``timeout`` (default ``shutdown_timeout``) seconds.
-
-        Blocks until every task taken is answered (or interrupted and answered as failed).
-        Long polls already open are cancelled at once when the service withdraws abandoned
-        polls (``client.cancels_polls_safely``: a greenflow local service); on Amazon SWF
-        they are waited for within the same bound, since a task they receive must be run,
-        not dropped. Safe to call more than once.
-        """
-        if self._state == "new":
-            self._state = "stopped"
-            self._stopped.set()
-            return
-        if self._state == "stopped":
-            return
-        if self._state == "stopping":
-            if timeout == 0:
-                self._interrupt()
-            self._stopped.wait()
-            return
-        self._state = "stopping"
-        self._stopping.set()
-        deadline = time.monotonic() + (self.shutdown_timeout if timeout is None else max(0.0, timeout))
+    def _stop_polling(self, deadline: float | None, interrupt_polls: bool) -> None:
         # Killing a poll closes its connection. A poller waiting for a slot holds no task;
         # one in a long poll holds none either when the service cancels polls whose client
         # hung up, so an idle worker stops at once instead of after the poll timeout.
-        cancel_polls = bool(getattr(self.client, "cancels_polls_safely", False))
         for poller in self._poller_greenlets:
-            if cancel_polls or poller not in self._in_poll:
+            if interrupt_polls or poller not in self._in_poll:
                 poller.kill(block=False)
         # Open polls may still hand over a task (spawned into self._tasks), so wait for both.
-        while True:
-            remaining = deadline - time.monotonic()
-            pollers = [p for p in self._poller_greenlets if not p.dead]
-            if (not pollers and not len(self._tasks)) or remaining <= 0:
-                break
-            gevent.joinall(pollers + list(self._tasks), timeout=min(remaining, 0.5))
-        self._interrupt()
-        if self._threadpool is not None:
-            self._threadpool.kill()
-        self._state = "stopped"
-        self._stopped.set()
-        log.info("activity worker %s stopped", self.identity)
-
-    def _interrupt(self) -> None:
+        self._join_until(lambda: self._poller_greenlets + list(self._tasks), deadline)
         for poller in self._poller_greenlets:
             poller.kill(block=False)
         if len(self._tasks):
@@ -319,11 +199,14 @@ class ActivityWorker:
             # Each interrupted task answers itself as failed (see _run_task).
             self._tasks.kill(block=True, timeout=10)
         gevent.joinall(self._poller_greenlets, timeout=1)
+        if self._threadpool is not None:
+            self._threadpool.kill()
+            self._threadpool = None
 
     # ----------------------------------------------------------------- polling
 
     def _poll_loop(self) -> None:
-        failures = 0
+        backoff = OutageBackoff(f"activity worker {self.domain}/{self.task_list} (polling)")
         assert self._slots is not None
         while not self._stopping.is_set():
             self._slots.acquire()
@@ -333,39 +216,20 @@ class ActivityWorker:
             current = gevent.getcurrent()
             self._in_poll.add(current)
             try:
-                task = self.client.poll_for_activity_task(
+                task = self.swf.poll_for_activity_task(
                     domain=self.domain, taskList={"name": self.task_list}, identity=self.identity)
             except Exception as error:
                 self._slots.release()
-                failures += 1
-                self._log_outage(error, failures)
-                self._stopping.wait(_backoff(failures))
+                self._stopping.wait(backoff.failed(error))
                 continue
             finally:
                 self._in_poll.discard(current)
-            if failures:
-                log.warning("activity worker %s: SWF reachable again, polling resumed", self.identity)
-                self._outage_logged = False
-                failures = 0
+            backoff.succeeded()
             if task is None:
                 self._slots.release()
                 continue
             # The slot reserved for this poll now belongs to the task; _run_task frees it.
             self._tasks.spawn(self._run_task, task)
-
-    def _log_outage(self, error: Exception, failures: int) -> None:
-        if isinstance(error, (ServiceUnavailableError, ThrottlingError)):
-            if not self._outage_logged:
-                self._outage_logged = True
-                log.warning("activity worker %s: cannot poll %s/%s (%s); retrying with backoff until it is back",
-                            self.identity, self.domain, self.task_list, error)
-            else:
-                log.debug("poll failed again (%d): %s", failures, error)
-        elif isinstance(error, SWFError):
-            log.error("activity worker %s: polling %s/%s failed: %s", self.identity, self.domain, self.task_list,
-                      error)
-        else:
-            log.exception("activity worker %s: unexpected error while polling", self.identity)
 
     # ----------------------------------------------------------------- running tasks
 
@@ -446,26 +310,17 @@ class ActivityWorker:
             return None
 
     def _respond(self, operation: str, ctx: ActivityContext, **params: Any) -> None:
-        """Answer a task; keeps retrying through outages (the answer is the task's only record)."""
+        """Answer a task; keeps retrying through outages, even while stopping (the answer is
+        the task's only record)."""
         params = {key: value for key, value in params.items() if value is not None}
-        failures = 0
-        while True:
-            try:
-                self.client.call(operation, taskToken=ctx.task_token, **params)
-                return
-            except UnknownResourceError:
-                log.warning("activity %s (%s) is no longer open (timed out, or its execution closed): %s dropped",
-                            ctx.activity_id, ctx.activity_type[0], operation)
-                return
-            except (ServiceUnavailableError, ThrottlingError) as error:
-                failures += 1
-                delay = _backoff(failures)
-                log.warning("%s for activity %s failed (%s); retrying in %.1f s", operation, ctx.activity_id,
-                            error, delay)
-                gevent.sleep(delay)
-            except SWFError as error:
-                log.error("%s for activity %s refused: %s", operation, ctx.activity_id, error)
-                return
+        try:
+            self.retrying(f"{operation} for activity {ctx.activity_id}",
+                          lambda: self.swf.call(operation, taskToken=ctx.task_token, **params), while_stopping=True)
+        except UnknownResourceError:
+            log.warning("activity %s (%s) is no longer open (timed out, or its execution closed): %s dropped",
+                        ctx.activity_id, ctx.activity_type[0], operation)
+        except SWFError as error:
+            log.error("%s for activity %s refused: %s", operation, ctx.activity_id, error)
 
     def _call_from_any_thread(self, operation: str, **params: Any) -> dict:
         """``client.call`` from an activity: directly in the hub's thread, else handed to the hub.
@@ -474,14 +329,14 @@ class ActivityWorker:
         greenlet in the hub's thread while the pool thread waits on a real lock.
         """
         if self._hub is None or _real_get_ident() == self._hub_ident:
-            return self.client.call(operation, **params)
+            return self.swf.call(operation, **params)
         done = _real_allocate_lock()
         done.acquire()
         box: dict[str, Any] = {}
 
         def run() -> None:
             try:
-                box["value"] = self.client.call(operation, **params)
+                box["value"] = self.swf.call(operation, **params)
             except BaseException as error:  # handed back to the pool thread
                 box["error"] = error
             finally:
