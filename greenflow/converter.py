@@ -70,6 +70,9 @@ __all__ = [
 MAX_PAYLOAD = 32768
 #: SWF's limit for a failure ``reason``, in characters.
 MAX_REASON = 256
+#: The deepest a JSON payload may nest (lists and objects) for :meth:`JSONConverter.loads`:
+#: a fixed limit, so whether a payload decodes never depends on the caller's stack.
+MAX_NESTING = 200
 
 TAG = "__gf__"
 
@@ -181,6 +184,26 @@ def exception_type_names(cls: type) -> list[str]:
     return [_type_name(c) for c in cls.__mro__ if issubclass(c, BaseException)]
 
 
+def _is_valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _nesting(data: Any) -> int:
+    """How many levels of lists and objects ``data`` nests (iteratively: any depth is fine)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _format_traceback(exc: BaseException) -> str:
     if exc.__traceback__ is not None:
         return "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -237,9 +260,17 @@ class JSONConverter(DataConverter):
     # ----------------------------------------------------------------- public API
 
     def dumps(self, value: Any) -> str:
-        """Convert ``value`` to compact JSON; raises :class:`DataConversionError` for unsupported types."""
+        """Convert ``value`` to compact JSON; raises :class:`DataConversionError` for unsupported types.
+
+        Strings holding a lone UTF-16 surrogate (``"\\ud800"``) come out as JSON escapes, so
+        the text stays valid Unicode, which SWF requires of every payload.
+        """
         try:
-            return json.dumps(self.encode(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            data = self.encode(value)
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            if not text.isascii() and not _is_valid_unicode(text):
+                text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+            return text
         except DataConversionError:
             raise
         except (TypeError, ValueError, RecursionError) as error:
@@ -255,6 +286,9 @@ class JSONConverter(DataConverter):
             data = json.loads(text)
         except (ValueError, RecursionError) as error:
             raise DataConversionError(f"payload is not valid JSON: {error}") from error
+        # Counting brackets is cheap and bounds the depth: only a payload with many is measured.
+        if text.count("[") + text.count("{") > MAX_NESTING and _nesting(data) > MAX_NESTING:
+            raise DataConversionError(f"payload nests deeper than {MAX_NESTING} levels")
         return self.decode(data)
 
     # ----------------------------------------------------------------- encoding

@@ -240,6 +240,29 @@ def test_payload_naming_a_lazy_attribute_imports_nothing(name, module):
     assert outcome["imported"] == []
 
 
+@pytest.mark.parametrize("payload", [
+    "[" * 600 + "]" * 600,
+    '{"a":' * 600 + "1" + "}" * 600,
+    "[" * 100_000 + "]" * 100_000,
+    json.dumps({"__gf__": "tuple", "items": [[[[[[[[[[[]]]]]]]]]]] * 30}).replace("[]", "[" * 250 + "]" * 250),
+])
+def test_payload_nesting_too_deep_is_a_data_conversion_error(conv, payload):
+    with pytest.raises(errors.DataConversionError, match="nests deeper|not valid JSON"):
+        conv.loads(payload)
+
+
+def test_payload_nesting_within_the_limit_decodes(conv):
+    assert conv.loads("[" * 200 + "]" * 200) is not None
+    assert conv.loads(json.dumps([[1, 2]] * 1000)) == [[1, 2]] * 1000  # many brackets, shallow
+
+
+@pytest.mark.parametrize("value", ["a\ud800b", "\udfff", ["x", {"k\udbff": "\ud800"}], "caf\u00e9 \U0001F600"])
+def test_strings_with_lone_surrogates_become_valid_unicode_escapes(conv, value):
+    text = conv.dumps(value)
+    text.encode("utf-8")  # no lone surrogate left: SWF takes it
+    assert conv.loads(text) == value
+
+
 def test_payload_cannot_set_private_attributes(conv):
     payload = json.dumps({"__gf__": "exception", "type": "builtins:ValueError", "args": ["x"], "message": "x",
                           "attrs": {"__class__": "boom", "_private": 1, "ok": 2}})

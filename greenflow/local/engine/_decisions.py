@@ -253,9 +253,7 @@ def cancel_timer(b: Batch, a: dict) -> None:
 def _external(b: Batch, a: dict, initiated_type: str, extra: dict,
               deliver: Callable[[Execution, int], None], done_type: str, failed_type: str) -> None:
     workflow_id, run_id = a["workflowId"], a.get("runId")
-    initiated = b.event(initiated_type, {"workflowId": workflow_id, "runId": run_id, **extra,
-                                         "decisionTaskCompletedEventId": b.completed_id,
-                                         "control": a.get("control")})
+    initiated = _initiate(b, a, initiated_type, extra)
 
     def later() -> None:
         target = b.core.open_run(b.ex.domain, workflow_id, run_id or None)
@@ -272,14 +270,23 @@ def _external(b: Batch, a: dict, initiated_type: str, extra: dict,
     b.deferred.append(later)
 
 
+def _initiate(b: Batch, a: dict, initiated_type: str, extra: dict) -> int:
+    """Record the ``*Initiated`` event of a signal or cancel request to another execution."""
+    return b.event(initiated_type, {"workflowId": a["workflowId"], "runId": a.get("runId"), **extra,
+                                    "decisionTaskCompletedEventId": b.completed_id, "control": a.get("control")})
+
+
+def _signal_extra(a: dict) -> dict:
+    return {"signalName": a["signalName"], "input": a.get("input")}
+
+
 def signal_external_workflow_execution(b: Batch, a: dict) -> None:
     def deliver(target: Execution, initiated: int) -> None:
         b.core.signal(b.unit, target, {"signalName": a["signalName"], "input": a.get("input"),
                                        "externalWorkflowExecution": b.ex.execution(),
                                        "externalInitiatedEventId": initiated})
 
-    _external(b, a, "SignalExternalWorkflowExecutionInitiated",
-              {"signalName": a["signalName"], "input": a.get("input")}, deliver,
+    _external(b, a, "SignalExternalWorkflowExecutionInitiated", _signal_extra(a), deliver,
               "ExternalWorkflowExecutionSignaled", "SignalExternalWorkflowExecutionFailed")
 
 
@@ -355,10 +362,10 @@ def schedule_lambda_function(b: Batch, a: dict) -> None:
 NOT_PERMITTED = "OPERATION_NOT_PERMITTED"
 
 
-def _failed_with_ids(event_type: str, *ids: str, **fixed: Any) -> Callable[[Batch, dict], None]:
-    """A refusal recording ``event_type`` with the decision's own ``ids`` (and ``fixed`` members)."""
+def _failed_with_ids(event_type: str, *ids: str) -> Callable[[Batch, dict], None]:
+    """A refusal recording ``event_type`` with the decision's own ``ids``."""
     def refuse(b: Batch, a: dict) -> None:
-        b.failed(event_type, {**{name: a.get(name) for name in ids}, **fixed, "cause": NOT_PERMITTED})
+        b.failed(event_type, {**{name: a.get(name) for name in ids}, "cause": NOT_PERMITTED})
     return refuse
 
 
@@ -366,6 +373,16 @@ def _refuse_activity(b: Batch, a: dict) -> None:
     b.failed("ScheduleActivityTaskFailed", {
         "activityType": {"name": a["activityType"]["name"], "version": a["activityType"]["version"]},
         "activityId": a["activityId"], "cause": NOT_PERMITTED})
+
+
+def _refuse_external(initiated_type: str, failed_type: str,
+                     extra: Callable[[dict], dict]) -> Callable[[Batch, dict], None]:
+    """A refusal of a signal or cancel request: initiated, then failed, as SWF records them."""
+    def refuse(b: Batch, a: dict) -> None:
+        initiated = _initiate(b, a, initiated_type, extra(a))
+        b.failed(failed_type, {"workflowId": a["workflowId"], "runId": a.get("runId"), "cause": NOT_PERMITTED,
+                               "initiatedEventId": initiated, "control": a.get("control")})
+    return refuse
 
 
 def _refuse_child(b: Batch, a: dict) -> None:
@@ -387,11 +404,12 @@ _REFUSALS: dict[str, Callable[[Batch, dict], None]] = {
     "RecordMarker": _failed_with_ids("RecordMarkerFailed", "markerName"),
     "StartTimer": _failed_with_ids("StartTimerFailed", "timerId"),
     "CancelTimer": _failed_with_ids("CancelTimerFailed", "timerId"),
+    "SignalExternalWorkflowExecution": _refuse_external(
+        "SignalExternalWorkflowExecutionInitiated", "SignalExternalWorkflowExecutionFailed", _signal_extra),
+    "RequestCancelExternalWorkflowExecution": _refuse_external(
+        "RequestCancelExternalWorkflowExecutionInitiated", "RequestCancelExternalWorkflowExecutionFailed",
+        lambda a: {}),
     # Refused before anything is initiated, as a child start for an unknown type is.
-    "SignalExternalWorkflowExecution": _failed_with_ids(
-        "SignalExternalWorkflowExecutionFailed", "workflowId", "runId", "control", initiatedEventId=0),
-    "RequestCancelExternalWorkflowExecution": _failed_with_ids(
-        "RequestCancelExternalWorkflowExecutionFailed", "workflowId", "runId", "control", initiatedEventId=0),
     "StartChildWorkflowExecution": _refuse_child,
 }
 
