@@ -36,6 +36,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 import enum
+import inspect
 import json
 import math
 import pickle
@@ -69,6 +70,9 @@ __all__ = [
 MAX_PAYLOAD = 32768
 #: SWF's limit for a failure ``reason``, in characters.
 MAX_REASON = 256
+#: The deepest a JSON payload may nest (lists and objects) for :meth:`JSONConverter.loads`:
+#: a fixed limit, so whether a payload decodes never depends on the caller's stack.
+MAX_NESTING = 200
 
 TAG = "__gf__"
 
@@ -135,7 +139,9 @@ def _reason_of(cls: type) -> str:
 def _find_loaded(name: str) -> Any:
     """The object named ``module:qualname`` if its module is already imported, else None.
 
-    Never imports: importing a module named by data could run arbitrary code.
+    Never imports and never runs code: names are read from the module's and classes'
+    ``__dict__`` (:func:`inspect.getattr_static`), never with ``getattr``, which would call a
+    module's lazy ``__getattr__`` (PEP 562) or a class's descriptors, and those may import.
     """
     if not isinstance(name, str) or ":" not in name:
         return None
@@ -146,7 +152,7 @@ def _find_loaded(name: str) -> Any:
     for part in qualname.split("."):
         if not part.isidentifier() or part.startswith("__"):
             return None
-        obj = getattr(obj, part, None)
+        obj = inspect.getattr_static(obj, part, None)
         if obj is None:
             return None
     return obj
@@ -176,6 +182,26 @@ def known_exceptions(classes: Mapping[str, type]) -> Iterator[None]:
 def exception_type_names(cls: type) -> list[str]:
     """``module:qualname`` of ``cls`` and of each exception class it derives from, most derived first."""
     return [_type_name(c) for c in cls.__mro__ if issubclass(c, BaseException)]
+
+
+def _is_valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _nesting(data: Any) -> int:
+    """How many levels of lists and objects ``data`` nests (iteratively: any depth is fine)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _format_traceback(exc: BaseException) -> str:
@@ -234,9 +260,17 @@ class JSONConverter(DataConverter):
     # ----------------------------------------------------------------- public API
 
     def dumps(self, value: Any) -> str:
-        """Convert ``value`` to compact JSON; raises :class:`DataConversionError` for unsupported types."""
+        """Convert ``value`` to compact JSON; raises :class:`DataConversionError` for unsupported types.
+
+        Strings holding a lone UTF-16 surrogate (``"\\ud800"``) come out as JSON escapes, so
+        the text stays valid Unicode, which SWF requires of every payload.
+        """
         try:
-            return json.dumps(self.encode(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            data = self.encode(value)
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            if not text.isascii() and not _is_valid_unicode(text):
+                text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+            return text
         except DataConversionError:
             raise
         except (TypeError, ValueError, RecursionError) as error:
@@ -255,6 +289,9 @@ class JSONConverter(DataConverter):
             data = json.loads(text)
         except (ValueError, RecursionError) as error:
             raise DataConversionError(f"payload is not valid JSON: {error}") from error
+        # Counting brackets is cheap and bounds the depth: only a payload with many is measured.
+        if text.count("[") + text.count("{") > MAX_NESTING and _nesting(data) > MAX_NESTING:
+            raise DataConversionError(f"payload nests deeper than {MAX_NESTING} levels")
         return self.decode(data)
 
     # ----------------------------------------------------------------- encoding

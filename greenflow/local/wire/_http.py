@@ -331,7 +331,8 @@ class SWFProtocolHandler:
             if self.verifier is not None:
                 self.verifier.verify(method, target, headers, body)
             params = self._parse_json(body)
-            self.validator.validate(operation, params)
+            # A lone surrogate can only be written as a \ud800-\udfff escape: search only then.
+            self.validator.validate(operation, params, surrogates_possible=b"\\ud" in body or b"\\uD" in body)
             if sock is not None and operation in LONG_POLLS and not params.get("nextPageToken"):
                 result = self._poll_watched(sock, buffer, operation, params)
             else:
