@@ -607,6 +607,7 @@ class _PickledException:
 DEFAULT_CONVERTER: JSONConverter = JSONConverter()
 
 _SIGNATURES_PENDING: dict[Callable, Any] = {}
+_SIGNATURES_DONE: set[tuple[Callable, Any]] = set()  # strong refs: a converter id is never reused
 
 
 def register_signature(func: Callable, converter: Any = None) -> None:
@@ -620,7 +621,11 @@ def register_signature(func: Callable, converter: Any = None) -> None:
     nothing (they need no allow-list).
     """
     target = DEFAULT_CONVERTER if converter is None else converter
-    if isinstance(target, JSONConverter) and not target.register_annotations(func):
+    if not isinstance(target, JSONConverter) or (func, target) in _SIGNATURES_DONE:
+        return
+    if target.register_annotations(func):
+        _SIGNATURES_DONE.add((func, target))
+    else:
         _SIGNATURES_PENDING[func] = target
 
 

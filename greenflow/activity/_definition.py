@@ -75,6 +75,9 @@ class ActivityStub(ClassStub):
         if run is None:
             return self.method.fn(*args, **kwargs)
         activity_type = self.activity_type
+        # The converter that will decode the result (the workflow's, when the activity names
+        # none) learns the signature's dataclasses here, before any result: code decides.
+        register_signature(self.method.fn, activity_type.converter or run.converter)
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
         if policy is None:

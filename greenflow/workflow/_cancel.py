@@ -35,10 +35,10 @@ from greenflow.errors import CancelledError, WorkflowError
 CANCELLABLE = ("activity", "timer", "child")
 
 
-def cancel_scope(hub: Any, roots: list, message: str) -> None:
+def cancel_scope(hub: Any, roots: list[Any], message: str) -> None:
     """Cancel the scopes of ``roots`` (workflow greenlets of ``hub``'s run); see the module docstring."""
-    tree: list = []
-    seen: set = set()
+    tree: list[Any] = []
+    seen: set[int] = set()
     todo = list(roots)
     while todo:
         g = todo.pop()
