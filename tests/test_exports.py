@@ -50,14 +50,18 @@ CONVERTER = [
     "known_exceptions", "register", "register_pending", "register_signature",
 ]
 CLI = ["COMMAND_GROUPS", "build_parser", "main"]
-INTERCEPTORS = ["ActivityCall", "Interceptor", "SWFCall", "WorkflowTaskCall", "intercept"]
+INTERCEPTORS = ["ActivityCall", "Interceptor", "SWFCall", "WorkflowTaskCall", "WorkflowTaskOutcome", "intercept",
+                "install", "uninstall", "installed", "active", "notify"]
+METRICS = ["MetricsInterceptor", "current_metrics", "disable_metrics", "enable_metrics", "metrics_address"]
+LOCAL_METRICS = ["ServiceMetrics", "serve_service_metrics"]
 CONSOLE = ["AuthConfigError", "Console", "check_binding", "parse_auth"]
 
 PINNED = [
     ("greenflow", TOP), ("greenflow.workflow", WORKFLOW), ("greenflow.activity", ACTIVITY),
     ("greenflow.worker", WORKER), ("greenflow.client", CLIENT), ("greenflow.swf", SWF), ("greenflow.local", LOCAL),
     ("greenflow.testing", TESTING), ("greenflow.converter", CONVERTER), ("greenflow.cli", CLI),
-    ("greenflow.interceptors", INTERCEPTORS), ("greenflow.console", CONSOLE),
+    ("greenflow.interceptors", INTERCEPTORS), ("greenflow.console", CONSOLE), ("greenflow.metrics", METRICS),
+    ("greenflow.local.metrics", LOCAL_METRICS),
 ]
 #: Packages whose namespace holds nothing but their exports (and subpackages).
 PACKAGES = {"greenflow.workflow", "greenflow.activity", "greenflow.worker", "greenflow.swf"}

@@ -55,7 +55,9 @@ def _worker(args: argparse.Namespace) -> int:
         except ImportError as error:
             raise UsageError(f"--metrics-port needs the 'metrics' extra ({error})") from None
         enable_metrics(port=args.metrics_port)
-        print(f"greenflow worker: metrics on http://127.0.0.1:{metrics_address()[1]}/metrics", flush=True)
+        address = metrics_address()
+        assert address is not None  # a port was given, so enable_metrics serves
+        print(f"greenflow worker: metrics on http://{address[0]}:{address[1]}/metrics", flush=True)
     worker.start()
     print("greenflow worker: running (SIGINT/SIGTERM to stop; a second signal interrupts)", flush=True)
     worker.run()

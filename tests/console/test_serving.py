@@ -91,9 +91,8 @@ def test_the_command_refuses_to_listen_beyond_loopback_without_auth():
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "example.com"])
 def test_non_loopback_needs_auth(host):
-    with LocalService() as service:
-        with pytest.raises(AuthConfigError, match="no login"):
-            Console(connect(endpoint=service.endpoint), host=host)
+    with LocalService() as service, pytest.raises(AuthConfigError, match="no login"):
+        Console(connect(endpoint=service.endpoint), host=host)
 
 
 def test_basic_auth_guards_every_page():
@@ -118,7 +117,8 @@ def test_actions_are_only_taken_from_the_console_pages():
 def test_unknown_pages_and_missing_runs_are_clear_errors():
     with LocalService() as service, Console(connect(endpoint=service.endpoint)) as console:
         connect(endpoint=service.endpoint).ensure_domain("shop")
-        status, body = _get(console.url + "domains/shop/execution?workflow_id=a:b/c&run_id=" + urllib.parse.quote("a/b="))
+        missing = "domains/shop/execution?workflow_id=a:b/c&run_id=" + urllib.parse.quote("a/b=")
+        status, body = _get(console.url + missing)
         assert status == 404 and "SWF answered" in body
         status, body = _get(console.url + "domains/nope/")
         assert status == 404 and "nope" in body
