@@ -59,7 +59,7 @@ class ActivityCall:
     activity_id: str
     workflow_id: str
     run_id: str
-    task: dict = dataclasses.field(repr=False, compare=False)
+    task: dict[str, Any] = dataclasses.field(repr=False, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ class WorkflowTaskCall:
     workflow_type: str
     workflow_id: str
     run_id: str
-    task: dict = dataclasses.field(repr=False, compare=False)
+    task: dict[str, Any] = dataclasses.field(repr=False, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +114,7 @@ class SWFCall:
     """
 
     operation: str
-    params: dict
+    params: dict[str, Any]
 
 
 class Interceptor:
@@ -128,7 +128,7 @@ class Interceptor:
         """Around handling one decision task (replay, decide, respond)."""
         return proceed()
 
-    def swf_call(self, call: SWFCall, proceed: Callable[[], dict]) -> dict:
+    def swf_call(self, call: SWFCall, proceed: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Around one SWF call of an :class:`~greenflow.swf.SWFClient` (client, worker or console)."""
         return proceed()
 
@@ -183,4 +183,5 @@ def intercept(interceptors: Sequence[Interceptor], hook: str, call: Any, final: 
     proceed: Callable[[], Any] = final
     for interceptor in reversed(interceptors):
         proceed = functools.partial(getattr(interceptor, hook), call, proceed)
-    return proceed()
+    result: T = proceed()
+    return result

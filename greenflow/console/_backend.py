@@ -72,7 +72,7 @@ class ConsoleBackend:
 
     # ------------------------------------------------------------ domains
 
-    def _all(self, operation: str, key: str, **params: Any) -> Iterator[dict]:
+    def _all(self, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
         while True:
             answer = self.swf.call(operation, **params)
             yield from answer.get(key) or []
@@ -81,7 +81,7 @@ class ConsoleBackend:
                 return
             params["nextPageToken"] = token
 
-    def domains(self) -> list[dict]:
+    def domains(self) -> list[dict[str, Any]]:
         """Registered then deprecated domains, each ``DomainInfo`` with its open-execution count."""
         found = []
         for status in ("REGISTERED", "DEPRECATED"):
@@ -93,7 +93,7 @@ class ConsoleBackend:
 
     # ------------------------------------------------------------ executions
 
-    def executions(self, domain: str, selection: ExecutionFilter) -> tuple[list[dict], str]:
+    def executions(self, domain: str, selection: ExecutionFilter) -> tuple[list[dict[str, Any]], str]:
         """One page of executions (newest first) and the token of the next page ("" at the end)."""
         params = selection.swf_params(domain)
         params["maximumPageSize"] = selection.page_size
@@ -109,12 +109,13 @@ class ConsoleBackend:
         answer = self.swf.call(operation, **selection.swf_params(domain))
         return int(answer.get("count") or 0), bool(answer.get("truncated"))
 
-    def describe(self, domain: str, workflow_id: str, run_id: str) -> dict:
+    def describe(self, domain: str, workflow_id: str, run_id: str) -> dict[str, Any]:
         """``DescribeWorkflowExecution`` of one run."""
-        return self.swf.call("DescribeWorkflowExecution", domain=domain,
-                             execution={"workflowId": workflow_id, "runId": run_id})
+        answer: dict[str, Any] = self.swf.call("DescribeWorkflowExecution", domain=domain,
+                                               execution={"workflowId": workflow_id, "runId": run_id})
+        return answer
 
-    def history(self, domain: str, workflow_id: str, run_id: str) -> list[dict]:
+    def history(self, domain: str, workflow_id: str, run_id: str) -> list[dict[str, Any]]:
         """Every history event of one run, oldest first."""
         return list(self.swf.history(domain, workflow_id, run_id))
 
@@ -130,7 +131,7 @@ class ConsoleBackend:
 
     # ------------------------------------------------------------ types and task lists
 
-    def workflow_types(self, domain: str) -> list[dict]:
+    def workflow_types(self, domain: str) -> list[dict[str, Any]]:
         """Registered workflow types (``WorkflowTypeInfo``), by name."""
         return list(self._all("ListWorkflowTypes", "typeInfos", domain=domain, registrationStatus="REGISTERED"))
 
@@ -218,7 +219,7 @@ class ConsoleBackend:
         return workflow_id, str(answer["runId"])
 
 
-def workflow_type_of(events: list[dict]) -> tuple[str, str]:
+def workflow_type_of(events: list[dict[str, Any]]) -> tuple[str, str]:
     """The ``(name, version)`` recorded in a history's ``WorkflowExecutionStarted`` event."""
     for event in events[:1]:
         kind = event_attributes(event).get("workflowType") or {}

@@ -74,7 +74,8 @@ class WorkflowCode:
         definition = getattr(self.class_for(name, version), "_gf_definition", None)
         return getattr(definition, "converter", None) or DEFAULT_CONVERTER
 
-    def stack_trace(self, events: list[dict], name: str, version: str, workflow_id: str, run_id: str) -> StackTrace:
+    def stack_trace(self, events: list[dict[str, Any]], name: str, version: str, workflow_id: str,
+                    run_id: str) -> StackTrace:
         """Replay ``events`` with the workflow's code and ask where each greenlet waits."""
         cls = self.class_for(name, version)
         if cls is None:

@@ -21,6 +21,9 @@ from ._decode import Decoded, decode_failure, decode_input, decode_value
 
 __all__ = ["Group", "Timeline", "build_timeline"]
 
+#: A history event's attributes (``<eventType>EventAttributes``).
+Attributes = dict[str, Any]
+
 #: What each closing event makes of its group: (state shown, whether it is a failure).
 _ACTIVITY_ENDS = {"ActivityTaskCompleted": ("completed", False), "ActivityTaskFailed": ("failed", True),
                   "ActivityTaskTimedOut": ("timed out", True), "ActivityTaskCanceled": ("canceled", True)}
@@ -63,7 +66,7 @@ class Group:
     input: Decoded | None = None
     outcome: Decoded | None = None
     failed: bool = False
-    link: dict | None = None
+    link: dict[str, Any] | None = None
     started: _dt.datetime | None = None
 
     @property
@@ -104,7 +107,7 @@ class Timeline:
     workflow: Group
     first: _dt.datetime | None
     last: _dt.datetime | None
-    parent: dict | None = None
+    parent: dict[str, Any] | None = None
     continued_from: str | None = None
     continued_to: str | None = None
     events: int = 0
@@ -129,7 +132,7 @@ class Timeline:
         return min(100.0, max(0.0, left)), min(100.0 - min(100.0, left), max(0.6, duration / span * 100))
 
 
-def build_timeline(events: Iterable[dict], converter_for: Callable[[str], DataConverter]) -> Timeline:
+def build_timeline(events: Iterable[dict[str, Any]], converter_for: Callable[[str], DataConverter]) -> Timeline:
     """Fold history ``events`` (oldest first) into a :class:`Timeline`.
 
     ``converter_for(what)`` gives the converter for ``"workflow"`` payloads (the workflow's
@@ -150,12 +153,12 @@ class _Builder:
         self.workflow = Group("workflow", "workflow execution", state="open")
         self.first: _dt.datetime | None = None
         self.last: _dt.datetime | None = None
-        self.parent: dict | None = None
+        self.parent: dict[str, Any] | None = None
         self.continued_from: str | None = None
         self.continued_to: str | None = None
         self.count = 0
 
-    def add(self, event: dict) -> None:
+    def add(self, event: dict[str, Any]) -> None:
         self.count += 1
         kind = str(event.get("eventType", ""))
         when = event.get("eventTimestamp")
@@ -196,7 +199,7 @@ class _Builder:
             group.event_ids.append(event_id)
         return group
 
-    def _outcome(self, attributes: dict, failed: bool, what: str) -> Decoded | None:
+    def _outcome(self, attributes: Attributes, failed: bool, what: str) -> Decoded | None:
         converter = self.converter_for(what)
         if "result" in attributes:
             return decode_value(attributes.get("result"), converter)
@@ -208,7 +211,7 @@ class _Builder:
             return decode_value(attributes.get("details"), converter)
         return None
 
-    def _close(self, opener: Any, event_id: int, when: Any, state: str, failed: bool, attributes: dict,
+    def _close(self, opener: Any, event_id: int, when: Any, state: str, failed: bool, attributes: Attributes,
                what: str) -> None:
         group = self._follow(opener, event_id)
         if group is None:
@@ -216,7 +219,7 @@ class _Builder:
         group.state, group.end, group.failed = state, when, failed
         group.outcome = self._outcome(attributes, failed, what)
 
-    def _other(self, kind: str, event_id: int, when: Any, attributes: dict) -> None:
+    def _other(self, kind: str, event_id: int, when: Any, attributes: Attributes) -> None:
         # Failures of decisions (ScheduleActivityTaskFailed, StartTimerFailed, ...) and any
         # event type this module does not fold: a row of their own, so nothing is hidden.
         failed = kind.endswith("Failed")
@@ -229,7 +232,7 @@ class _Builder:
 
     # ------------------------------------------------------------ the workflow itself
 
-    def _WorkflowExecutionStarted(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _WorkflowExecutionStarted(self, event_id: int, when: Any, attributes: Attributes) -> None:
         kind = attributes.get("workflowType") or {}
         self.workflow.title = f"{kind.get('name', '?')} {kind.get('version', '')}".strip()
         self.workflow.start = when
@@ -238,7 +241,7 @@ class _Builder:
         self.parent = attributes.get("parentWorkflowExecution")
         self.continued_from = attributes.get("continuedExecutionRunId")
 
-    def _WorkflowExecutionCancelRequested(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _WorkflowExecutionCancelRequested(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self.workflow.event_ids.append(event_id)
         if self.workflow.is_open:
             self.workflow.state = "cancel requested"
@@ -251,7 +254,7 @@ class _Builder:
         elif cause:
             group.outcome = Decoded(str(cause), str(cause))
 
-    def _workflow_end(self, kind: str, event_id: int, when: Any, attributes: dict) -> None:
+    def _workflow_end(self, kind: str, event_id: int, when: Any, attributes: Attributes) -> None:
         self.workflow.event_ids.append(event_id)
         self.workflow.state, self.workflow.end = _WORKFLOW_ENDS[kind], when
         self.workflow.failed = kind in ("WorkflowExecutionFailed", "WorkflowExecutionTimedOut",
@@ -267,19 +270,19 @@ class _Builder:
 
     # ------------------------------------------------------------ activities
 
-    def _ActivityTaskScheduled(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _ActivityTaskScheduled(self, event_id: int, when: Any, attributes: Attributes) -> None:
         kind = attributes.get("activityType") or {}
         title = f"{kind.get('name', '?')} {kind.get('version', '')}".strip()
         group = self._open(event_id, when, Group("activity", title, str(attributes.get("activityId", "")),
                                                  state="scheduled"))
         group.input = decode_input(attributes.get("input"), self.converter_for("activity"))
 
-    def _ActivityTaskStarted(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _ActivityTaskStarted(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("scheduledEventId"), event_id)
         if group is not None and group.state == "scheduled":
             group.state, group.started = "started", when
 
-    def _ActivityTaskCancelRequested(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _ActivityTaskCancelRequested(self, event_id: int, when: Any, attributes: Attributes) -> None:
         for group in reversed(self.groups):
             if group.kind == "activity" and group.ident == attributes.get("activityId") and group.is_open:
                 group.event_ids.append(event_id)
@@ -288,37 +291,37 @@ class _Builder:
 
     # ------------------------------------------------------------ timers
 
-    def _TimerStarted(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _TimerStarted(self, event_id: int, when: Any, attributes: Attributes) -> None:
         seconds = attributes.get("startToFireTimeout", "?")
         group = self._open(event_id, when, Group("timer", f"timer {seconds} s", str(attributes.get("timerId", "")),
                                                  state="started"))
         group.input = Decoded(f"fires after {seconds} s", f"{seconds} s")
 
-    def _TimerFired(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _TimerFired(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("startedEventId"), event_id)
         if group is not None:
             group.state, group.end = "fired", when
 
-    def _TimerCanceled(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _TimerCanceled(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("startedEventId"), event_id)
         if group is not None:
             group.state, group.end = "canceled", when
 
     # ------------------------------------------------------------ children
 
-    def _StartChildWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _StartChildWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: Attributes) -> None:
         kind = attributes.get("workflowType") or {}
         group = self._open(event_id, when, Group("child", f"{kind.get('name', '?')} {kind.get('version', '')}".strip(),
                                                  str(attributes.get("workflowId", "")), state="initiated"))
         group.input = decode_input(attributes.get("input"), self.converter_for("child"))
 
-    def _ChildWorkflowExecutionStarted(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _ChildWorkflowExecutionStarted(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("initiatedEventId"), event_id)
         if group is not None:
             group.state, group.started = "started", when
             group.link = attributes.get("workflowExecution")
 
-    def _StartChildWorkflowExecutionFailed(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _StartChildWorkflowExecutionFailed(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("initiatedEventId"), event_id)
         if group is not None:
             group.state, group.end, group.failed = "failed", when, True
@@ -326,58 +329,58 @@ class _Builder:
 
     # ------------------------------------------------------------ signals and markers
 
-    def _WorkflowExecutionSignaled(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _WorkflowExecutionSignaled(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._open(event_id, when, Group("signal", f"signal {attributes.get('signalName', '?')}",
                                                  state="received"))
         group.end = when
         group.input = decode_input(attributes.get("input"), self.converter_for("signal"))
 
-    def _MarkerRecorded(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _MarkerRecorded(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._open(event_id, when, Group("marker", f"marker {attributes.get('markerName', '?')}",
                                                  state="recorded"))
         group.end = when
         group.outcome = decode_value(attributes.get("details"), self.converter_for("workflow"))
 
-    def _SignalExternalWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _SignalExternalWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._open(event_id, when, Group("external", f"signal {attributes.get('signalName', '?')} out",
                                                  str(attributes.get("workflowId", "")), state="initiated"))
         group.input = decode_input(attributes.get("input"), self.converter_for("signal"))
 
-    def _ExternalWorkflowExecutionSignaled(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _ExternalWorkflowExecutionSignaled(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self._close(attributes.get("initiatedEventId"), event_id, when, "delivered", False, {}, "signal")
 
-    def _SignalExternalWorkflowExecutionFailed(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _SignalExternalWorkflowExecutionFailed(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self._close(attributes.get("initiatedEventId"), event_id, when, "failed", True,
                     {"reason": attributes.get("cause")}, "signal")
 
-    def _RequestCancelExternalWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _RequestCancelExternalWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self._open(event_id, when, Group("external", "cancel request out", str(attributes.get("workflowId", "")),
                                          state="initiated"))
 
-    def _ExternalWorkflowExecutionCancelRequested(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _ExternalWorkflowExecutionCancelRequested(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self._close(attributes.get("initiatedEventId"), event_id, when, "delivered", False, {}, "signal")
 
-    def _RequestCancelExternalWorkflowExecutionFailed(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _RequestCancelExternalWorkflowExecutionFailed(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self._close(attributes.get("initiatedEventId"), event_id, when, "failed", True,
                     {"reason": attributes.get("cause")}, "signal")
 
     # ------------------------------------------------------------ decision tasks
 
-    def _DecisionTaskScheduled(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _DecisionTaskScheduled(self, event_id: int, when: Any, attributes: Attributes) -> None:
         self._open(event_id, when, Group("decision", "decision task", state="scheduled"))
 
-    def _DecisionTaskStarted(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _DecisionTaskStarted(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("scheduledEventId"), event_id)
         if group is not None:
             group.state, group.started = "started", when
             group.ident = str(attributes.get("identity") or "")
 
-    def _DecisionTaskCompleted(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _DecisionTaskCompleted(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("scheduledEventId"), event_id)
         if group is not None:
             group.state, group.end = "completed", when
 
-    def _DecisionTaskTimedOut(self, event_id: int, when: Any, attributes: dict) -> None:
+    def _DecisionTaskTimedOut(self, event_id: int, when: Any, attributes: Attributes) -> None:
         group = self._follow(attributes.get("scheduledEventId"), event_id)
         if group is not None:
             group.state, group.end, group.failed = "timed out", when, True
