@@ -353,7 +353,8 @@ class _Builder:
         self._close(attributes.get("initiatedEventId"), event_id, when, "failed", True,
                     {"reason": attributes.get("cause")}, "signal")
 
-    def _RequestCancelExternalWorkflowExecutionInitiated(self, event_id: int, when: Any, attributes: Attributes) -> None:
+    def _RequestCancelExternalWorkflowExecutionInitiated(self, event_id: int, when: Any,
+                                                          attributes: Attributes) -> None:
         self._open(event_id, when, Group("external", "cancel request out", str(attributes.get("workflowId", "")),
                                          state="initiated"))
 
