@@ -181,6 +181,11 @@ class _Builder:
             self._other(kind, event_id, when, attributes)
 
     def finish(self) -> Timeline:
+        if not self.workflow.is_open:
+            # The run closed (terminated, timed out, ...) with these still going: they end with it.
+            for group in self.groups:
+                if group.is_open:
+                    group.state, group.end = "left open", self.workflow.end
         return Timeline(self.groups, self.workflow, self.first, self.last, self.parent, self.continued_from,
                         self.continued_to, self.count)
 

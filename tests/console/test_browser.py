@@ -125,6 +125,7 @@ def test_start_and_terminate_from_the_page(app_env, console, page, shots):
     page.click("#terminate-button")
     expect(page.locator("#status")).to_have_text("terminated")
     expect(page.locator("#outcome")).to_contain_text("changed my mind")
+    expect(_row(page, "activity", "Steps.step")).to_have_attribute("data-state", "left open")  # ended with the run
     shots("terminated")
     info = app_env.client().get_handle("order-3").describe()["executionInfo"]
     assert info["closeStatus"] == "TERMINATED" and info["tagList"] == ["from-console", "test"]
