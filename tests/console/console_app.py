@@ -9,7 +9,7 @@ from __future__ import annotations
 import gevent.event
 
 from greenflow.activity import activities, activity
-from greenflow.workflow import WorkflowDefinition, execute, signal, wait_until
+from greenflow.workflow import WorkflowDefinition, continue_as_new, execute, signal, wait_until
 
 #: Gates of the ``step`` activities by index; a step without a gate runs at once.
 GATES: dict[int, gevent.event.Event] = {}
@@ -49,3 +49,13 @@ class ApprovalWorkflow(WorkflowDefinition):
     @signal()
     def approve(self, who: str) -> None:
         self.approved_by = who
+
+
+class Countdown(WorkflowDefinition):
+    """Continues as new until ``n`` reaches 0."""
+
+    @execute(version="1.0", execution_start_to_close_timeout=60)
+    def run(self, n: int) -> str:
+        if n > 0:
+            continue_as_new(n - 1)
+        return "lift-off"

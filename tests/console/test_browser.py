@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import gevent.event
 from playwright.sync_api import expect
 
@@ -200,3 +202,18 @@ def test_stack_trace_says_when_the_workflow_code_is_not_importable(env, page, sh
             "The code of workflow type ApprovalWorkflow 1.0 is not importable in this console")
         expect(page.locator("#stack-problem")).to_contain_text("--workflows MODULE")
         shots("not-importable")
+
+
+def test_continued_runs_link_to_each_other(env, console, page, shots):
+    env.workflow_worker(console_app.Countdown)
+    handle = env.client().start(console_app.Countdown.run, 1, workflow_id="countdown")
+    first_run = handle.run_id
+    assert handle.result(timeout=10) == "lift-off"
+    page.goto(console.url + f"domains/{env.domain}/execution?workflow_id=countdown&run_id={quote(first_run)}")
+    expect(page.locator("#status")).to_have_text("continued as new")
+    expect(page.locator("#outcome")).to_contain_text("0")  # the input it continued with
+    page.click("#next-run")
+    expect(page.locator("#status")).to_have_text("completed")
+    expect(page.locator("#outcome")).to_contain_text("lift-off")
+    expect(page.locator("#previous-run")).to_contain_text(first_run[:8])
+    shots("continued-run")

@@ -77,19 +77,21 @@ def metrics():
 
 
 def test_metrics_endpoint_reports_workers(env, metrics):
-    env.workflow_worker(PickWorkflow)
+    env.workflow_worker(PickWorkflow, cache_size=1)  # two runs at once: each evicts the other
     env.activity_worker(Shelf())
-    assert env.client().start(PickWorkflow.run, ["tea", "missing", "milk"]).result(timeout=10) == \
-        ["picked tea", None, "picked milk"]
+    handles = [env.client().start(PickWorkflow.run, ["tea", "missing", "milk"]) for _ in range(2)]
+    for handle in handles:
+        assert handle.result(timeout=10) == ["picked tea", None, "picked milk"]
     text = _scrape()
+    assert _value(text, "greenflow_workflow_cache_total", result="eviction") >= 1
     assert _value(text, "greenflow_decision_task_seconds_count", workflow_type="PickWorkflow 1.0",
                   outcome="completed") >= 4
     assert _value(text, "greenflow_decision_replay_events_sum") >= 10
-    assert _value(text, "greenflow_workflow_cache_total", result="hit") >= 3  # the run stays cached
+    assert _value(text, "greenflow_workflow_cache_total", result="miss") >= 2
     assert _value(text, "greenflow_activity_run_seconds_count", activity_type="Shelf.pick 1.0",
-                  outcome="completed") == 2
-    assert _value(text, "greenflow_failures_total", kind="activity", cause="LookupError") == 1
-    assert _value(text, "greenflow_polls_total", worker="activity worker", outcome="task") == 3
+                  outcome="completed") == 4
+    assert _value(text, "greenflow_failures_total", kind="activity", cause="LookupError") == 2
+    assert _value(text, "greenflow_polls_total", worker="activity worker", outcome="task") == 6
     assert f'greenflow_task_list_backlog{{domain="{env.domain}",kind="decision",task_list="{env.task_list}"}} 0.0' \
         in text
 
