@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     import gevent
     from gevent.event import Event
 
-    from ..swf import connect
+    from ..swf import CallRetryPolicy, connect
     try:
         from ..console import AuthConfigError, Console, check_binding, parse_auth
     except ImportError as error:
@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         auth = parse_auth(args.auth)
         check_binding(args.host, auth)  # before connecting: a refusal should be instant
-        swf = connect(endpoint=args.endpoint, region=args.region)
+        # A page should say "unavailable" within a second or two, not after a worker's patience.
+        swf = connect(endpoint=args.endpoint, region=args.region,
+                      retry=CallRetryPolicy(max_attempts=3, base=0.1, cap=1.0))
         console = Console(swf, host=args.host, port=args.port, workflow_modules=args.workflows, auth=auth,
                           refresh=args.refresh)
     except (AuthConfigError, ValueError, ImportError) as error:

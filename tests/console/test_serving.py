@@ -16,7 +16,7 @@ import pytest
 from greenflow._swf_rules import LOCAL_EXTENSION_TARGET
 from greenflow.console import AuthConfigError, Console
 from greenflow.local import LocalService
-from greenflow.swf import connect
+from greenflow.swf import CallRetryPolicy, connect
 from greenflow.workflow import workflow_type_of
 
 from .console_app import ApprovalWorkflow
@@ -132,3 +132,10 @@ def test_the_pollers_extension_needs_a_signature_on_a_secured_service():
                                                      "Content-Type": "application/x-amz-json-1.0"},
                             data=b'{"domain": "shop"}')
     assert status in (400, 403) and "taskLists" not in body
+
+
+def test_an_unreachable_endpoint_is_a_clear_page():
+    swf = connect(endpoint="http://127.0.0.1:9", retry=CallRetryPolicy(max_attempts=2, base=0.001))
+    with Console(swf) as console:
+        status, body = _get(console.url)
+    assert status == 502 and "the SWF endpoint is unavailable" in body and "127.0.0.1:9" in body
