@@ -36,9 +36,9 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from .storage._lock import DatabaseLock
 from .wire._connections import IDLE_TIMEOUT, REQUEST_TIMEOUT, ConnectionLimits
 from .wire._http import OperationHandler, SWFProtocolHandler
-from .storage._lock import DatabaseLock
 from .wire._sigv4 import SigV4Verifier
 
 log = logging.getLogger("greenflow.local")

@@ -34,9 +34,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from .storage._store import Store
 from .wire._faults import Fault, limit_exceeded, operation_not_permitted, unknown_resource, validation_error
 from .wire._paging import page_size, page_token_codec, request_scope
-from .storage._store import Store
 
 REGISTERED = "REGISTERED"
 DEPRECATED = "DEPRECATED"

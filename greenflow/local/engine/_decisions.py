@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..wire._faults import validation_error
-from ._state import OPEN_LIMIT, EngineState
 from ._execution import Execution
 from ._resolve import ACTIVITY_OPTIONS, WORKFLOW_OPTIONS, resolve
+from ._state import OPEN_LIMIT, EngineState
 from ._unit import Unit
 from ._values import new_run_id, seconds
 

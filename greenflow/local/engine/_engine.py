@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from ..storage._store import Store
 from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from ..wire._paging import page_size, page_token_codec, request_scope
 from ..wire._rules import execution_duration_problem, require
 from ..wire._validation import INVALID_TEXT_DECISIONS
-from ..storage._store import Store
 from . import _execution
-from ._state import EngineState, EventLimitFault
 from ._decisions import apply_batch, check_batch
 from ._execution import Execution
 from ._history import select_range
 from ._queues import TaskQueue, wait_for_task
 from ._resolve import WORKFLOW_OPTIONS, resolve
 from ._scheduler import Scheduler
+from ._state import EngineState, EventLimitFault
 from ._tokens import ACTIVITY, DECISION, TaskRef, decode, encode, new_nonce
 from ._unit import Unit
 from ._values import seconds

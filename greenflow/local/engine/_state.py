@@ -16,12 +16,12 @@ import collections
 import logging
 from typing import Any, Callable, TypeVar
 
-from ..wire._faults import Fault, limit_exceeded
 from ..storage._store import Store
+from ..wire._faults import Fault, limit_exceeded
 from . import _execution
+from ._deadlines import Deadlines
 from ._execution import CLOSED, Execution
 from ._queues import TaskQueues
-from ._deadlines import Deadlines
 from ._unit import EventLimitReached, Unit
 from ._values import new_run_id, priority, seconds
 

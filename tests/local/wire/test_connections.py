@@ -18,6 +18,8 @@ from botocore.config import Config
 from greenflow.local import LocalService
 from greenflow.local.wire._connections import ConnectionLimits
 
+from ..rawhttp import read_answer
+
 DOMAIN = "conn"
 TASK_LIST = {"name": "conn-tl"}
 #: Long enough for anything these tests wait for; a wait this long means a hang.
@@ -39,20 +41,6 @@ def request_bytes(operation: str, params: dict) -> bytes:
     body = json.dumps(params).encode()
     return (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: SimpleWorkflowService.{operation}\r\n"
             f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-
-
-def read_answer(sock: socket.socket) -> tuple[int, dict]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "the service closed the connection without answering"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    length = int(next(line.split(":", 1)[1] for line in lines if line.lower().startswith("content-length:")))
-    while len(body) < length:
-        body += sock.recv(65536)
-    return int(lines[0].split()[1]), json.loads(body)
 
 
 def closed_by_service(sock: socket.socket) -> bool:
