@@ -277,7 +277,10 @@ class JSONConverter(DataConverter):
             raise DataConversionError(f"cannot convert {type(value).__name__} value to JSON: {error}") from error
 
     def loads(self, text: str | None) -> Any:
-        """Convert JSON text back; ``None``/``""`` give ``None``; bad JSON or tags raise :class:`DataConversionError`."""
+        """Convert JSON text back; ``None``/``""`` give ``None``.
+
+        Bad JSON or tags raise :class:`DataConversionError`.
+        """
         if text is None or text == "":
             return None
         if not isinstance(text, str):
@@ -341,7 +344,7 @@ class JSONConverter(DataConverter):
         # Subclasses of plain types travel as the plain type.
         for plain in (str, int, float, list, dict):
             if isinstance(value, plain):
-                return self.encode(plain(value))
+                return self.encode(plain(value))  # type: ignore[arg-type]
         raise DataConversionError(
             f"cannot convert a {cls.__module__}.{cls.__qualname__} to JSON; use plain data, a dataclass, "
             "or a PickleConverter")
@@ -443,7 +446,7 @@ class JSONConverter(DataConverter):
         mro = data.get("mro")
         type_names = tuple(n for n in mro if isinstance(n, str)) if isinstance(mro, list) else ()
         known = _KNOWN_EXCEPTIONS.get()
-        cls = _find_loaded(name) if known is None else known.get(name) if isinstance(name, str) else None
+        cls = (_find_loaded(name) if known is None else known.get(name)) if isinstance(name, str) else None
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             return RemoteException(_display_name(name), message, tb, args,
                                    type_names=type_names or ((name,) if isinstance(name, str) else ()))
@@ -466,9 +469,9 @@ class JSONConverter(DataConverter):
         if isinstance(cause, BaseException) and exc.__cause__ is None:
             exc.__cause__ = cause  # greenflow's errors keep their cause in both places
         try:
-            exc.remote_traceback = tb
+            setattr(exc, "remote_traceback", tb)  # noqa: B010 - not every exception class has the slot
             if type_names:
-                exc.remote_type_names = type_names
+                setattr(exc, "remote_type_names", type_names)  # noqa: B010 - see above
         except (AttributeError, TypeError):
             pass
         return exc
@@ -587,7 +590,7 @@ class PickleConverter(DataConverter):
         if isinstance(value, _PickledException):
             exc = value.exception
             try:
-                exc.remote_traceback = value.traceback
+                setattr(exc, "remote_traceback", value.traceback)  # noqa: B010 - see above
             except (AttributeError, TypeError):
                 pass
             return exc
@@ -604,6 +607,7 @@ class _PickledException:
 DEFAULT_CONVERTER: JSONConverter = JSONConverter()
 
 _SIGNATURES_PENDING: dict[Callable, Any] = {}
+_SIGNATURES_DONE: set[tuple[Callable, Any]] = set()  # strong refs: a converter id is never reused
 
 
 def register_signature(func: Callable, converter: Any = None) -> None:
@@ -617,7 +621,11 @@ def register_signature(func: Callable, converter: Any = None) -> None:
     nothing (they need no allow-list).
     """
     target = DEFAULT_CONVERTER if converter is None else converter
-    if isinstance(target, JSONConverter) and not target.register_annotations(func):
+    if not isinstance(target, JSONConverter) or (func, target) in _SIGNATURES_DONE:
+        return
+    if target.register_annotations(func):
+        _SIGNATURES_DONE.add((func, target))
+    else:
         _SIGNATURES_PENDING[func] = target
 
 
@@ -636,6 +644,10 @@ def register(cls: type) -> type:
 # --------------------------------------------------------------------------- failures
 
 
+@typing.overload
+def check_size(text: str, what: str, limit: int = MAX_PAYLOAD) -> str: ...
+@typing.overload
+def check_size(text: None, what: str, limit: int = MAX_PAYLOAD) -> None: ...
 def check_size(text: str | None, what: str, limit: int = MAX_PAYLOAD) -> str | None:
     """Return ``text`` unchanged, or raise :class:`PayloadTooLargeError` naming ``what`` if it's too long."""
     if text is not None and len(text) > limit:

@@ -246,9 +246,9 @@ class SWFProtocolHandler:
 
         if "transfer-encoding" in headers:
             # No SWF client sends chunked bodies; refuse rather than misread the stream.
-            self._send(sock, 411, _common_fault("SerializationException",
-                                                "Chunked request bodies are not supported; send Content-Length").to_wire(),
-                       close=True)
+            fault = _common_fault("SerializationException",
+                                  "Chunked request bodies are not supported; send Content-Length")
+            self._send(sock, 411, fault.to_wire(), close=True)
             return False
         length_text = headers.get("content-length", "0")
         if not (length_text.isascii() and length_text.isdigit()):
