@@ -52,26 +52,23 @@ def closed_by_service(sock: socket.socket) -> bool:
 
 
 def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout():
-    with LocalService(idle_timeout=0.3, request_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
-            assert read_answer(sock)[0] == 200
-            assert closed_by_service(sock)
+    with LocalService(idle_timeout=0.3, request_timeout=PATIENCE) as service, connect(service) as sock:
+        sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
+        assert read_answer(sock)[0] == 200
+        assert closed_by_service(sock)
 
 
 def test_keep_alive_connection_in_use_stays_open():
-    with LocalService(idle_timeout=0.5, request_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            for _ in range(8):  # 1.6 s in all, three idle timeouts, never idle for one
-                sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
-                assert read_answer(sock)[0] == 200
-                time.sleep(0.2)
+    with LocalService(idle_timeout=0.5, request_timeout=PATIENCE) as service, connect(service) as sock:
+        for _ in range(8):  # 1.6 s in all, three idle timeouts, never idle for one
+            sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
+            assert read_answer(sock)[0] == 200
+            time.sleep(0.2)
 
 
 def test_silent_new_connection_is_closed_after_the_request_timeout():
-    with LocalService(request_timeout=0.3, idle_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            assert closed_by_service(sock)
+    with LocalService(request_timeout=0.3, idle_timeout=PATIENCE) as service, connect(service) as sock:
+        assert closed_by_service(sock)
 
 
 def dribble(sock: socket.socket, data: bytes) -> bool:
@@ -85,7 +82,7 @@ def dribble(sock: socket.socket, data: bytes) -> bool:
     sock.settimeout(0.01)
     try:
         return sock.recv(1) == b""
-    except (socket.timeout, BlockingIOError):
+    except (TimeoutError, BlockingIOError):
         return False
     except ConnectionResetError:
         return True
@@ -93,18 +90,16 @@ def dribble(sock: socket.socket, data: bytes) -> bool:
 
 def test_request_head_sent_a_byte_at_a_time_is_cut_at_the_request_timeout():
     # Each byte comes well within the timeout; the head as a whole does not (slowloris).
-    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            assert dribble(sock, b"POST / HTTP/1.1\r\nX-Slow: " + b"a" * 200)
+    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service, connect(service) as sock:
+        assert dribble(sock, b"POST / HTTP/1.1\r\nX-Slow: " + b"a" * 200)
 
 
 def test_request_body_sent_a_byte_at_a_time_is_cut_at_the_request_timeout():
-    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            head = request_bytes("ListDomains", {"registrationStatus": "REGISTERED" + " " * 200})
-            head, _, body = head.partition(b"\r\n\r\n")
-            sock.sendall(head + b"\r\n\r\n")
-            assert dribble(sock, body)
+    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service, connect(service) as sock:
+        head = request_bytes("ListDomains", {"registrationStatus": "REGISTERED" + " " * 200})
+        head, _, body = head.partition(b"\r\n\r\n")
+        sock.sendall(head + b"\r\n\r\n")
+        assert dribble(sock, body)
 
 
 def test_at_the_connection_cap_the_longest_idle_connection_makes_room(caplog):
