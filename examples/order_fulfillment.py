@@ -18,10 +18,11 @@ It prints one line per order with its outcome. Every wait here is durable: stop 
 process at any point, run the workers again, and each order resumes where it was.
 """
 
-# Workers run on gevent: patch the standard library before botocore is imported.
-from greenflow.swf import patch_gevent
+# Activity workers run on gevent: patch the standard library first, before any other
+# import (README.rst, "gevent and your program"; without it ActivityWorker refuses to start).
+from gevent import monkey
 
-patch_gevent()
+monkey.patch_all()
 
 import time  # noqa: E402
 

@@ -35,6 +35,16 @@ class DefinitionError(GreenflowError, TypeError):
     """A workflow or activity definition is invalid (a user bug, raised at import time)."""
 
 
+class GeventNotPatchedError(GreenflowError, RuntimeError):
+    """A part of greenflow that runs on gevent was started in a process gevent has not patched.
+
+    A user bug in the program's entry point: without patching, the gevent greenlets that
+    poll and run activities would only run while the program itself waits on gevent, so
+    in a program that blocks in ``handle.result()`` they would never run at all. The
+    message names the line to add.
+    """
+
+
 class DataConversionError(GreenflowError):
     """A value could not be converted to or from its wire form (a user bug)."""
 

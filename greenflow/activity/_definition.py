@@ -4,8 +4,9 @@
 activity and blocks for its result (with the ``retry`` policy, if any). Through an
 *instance* the method is a plain method, so activities are unit-tested like any class;
 the activity worker runs instances' bound methods (see :func:`activity_types`).
-Outside workflow code, calling through the class behaves like calling the plain function
-(``SomeActivities.method(instance, args)``).
+Outside workflow code, calling through the class raises
+:class:`~greenflow.errors.WorkflowError` saying so (``SomeActivities.method(instance, args)``,
+the unbound-method form, still calls the plain function).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Callable
 from greenlet import getcurrent
 
 from greenflow._swf_rules import MAX_DESCRIPTION
-from greenflow.errors import DefinitionError
+from greenflow.errors import DefinitionError, WorkflowError
 from greenflow.workflow._descriptor import ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
 from greenflow.workflow._retry import retry as retry_call  # not `retry`: @activity has a `retry` argument
@@ -68,11 +69,18 @@ class ActivityStub(ClassStub):
         cancellation :class:`~greenflow.errors.CancelledError`, after the ``retry`` policy
         (if any) gave up. Each call, and each retry, is a ``ScheduleActivityTask`` command:
         adding, removing or reordering calls changes the command sequence. Outside workflow
-        code it calls the plain function (``SomeActivities.method(instance, ...)``).
+        code it raises :class:`~greenflow.errors.WorkflowError` (the unbound-method form
+        ``SomeActivities.method(instance, ...)`` calls the plain function).
         """
         run = getattr(getcurrent(), "gf_run", None)
         if run is None:
-            return self.method.fn(*args, **kwargs)
+            if args and isinstance(args[0], self.cls):
+                return self.method.fn(*args, **kwargs)
+            name = f"{self.cls.__qualname__}.{self.method.name}"
+            raise WorkflowError(
+                f"{name}() was called outside a workflow run: through the class it schedules the activity "
+                f"from workflow code; to run the method here, call it on an instance "
+                f"({self.cls.__qualname__}(...).{self.method.name}(...))")
         activity_type = self.activity_type
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
@@ -195,3 +203,15 @@ def activity_types(obj: Any) -> list[tuple[ActivityType, Callable]]:
     if table is None:
         raise DefinitionError(f"{type(obj).__qualname__} is not decorated with @activities")
     return [(activity_type, getattr(obj, attr)) for attr, activity_type in table.items()]
+
+
+def declared_task_list(obj: Any) -> str | None:
+    """The task list an ``@activities`` instance (or class) declares, or ``None``.
+
+    The first one its activity types name (``@activities(task_list=...)`` or an
+    ``@activity(task_list=...)``): where workflow code schedules its activities unless a
+    call overrides it, so where a worker for it should poll.
+    """
+    cls = obj if isinstance(obj, type) else type(obj)
+    table = vars(cls).get("_gf_activity_types") or {}
+    return next((kind.task_list for kind in table.values() if kind.task_list), None)

@@ -55,7 +55,7 @@ from ..errors import (
     ThrottlingError,
     UnknownResourceError,
 )
-from ..swf import as_client, is_patched
+from ..swf import as_client, require_patched
 from ._context import ActivityContext, _enter, _leave
 from ._definition import activity_types as _activity_types
 
@@ -166,6 +166,10 @@ class ActivityWorker:
             if key in self._activities:
                 raise DefinitionError(f"activity {key[0]} version {key[1]} is defined twice in this worker")
             self._activities[key] = (activity_type, function)
+            if activity_type.task_list and activity_type.task_list != self.task_list:
+                log.warning("activity %s declares task list %r but this worker polls %r: workflow calls that do not "
+                            "override the task list wait on %r for a worker there", key[0], activity_type.task_list,
+                            self.task_list, activity_type.task_list)
             converter = getattr(activity_type, "converter", None) or self.converter
             if isinstance(converter, JSONConverter):
                 # Dataclasses and enums in an activity's signature may cross the wire.
@@ -199,6 +203,7 @@ class ActivityWorker:
         """
         if self._state != "new":
             raise RuntimeError(f"this activity worker was already started ({self._state})")
+        require_patched("ActivityWorker")
         if self.register_types:
             self.register()
         self._hub = gevent.get_hub()
@@ -207,9 +212,6 @@ class ActivityWorker:
             from gevent.threadpool import ThreadPool
 
             self._threadpool = ThreadPool(self.thread_pool_size)
-        if self.executor == "gevent" and not is_patched():
-            log.warning("gevent has not monkey-patched this process: SWF calls will block every activity and "
-                        "poll in turn; call greenflow.swf.patch_gevent() first thing in your program")
         self._slots = gevent.lock.Semaphore(self.capacity)
         self._state = "running"
         self._poller_greenlets = [gevent.spawn(self._poll_loop) for _ in range(self.pollers)]
