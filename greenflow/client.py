@@ -18,6 +18,7 @@ local service and on Amazon SWF.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import random
 import time
@@ -103,6 +104,42 @@ def _encode_args(converter: DataConverter, args: Sequence[Any], kwargs: dict[str
     """Arguments in the wire form the decider reads (``greenflow._payload``), size-checked."""
     from ._payload import encode_args
     return encode_args(converter, tuple(args), dict(kwargs), what)
+
+
+def _execute_function(workflow_class: type | None, workflow_type: Any) -> Callable[..., Any] | None:
+    """The ``@execute`` function of ``workflow_type`` in ``workflow_class``, if both are known."""
+    definition = getattr(workflow_class, "_gf_definition", None)
+    for method_name, kind in getattr(definition, "types", {}).items():
+        if kind == workflow_type:
+            return getattr(inspect.getattr_static(workflow_class, method_name), "fn", None)
+    return None
+
+
+def _check_arguments(fn: Callable[..., Any] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    """Raise ``TypeError`` here when the workflow's ``@execute`` method cannot take these arguments.
+
+    Checked where the caller made the mistake, rather than on the worker, where the
+    execution would fail with the same ``TypeError`` after it started.
+    """
+    if fn is None:
+        return
+    signature = inspect.signature(fn)
+    try:
+        signature.bind(None, *args, **kwargs)  # None stands for self
+    except TypeError as error:
+        raise TypeError(f"{fn.__qualname__}{signature} cannot take these arguments: {error}") from None
+
+
+def _check_rebuildable(converter: DataConverter, text: str | None, what: str) -> None:
+    """Raise ``DataConversionError`` here when the worker could not rebuild the converted input.
+
+    Decoding what was just encoded applies the converter's own rules: a dataclass or enum
+    that is not registered would otherwise fail the execution on the worker, after it started.
+    """
+    try:
+        converter.loads(text)
+    except errors.DataConversionError as error:
+        raise errors.DataConversionError(f"{what} could not be read back by a workflow worker: {error}") from None
 
 
 def _current_options() -> dict[str, Any]:
@@ -400,6 +437,7 @@ class WorkflowClient:
         """
         workflow_type = _workflow_type_of(method)
         workflow_class = _workflow_class_of(method)
+        _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
         execution = self._start(workflow_type, args, kwargs, dict(
             workflow_id=workflow_id, task_list=task_list, tags=tags,
             execution_start_to_close_timeout=execution_start_to_close_timeout,
@@ -410,6 +448,7 @@ class WorkflowClient:
     def start_workflow(self, workflow_type: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> WorkflowHandle:
         """The starter protocol (``greenflow.workflow._starter``): start with options from context."""
         workflow_class = self._class_for_type(workflow_type)
+        _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
         return WorkflowHandle(self, *self._start(workflow_type, args, kwargs, {}, self._converter_for(workflow_class)),
                               workflow_class=workflow_class)
 
@@ -467,8 +506,9 @@ class WorkflowClient:
             if len(tags) > 5:
                 raise ValueError(f"SWF allows at most 5 tags per execution, not {len(tags)}: {tags}")
             params["tagList"] = tags
-        params["input"] = _encode_args(converter, args, kwargs,
-                                       f"input of workflow {workflow_type.name} ({workflow_id})")
+        what = f"input of workflow {workflow_type.name} ({workflow_id})"
+        params["input"] = _encode_args(converter, args, kwargs, what)
+        _check_rebuildable(converter, params["input"], what)
         answer = self.swf.call("StartWorkflowExecution", **params)
         log.debug("started %s %s/%s", workflow_type.name, workflow_id, answer["runId"])
         return workflow_id, answer["runId"]

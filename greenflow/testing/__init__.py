@@ -22,7 +22,11 @@ whenever the service has had no work for a moment, like trio's autojump clock.
 history --json``) against today's code, for CI of workflow changes.
 
 Pytest fixtures are in :mod:`greenflow.testing.pytest_plugin` (add
-``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``).
+``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``). Activity
+workers run on gevent: the program (for pytest, ``conftest.py``) starts with
+``from gevent import monkey`` and ``monkey.patch_all()``, or
+:meth:`LocalTestEnvironment.activity_worker` raises
+:class:`~greenflow.errors.GeventNotPatchedError` naming those lines.
 """
 
 from __future__ import annotations
