@@ -98,11 +98,29 @@ class WorkflowBlockingError(WorkflowError):
     """Workflow code blocked on gevent or real I/O instead of the workflow API (a user bug)."""
 
 
+class NonDeterministicCallError(WorkflowError):
+    """Workflow code called a clock, randomness, a thread or a socket (a user bug).
+
+    Raised on the first run, where the call is made, so the mistake shows before any
+    replay diverges; the decision task is not answered. The message names the call, its
+    file and line and the workflow API to use instead.
+
+    Attributes:
+        call: what was called (``"time.time()"``).
+        location: ``file:line`` of the call.
+    """
+
+    def __init__(self, message: str, *, call: str = "", location: str = ""):
+        super().__init__(message)
+        self.call = call
+        self.location = location
+
+
 #: Errors of workflow code that fail the *decision task*, not the execution: the worker
 #: does not answer the task, so SWF retries it until fixed code is deployed (unless the
 #: worker runs with ``fail_on_nondeterminism``). ``retry()`` never retries them, and an
 #: escaping one never becomes the workflow's own ``FailWorkflowExecution``.
-DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError)
+DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError, NonDeterministicCallError)
 
 
 class CancelledError(WorkflowError):

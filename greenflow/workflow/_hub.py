@@ -27,6 +27,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
 
+from . import _guards
 from ._watchdog import StepTimeout, StepWatch, current_watch
 
 log = logging.getLogger("greenflow.workflow")
@@ -81,6 +82,10 @@ def _blocking_call() -> str:
 
 class WorkflowGreenlet(greenlet):
     """A greenlet running workflow code (``@execute``, a ``spawn``, a signal handler)."""
+
+    #: Clocks, randomness, threads and sockets are refused here (see ``_guards``);
+    #: ``allow_unsafe_calls()`` turns it off for one block.
+    gf_checks = True
 
     def __init__(self, run, function: Callable, args: tuple = (), kwargs: dict | None = None,
                  name: str = "workflow greenlet"):
@@ -147,6 +152,7 @@ class Hub:
         self._driver: greenlet | None = None
         self._watch: StepWatch | None = None
         self._killing = False
+        self._guard_plans: list[Any] | None = None
 
     # ---------------------------------------------------------------- driver side
     def spawn(self, function: Callable, args: tuple = (), kwargs: dict | None = None,
@@ -169,7 +175,19 @@ class Hub:
         self._driver = getcurrent()
         self.greenlet.parent = self._driver
         self._watch = current_watch()  # the OS thread driving us now
-        self.greenlet.switch()
+        plans = self._guard_plans
+        if plans is None:
+            registry = getattr(self.run, "registry", None) or {}
+            plans = self._guard_plans = _guards.plans_for(entry[0] for entry in registry.values())
+        if not plans:
+            self.greenlet.switch()
+            return
+        # Only while workflow code runs do its module's clocks & co. refuse to be called.
+        _guards.enter(plans)
+        try:
+            self.greenlet.switch()
+        finally:
+            _guards.leave(plans)
 
     def _loop(self) -> None:
         ready = self.ready

@@ -41,6 +41,7 @@ from greenflow.converter import exception_from_failure, failure_from_exception
 from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
 
 from . import _commands as C
+from ._guards import allow_unsafe_calls
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
 from ._options import current_activity_options, current_workflow_options
 from ._watchdog import DEFAULT_STEP_TIMEOUT
@@ -793,7 +794,9 @@ class WorkflowRun:
             self.fatal(error)
             raise error
         else:
-            details = encode_value(self.converter, function(), "side_effect result")
+            with allow_unsafe_calls():  # recording the value is what makes it safe
+                value = function()
+            details = encode_value(self.converter, value, "side_effect result")
         self._add(C.RecordMarker(name, details, location))
         return _loads(self.converter, details)
 
