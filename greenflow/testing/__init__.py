@@ -250,7 +250,7 @@ class LocalTestEnvironment:
         It is started in the background unless ``start=False``. ``task_list`` defaults to
         the one the classes' ``@execute`` declare, else the environment's.
         """
-        from greenflow.workflow_worker import WorkflowWorker
+        from greenflow.worker import WorkflowWorker
         declared = {kind.task_list for cls in workflow_classes for kind in workflow_types(cls) if kind.task_list}
         task_list = task_list or self._declared("workflow classes", declared)
         worker = WorkflowWorker(self.swf, self.domain, task_list, *workflow_classes, **kwargs)
