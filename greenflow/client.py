@@ -123,7 +123,10 @@ def _check_arguments(fn: Callable[..., Any] | None, args: Sequence[Any], kwargs:
     """
     if fn is None:
         return
-    signature = inspect.signature(fn)
+    try:
+        signature = inspect.signature(fn, eval_str=True)  # `amount: int`, not `amount: 'int'`
+    except Exception:  # noqa: BLE001 - an unresolvable annotation: show it as written
+        signature = inspect.signature(fn)
     try:
         signature.bind(None, *args, **kwargs)  # None stands for self
     except TypeError as error:

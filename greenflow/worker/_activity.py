@@ -71,6 +71,13 @@ class WorkerShutdownError(GreenflowError):
     """
 
 
+def _task_name(ctx: ActivityContext) -> str:
+    """An activity task for log lines: type, version, activity ID and the execution it belongs to."""
+    name, version = ctx.activity_type
+    return (f"activity {name} (version {version}, id {ctx.activity_id}) of workflow {ctx.workflow_id} "
+            f"(run {ctx.run_id})")
+
+
 class ActivityWorker(PollingWorker):
     """Polls an SWF task list for activity tasks and runs them concurrently.
 
@@ -272,7 +279,7 @@ class ActivityWorker(PollingWorker):
             started_event_id=task.get("startedEventId", 0), domain=self.domain, task_list=self.task_list,
             input=task.get("input"), converter=converter, manual=bool(getattr(activity_type, "manual", False)),
             _call=self._call_from_any_thread)
-        what = f"activity {name} (version {version}, id {ctx.activity_id})"
+        what = _task_name(ctx)
         try:
             if entry is None:
                 known = ", ".join(f"{n} {v}" for n, v in sorted(self._activities))
@@ -345,10 +352,10 @@ class ActivityWorker(PollingWorker):
             self.retrying(f"{operation} for activity {ctx.activity_id}",
                           lambda: self.swf.call(operation, taskToken=ctx.task_token, **params), while_stopping=True)
         except UnknownResourceError:
-            log.warning("activity %s (%s) is no longer open (timed out, or its execution closed): %s dropped",
-                        ctx.activity_id, ctx.activity_type[0], operation)
+            log.warning("%s is no longer open (timed out, or its execution closed): %s dropped", _task_name(ctx),
+                        operation)
         except SWFError as error:
-            log.error("%s for activity %s refused: %s", operation, ctx.activity_id, error)
+            log.error("%s for %s refused: %s", operation, _task_name(ctx), error)
 
     def _call_from_any_thread(self, operation: str, **params: Any) -> dict:
         """``client.call`` from an activity: directly in the hub's thread, else handed to the hub.
