@@ -12,9 +12,9 @@ code elsewhere.
 
 # Activity workers run on gevent: patch the standard library first, before any other
 # import (README.rst, "gevent and your program"; without it ActivityWorker refuses to start).
-from gevent import monkey
+from greenflow.swf import patch_gevent
 
-monkey.patch_all()
+patch_gevent()
 
 import greenflow  # noqa: E402
 from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402

@@ -20,9 +20,9 @@ process at any point, run the workers again, and each order resumes where it was
 
 # Activity workers run on gevent: patch the standard library first, before any other
 # import (README.rst, "gevent and your program"; without it ActivityWorker refuses to start).
-from gevent import monkey
+from greenflow.swf import patch_gevent
 
-monkey.patch_all()
+patch_gevent()
 
 import time  # noqa: E402
 

@@ -2,8 +2,9 @@
 
 Workers run many long polls and activities on gevent; botocore's sockets must therefore
 be gevent's. Patching has to happen before ``ssl``/``urllib3``/``botocore`` are imported,
-so a program's entry point does it first thing (``from gevent import monkey`` then
-``monkey.patch_all()``, as README.rst shows); the ``greenflow`` command does it itself.
+so a program's entry point does it first thing (``from greenflow.swf import patch_gevent``
+then ``patch_gevent()``, as README.rst and the examples show: typed, and importing
+``greenflow.swf`` imports no botocore); the ``greenflow`` command does it itself.
 :func:`require_patched` refuses to start a gevent worker in a process that is not patched.
 """
 
@@ -28,7 +29,7 @@ def is_patched() -> bool:
 
 #: The lines a program adds at its very top so that greenflow's gevent workers can run
 #: (as README.rst and the examples show them).
-PATCH_LINES = "from gevent import monkey\nmonkey.patch_all()"
+PATCH_LINES = "from greenflow.swf import patch_gevent\npatch_gevent()"
 
 
 def require_patched(what: str) -> None:

@@ -24,7 +24,7 @@ history --json``) against today's code, for CI of workflow changes.
 Pytest fixtures are in :mod:`greenflow.testing.pytest_plugin` (add
 ``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``). Activity
 workers run on gevent: the program (for pytest, ``conftest.py``) starts with
-``from gevent import monkey`` and ``monkey.patch_all()``, or
+``from greenflow.swf import patch_gevent`` and ``patch_gevent()``, or
 :meth:`LocalTestEnvironment.activity_worker` raises
 :class:`~greenflow.errors.GeventNotPatchedError` naming those lines.
 """

@@ -4,8 +4,8 @@ Enable them in a ``conftest.py``; tests that run activity workers also need geve
 monkey-patching, first, before any other import (an ``ActivityWorker`` refuses to start
 without it, naming these lines)::
 
-    from gevent import monkey
-    monkey.patch_all()
+    from greenflow.swf import patch_gevent
+    patch_gevent()
 
     pytest_plugins = ["greenflow.testing.pytest_plugin"]
 

@@ -39,18 +39,18 @@ def run(args, env, cwd, timeout=QUICK):
 
 def without_patch(source: str) -> str:
     lines = [line for line in source.splitlines()
-             if line.strip() not in ("from gevent import monkey", "monkey.patch_all()")]
+             if line.strip() not in ("from greenflow.swf import patch_gevent", "patch_gevent()")]
     return "\n".join(lines) + "\n"
 
 
 def test_hello_world_without_the_gevent_patch_says_which_lines_to_add(clean_env, tmp_path):
     program = tmp_path / "hello_nopatch.py"
     program.write_text(without_patch(open(HELLO).read()))
-    assert "patch_all" not in program.read_text()
+    assert "patch_gevent" not in program.read_text()
     result = run([sys.executable, str(program)], clean_env, tmp_path)
     assert result.returncode != 0
     assert "GeventNotPatchedError: ActivityWorker runs on gevent" in result.stderr
-    assert "    from gevent import monkey\n    monkey.patch_all()" in result.stderr
+    assert "    from greenflow.swf import patch_gevent\n    patch_gevent()" in result.stderr
     assert "Hello World!" not in result.stdout
 
 
@@ -114,7 +114,7 @@ def test_first_pytest_run_with_the_plugin(clean_env, tmp_path, patched):
     (tmp_path / "test_shop.py").write_text(USER_TEST)
     conftest = 'pytest_plugins = ["greenflow.testing.pytest_plugin"]\n'
     if patched:
-        conftest = "from gevent import monkey\nmonkey.patch_all()\n" + conftest
+        conftest = "from greenflow.swf import patch_gevent\npatch_gevent()\n" + conftest
     (tmp_path / "conftest.py").write_text(conftest)
     clean_env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), REPO])
     result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_shop.py"],
@@ -125,4 +125,4 @@ def test_first_pytest_run_with_the_plugin(clean_env, tmp_path, patched):
     else:
         assert result.returncode == 1, result.stdout + result.stderr
         assert "GeventNotPatchedError" in result.stdout and "at the top of conftest.py" in result.stdout
-        assert "from gevent import monkey" in result.stdout
+        assert "from greenflow.swf import patch_gevent" in result.stdout
