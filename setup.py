@@ -27,6 +27,8 @@ setup(
         "console": ["flask>=3.0"],
         # Prometheus metrics of workers and the service (off unless asked for).
         "metrics": ["prometheus_client>=0.20"],
+        # Type-checking code written against greenflow (.ci/run: mypy --strict on examples/).
+        "typing": ["mypy>=1.8"],
         # The benchmark compares the local service with moto's SWF server.
         "bench": ["moto[server]>=5.0"],
     },

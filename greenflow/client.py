@@ -23,7 +23,7 @@ import logging
 import random
 import time
 import uuid
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Sequence, TypeVar, overload
 
 from . import errors
 from ._swf_rules import CHILD_POLICIES, CLOSE_STATUSES, event_attributes
@@ -154,7 +154,14 @@ def _current_options() -> dict[str, Any]:
 # --------------------------------------------------------------------------- handle
 
 
-class WorkflowHandle:
+if TYPE_CHECKING:  # for the signatures only: the client does not import the workflow side
+    from .workflow._descriptor import ClassStub
+
+#: The result type of a workflow's ``@execute`` method, carried by its handle.
+R = TypeVar("R")
+
+
+class WorkflowHandle(Generic[R]):
     """One workflow execution, identified by its workflow ID (and the run it started as).
 
     A handle follows continue-as-new: :meth:`result` waits for the last run of the chain.
@@ -233,7 +240,7 @@ class WorkflowHandle:
         events = answer.get("events") or []
         return events[0] if events else None
 
-    def result(self, timeout: float | None = None, *, poll_interval: float = 1.0) -> Any:
+    def result(self, timeout: float | None = None, *, poll_interval: float = 1.0) -> R:
         """Wait until the execution closes and return the workflow's result, converted back.
 
         Blocks the calling greenlet/thread, checking the newest history event with a backoff
@@ -426,11 +433,25 @@ class WorkflowClient:
 
     # ---------------------------------------------------------------- start
 
-    def start(self, method: Callable | Any, *args: Any, workflow_id: str | None = None,
+    @overload
+    def start(self, method: ClassStub[Any, R], *args: Any, workflow_id: str | None = None,
               task_list: str | None = None, tags: Sequence[str] | None = None,
               execution_start_to_close_timeout: int | str | None = None,
               task_start_to_close_timeout: int | str | None = None, task_priority: int | str | None = None,
-              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle:
+              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle[R]: ...
+
+    @overload
+    def start(self, method: Any, *args: Any, workflow_id: str | None = None,
+              task_list: str | None = None, tags: Sequence[str] | None = None,
+              execution_start_to_close_timeout: int | str | None = None,
+              task_start_to_close_timeout: int | str | None = None, task_priority: int | str | None = None,
+              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle[Any]: ...
+
+    def start(self, method: Any, *args: Any, workflow_id: str | None = None,
+              task_list: str | None = None, tags: Sequence[str] | None = None,
+              execution_start_to_close_timeout: int | str | None = None,
+              task_start_to_close_timeout: int | str | None = None, task_priority: int | str | None = None,
+              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle[Any]:
         """Start an execution of ``method``'s workflow type with ``args``/``kwargs``; return its handle.
 
         ``method`` is a workflow's ``@execute`` method (``OrderWorkflow.process``) or its
@@ -453,7 +474,7 @@ class WorkflowClient:
             child_policy=child_policy), self._converter_for(workflow_class))
         return WorkflowHandle(self, execution[0], execution[1], workflow_class=workflow_class)
 
-    def start_workflow(self, workflow_type: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> WorkflowHandle:
+    def start_workflow(self, workflow_type: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> WorkflowHandle[Any]:
         """The starter protocol (``greenflow.workflow._starter``): start with options from context."""
         workflow_class = self._class_for_type(workflow_type)
         _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
@@ -522,7 +543,7 @@ class WorkflowClient:
         return workflow_id, answer["runId"]
 
     def get_handle(self, workflow_id: str, run_id: str | None = None, *, pin: bool = False,
-                   workflow_class: type | None = None) -> WorkflowHandle:
+                   workflow_class: type | None = None) -> WorkflowHandle[Any]:
         """A handle on an existing execution (no call is made until it is used).
 
         Without ``run_id`` the handle means the newest run of ``workflow_id``. With

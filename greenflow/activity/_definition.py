@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, TypeVar, overload
 
 from greenlet import getcurrent
 
 from greenflow._swf_rules import MAX_DESCRIPTION
 from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError, WorkflowError
-from greenflow.workflow._descriptor import ClassStub, StubMethod
+from greenflow.workflow._descriptor import P, R, S, ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
 from greenflow.workflow._retry import retry as retry_call  # not `retry`: @activity has a `retry` argument
 from greenflow.workflow._validate import ACTIVITY_TIMEOUTS, check_activity_timeouts, collect, description_problem, \
     name_problem, priority_problem, retry_problem, version_problem
+
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +48,7 @@ class ActivityType:
     converter: Any = None
 
 
-class ActivityStub(ClassStub):
+class ActivityStub(ClassStub[P, R]):
     """``SomeActivities.method`` through the class: a remote call inside workflow code."""
 
     __slots__ = ()
@@ -60,7 +63,7 @@ class ActivityStub(ClassStub):
                                   "@activities so its @activity methods can be called from workflows")
         return table[self.method.name]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the activity: inside workflow code, schedule it and block for its result.
 
         Inside workflow code the calling workflow greenlet waits (in workflow time) until
@@ -85,21 +88,44 @@ class ActivityStub(ClassStub):
         activity_type = self.activity_type
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
+        result: R
         if policy is None:
-            return run.schedule_activity(activity_type, args, kwargs, options).result()
-        return retry_call(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+            result = run.schedule_activity(activity_type, args, kwargs, options).result()
+        else:
+            result = retry_call(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+        return result
 
 
-class ActivityMethod(StubMethod):
+class ActivityMethod(StubMethod[S, P, R]):
     """Descriptor made by ``@activity``; see the module docstring."""
 
     stub_class = ActivityStub
 
+    if TYPE_CHECKING:  # what checkers see; the runtime is StubMethod.__get__
+        @overload
+        def __get__(self, obj: None, cls: type | None = None) -> ActivityStub[P, R]: ...
 
+        @overload
+        def __get__(self, obj: S, cls: type | None = None) -> Callable[P, R]: ...
+
+        def __get__(self, obj: Any, cls: type | None = None) -> Any: ...
+
+
+@overload
+def activity(version: Callable[Concatenate[S, P], R]) -> ActivityMethod[S, P, R]: ...
+
+
+@overload
 def activity(version: str | None = None, name: str | None = None, *, schedule_to_start_timeout: Any = None,
              start_to_close_timeout: Any = None, schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None,
              task_list: str | None = None, task_priority: int | None = None, retry: Any = None, manual: bool = False,
-             description: str | None = None) -> Callable[[Callable], ActivityMethod]:
+             description: str | None = None) -> Callable[[Callable[Concatenate[S, P], R]], ActivityMethod[S, P, R]]: ...
+
+
+def activity(version: Any = None, name: str | None = None, *, schedule_to_start_timeout: Any = None,
+             start_to_close_timeout: Any = None, schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None,
+             task_list: str | None = None, task_priority: int | None = None, retry: Any = None, manual: bool = False,
+             description: str | None = None) -> Any:
     """Mark a method of an ``@activities`` class as an activity.
 
     ``name`` defaults to ``"<name_prefix or ClassName.><method>"``, ``version`` to the
@@ -111,7 +137,7 @@ def activity(version: str | None = None, name: str | None = None, *, schedule_to
     if callable(version) and not isinstance(version, str):  # bare @activity
         return activity()(version)
 
-    def decorate(fn: Callable) -> ActivityMethod:
+    def decorate(fn: Callable[Concatenate[S, P], R]) -> ActivityMethod[S, P, R]:
         where = getattr(fn, "__qualname__", repr(fn))
         problems: list[str] = []
         if isinstance(fn, (staticmethod, classmethod)) or not inspect.isfunction(fn):
@@ -131,10 +157,21 @@ def activity(version: str | None = None, name: str | None = None, *, schedule_to
     return decorate
 
 
+@overload
+def activities(task_list: type[T]) -> type[T]: ...
+
+
+@overload
 def activities(task_list: str | None = None, schedule_to_start_timeout: Any = None, start_to_close_timeout: Any = None,
                schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None, name_prefix: str = "",
                version: str | None = None, task_priority: int | None = None,
-               converter: Any = None) -> Callable[[type], type]:
+               converter: Any = None) -> Callable[[type[T]], type[T]]: ...
+
+
+def activities(task_list: Any = None, schedule_to_start_timeout: Any = None, start_to_close_timeout: Any = None,
+               schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None, name_prefix: str = "",
+               version: str | None = None, task_priority: int | None = None,
+               converter: Any = None) -> Any:
     """Class decorator: defaults for the class's ``@activity`` methods (inherited ones too).
 
     Activity names are ``name_prefix + method`` (default prefix ``"ClassName."``).

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 from collections import deque
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -362,7 +362,10 @@ class Hub:
 _PENDING = object()
 
 
-class Future:
+T = TypeVar("T")
+
+
+class Future(Generic[T]):
     """The eventual result of a command (activity, timer, child...) or of a spawned function.
 
     Like :class:`concurrent.futures.Future`, but waiting is a workflow-greenlet switch, not
@@ -390,7 +393,7 @@ class Future:
         """True once the future has a result or an exception. Never blocks."""
         return self._value is not _PENDING
 
-    def result(self) -> Any:
+    def result(self) -> T:
         """Block this workflow greenlet until done; return the result or raise the exception.
 
         Waits in workflow time, for as long as history takes to settle the command (there
