@@ -2,14 +2,18 @@
 
 The package is laid out by the architecture (see DESIGN.md):
 
-* :mod:`greenflow.workflow` – the workflow side: definitions, the deterministic hub, the
-  decider and the workflow API (no I/O);
-* :mod:`greenflow.activity` – the activity side: definitions, the gevent activity worker,
-  the activity context;
-* :mod:`greenflow.swf` – the SWF edge: the one place that builds botocore clients;
+* :mod:`greenflow.workflow` – the workflow side: definitions and the API workflow code
+  calls; the deterministic runtime (hub, runs, decider, replayer) in its private modules
+  (no I/O);
+* :mod:`greenflow.activity` – the activity side: definitions, the activity context;
+* :mod:`greenflow.worker` – what runs code: ``Worker``, ``WorkflowWorker``,
+  ``ActivityWorker`` over one shared lifecycle, and the ``Decider``/``Replayer``;
+* :mod:`greenflow.client` – starting and watching executions;
+* :mod:`greenflow.swf` – the SWF edge: the one place that builds botocore clients and
+  decides which calls to retry;
 * :mod:`greenflow.local` – the local SWF service (SQLite, the SWF wire protocol);
-* :mod:`greenflow.client`, :mod:`greenflow.worker` – starting executions and
-  deciding them; :mod:`greenflow.testing` – helpers for tests.
+* :mod:`greenflow.cli` – the ``greenflow`` command; :mod:`greenflow.testing` – helpers
+  for tests; :mod:`greenflow.errors`, :mod:`greenflow.converter` – exceptions and payloads.
 
 The names below are loaded on first use, so ``import greenflow`` imports neither botocore
 nor gevent: an application can still monkey-patch gevent after importing it.
@@ -36,7 +40,8 @@ _EXPORTS = {
     "activity_options": "greenflow.workflow",
     "RetryPolicy": "greenflow.workflow",
     "activities": "greenflow.activity",
-    "ActivityWorker": "greenflow.activity",
+    "ActivityWorker": "greenflow.worker",
+    "Worker": "greenflow.worker",
     "ManualActivityCompletionClient": "greenflow.activity",
     "WorkflowWorker": "greenflow.worker",
     "WorkflowClient": "greenflow.client",
@@ -45,7 +50,11 @@ _EXPORTS = {
     "LocalService": "greenflow.local",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [
+    "ActivityWorker", "LocalService", "ManualActivityCompletionClient", "RetryPolicy", "SWFClient", "Worker",
+    "WorkflowClient", "WorkflowDefinition", "WorkflowHandle", "WorkflowWorker", "__version__", "activities",
+    "activity_options", "connect", "execute", "query", "signal", "workflow_options", "workflow_starter",
+]
 
 
 __getattr__, __dir__ = _lazy.lazy_attributes(globals(), _EXPORTS)
@@ -53,7 +62,6 @@ __getattr__, __dir__ = _lazy.lazy_attributes(globals(), _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     # `X as X`: an explicit re-export, so `mypy --strict` accepts `greenflow.connect` & co.
-    from greenflow.activity import ActivityWorker as ActivityWorker
     from greenflow.activity import ManualActivityCompletionClient as ManualActivityCompletionClient
     from greenflow.activity import activities as activities
     from greenflow.client import WorkflowClient as WorkflowClient
@@ -62,6 +70,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from greenflow.local import LocalService as LocalService
     from greenflow.swf import SWFClient as SWFClient
     from greenflow.swf import connect as connect
+    from greenflow.worker import ActivityWorker as ActivityWorker
+    from greenflow.worker import Worker as Worker
     from greenflow.worker import WorkflowWorker as WorkflowWorker
     from greenflow.workflow import RetryPolicy as RetryPolicy
     from greenflow.workflow import WorkflowDefinition as WorkflowDefinition

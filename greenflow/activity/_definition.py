@@ -22,7 +22,7 @@ from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError, WorkflowError
 from greenflow.workflow._descriptor import P, R, S, ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
-from greenflow.workflow._retry import retry as retry_call  # not `retry`: @activity has a `retry` argument
+from greenflow.workflow._retrying import retry as retry_call  # not `retry`: @activity has a `retry` argument
 from greenflow.workflow._validate import ACTIVITY_TIMEOUTS, check_activity_timeouts, collect, description_problem, \
     name_problem, priority_problem, retry_problem, version_problem
 
@@ -86,6 +86,9 @@ class ActivityStub(ClassStub[P, R]):
                 f"from workflow code; to run the method here, call it on an instance "
                 f"({self.cls.__qualname__}(...).{self.method.name}(...))")
         activity_type = self.activity_type
+        # The converter that will decode the result (the workflow's, when the activity names
+        # none) learns the signature's dataclasses here, before any result: code decides.
+        register_signature(self.method.fn, activity_type.converter or run.converter)
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
         result: R
@@ -220,7 +223,7 @@ def activities(task_list: Any = None, schedule_to_start_timeout: Any = None, sta
             # Registered where the activity is defined, so every process that imports it
             # (a workflow-only worker too) decodes its dataclass results the same way.
             register_signature(found[attr].fn, converter)
-        cls._gf_activity_types = table
+        cls._gf_activity_types = table  # type: ignore[attr-defined]
         return cls
 
     return decorate

@@ -125,7 +125,7 @@ def describe_history(handle: Any, events: list[dict[str, Any]], now: float) -> d
         elif kind == "ActivityTaskStarted" and a["scheduledEventId"] in activities:
             activities[a["scheduledEventId"]].update(started=at, worker=a.get("identity"))
         elif kind in ("ActivityTaskCompleted", "ActivityTaskFailed", "ActivityTaskTimedOut", "ActivityTaskCanceled"):
-            entry = activities.pop(a.get("scheduledEventId"), None)
+            entry = activities.pop(int(a.get("scheduledEventId") or 0), None)
             if entry is not None and kind in ("ActivityTaskFailed", "ActivityTaskTimedOut"):
                 reason = a.get("reason") or f"timed out ({a.get('timeoutType')})"
                 failures.setdefault(entry["key"], []).append({
@@ -142,7 +142,7 @@ def describe_history(handle: Any, events: list[dict[str, Any]], now: float) -> d
             children[a["workflowExecution"]["workflowId"]]["run_id"] = a["workflowExecution"]["runId"]
         elif kind.startswith("ChildWorkflowExecution") or kind == "StartChildWorkflowExecutionFailed":
             execution = a.get("workflowExecution") or {}
-            children.pop(execution.get("workflowId") or a.get("workflowId"), None)
+            children.pop(str(execution.get("workflowId") or a.get("workflowId")), None)
         elif kind == "WorkflowExecutionSignaled":
             signals.append({"name": a["signalName"], "at": at, "input": _decode(handle, a.get("input"))})
         elif kind == "DecisionTaskTimedOut":
@@ -156,7 +156,8 @@ def describe_history(handle: Any, events: list[dict[str, Any]], now: float) -> d
                       "details": _decode(handle, a.get("details")), "result": _decode(handle, a.get("result"))}
     pending = []
     for entry in activities.values():
-        last = (failures.get(entry.pop("key")) or [None])[-1]
+        history_of_failures = failures.get(entry.pop("key")) or []
+        last = history_of_failures[-1] if history_of_failures else None
         waiting = None if entry["started"] else round(now - entry["scheduled"], 1)
         pending.append({**entry, "waiting_to_start": waiting, "last_failure": last})
     return {"pending_activities": pending, "open_timers": list(timers.values()),

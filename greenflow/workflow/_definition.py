@@ -22,11 +22,11 @@ from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError, WorkflowError
 
 from ._descriptor import P, R, S, ClassStub, StubMethod
-
-F = TypeVar("F", bound=Callable[..., Any])
 from ._starter import current_starter
 from ._validate import check_durations, child_policy_problem, collect, description_problem, name_problem, \
     priority_problem, version_problem
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,7 +198,7 @@ def signal(name: Any = None, *, strict: bool = False) -> Any:
 
     def decorate(fn: F) -> F:
         marked = _mark("@signal", "signal name", "_gf_signal", name)(fn)
-        setattr(marked, "_gf_signal_strict", bool(strict))
+        marked._gf_signal_strict = bool(strict)  # type: ignore[attr-defined]
         return marked
 
     return decorate
@@ -255,7 +255,8 @@ def _collect(cls: type, name: str, converter: Any) -> _Definition:
             types_[attr] = WorkflowType(name=name, method_name=attr, **o)
         elif inspect.isfunction(value) and hasattr(value, "_gf_signal"):
             if value._gf_signal in signals:
-                problems.append(f"methods {signals[value._gf_signal]} and {attr} both handle signal {value._gf_signal!r}")
+                problems.append(f"methods {signals[value._gf_signal]} and {attr} both handle "
+                                f"signal {value._gf_signal!r}")
             signals[value._gf_signal] = attr
         elif inspect.isfunction(value) and hasattr(value, "_gf_query"):
             if value._gf_query in queries:

@@ -264,7 +264,7 @@ def allow_unsafe_calls() -> Iterator[None]:
     g = getcurrent()
     previous = g.__dict__.get("gf_checks") if hasattr(g, "__dict__") else None
     try:
-        g.gf_checks = False  # type: ignore[attr-defined]
+        g.gf_checks = False
     except AttributeError:  # a plain greenlet outside workflow code: nothing is checked there
         yield
         return
@@ -272,6 +272,6 @@ def allow_unsafe_calls() -> Iterator[None]:
         yield
     finally:
         if previous is None:
-            del g.gf_checks  # type: ignore[attr-defined]
+            del g.gf_checks
         else:
-            g.gf_checks = previous  # type: ignore[attr-defined]
+            g.gf_checks = previous
