@@ -1,6 +1,6 @@
 """greenflow: durable workflows in plain blocking Python, on the Amazon SWF API.
 
-The package is laid out by the architecture (see DESIGN.md):
+The package is laid out by the architecture (``docs/design.md`` in the repository explains it):
 
 * :mod:`greenflow.workflow` – the workflow side: definitions and the API workflow code
   calls; the deterministic runtime (hub, runs, decider, replayer) in its private modules
