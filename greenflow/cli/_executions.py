@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .._swf_rules import event_attributes
+from ..errors import UnknownResourceError
 from ._common import INPUT_HELP, UsageError, add_command, call_args, command, json_arg, print_json, when, \
     workflow_client
 from ._definitions import import_spec, resolve
@@ -139,10 +140,15 @@ def _list(args: argparse.Namespace) -> int:
     if len(filters) > 1 or (filters and args.status):
         raise UsageError("SWF filters on one of --workflow-id, --type, --tag, --status at a time")
     infos: list[dict] = []
-    if not args.closed and not args.status:
-        infos.extend(client.list_open(limit=args.limit, **filters))
-    if args.closed or args.all or args.status:
-        infos.extend(client.list_closed(limit=args.limit, close_status=args.status, **filters))
+    try:
+        if not args.closed and not args.status:
+            infos.extend(client.list_open(limit=args.limit, **filters))
+        if args.closed or args.all or args.status:
+            infos.extend(client.list_closed(limit=args.limit, close_status=args.status, **filters))
+    except UnknownResourceError:
+        # A first `greenflow list` on a fresh machine: say why, and what makes the domain.
+        raise UsageError(f"domain {args.domain!r} does not exist yet: workers register their domain when they "
+                         "start (greenflow worker ... --domain NAME), or pass --domain") from None
     if args.json:
         print_json(infos)
         return 0

@@ -141,8 +141,8 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
     service = embedded_service(db_path, mode=mode)
     ignored = [name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(name)]
     log.info("greenflow talks to the embedded local SWF service at %s (database %s)%s", service.endpoint,
-             service.db_path, f"; {' and '.join(ignored)} do not choose Amazon SWF: pass region= or set "
-                              f"{REGION_VARIABLE}" if ignored else "")
+             service.db_path, f"; {' and '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not choose "
+                              f"Amazon SWF: pass region= or set {REGION_VARIABLE}" if ignored else "")
     if "signature_version" not in config:
         # Our own service, started without credentials: it checks no signature, so skip
         # SigV4 (about 90 µs of client CPU per call).
@@ -270,7 +270,7 @@ def _start_or_attach(path: str, mode: str) -> Any:
                     raise
             else:
                 atexit.register(_stop, service)
-                log.info("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
+                log.debug("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
                 return service
         if time.monotonic() > deadline:
             raise DatabaseInUseError(path, owner)

@@ -126,3 +126,16 @@ def test_first_pytest_run_with_the_plugin(clean_env, tmp_path, patched):
         assert result.returncode == 1, result.stdout + result.stderr
         assert "GeventNotPatchedError" in result.stdout and "at the top of conftest.py" in result.stdout
         assert "from greenflow.swf import patch_gevent" in result.stdout
+
+
+def test_the_cli_with_an_aws_environment_says_it_uses_the_embedded_service(clean_env, tmp_path):
+    # The README's CLI flow, on a machine with AWS settings: the command still talks to
+    # the embedded local service and says so at INFO, before or after the command name.
+    clean_env.update(AWS_REGION="eu-west-1", GREENFLOW_DB=str(tmp_path / "cli.db"))
+    result = run([sys.executable, "-m", "greenflow", "list", "--log-level", "INFO"], clean_env, tmp_path)
+    # Nothing has registered the default domain yet: the command says so, and how.
+    assert result.returncode == 2, result.stderr
+    assert "domain 'greenflow' does not exist yet: workers register their domain when they start" in result.stderr
+    assert "INFO greenflow.swf: greenflow talks to the embedded local SWF service" in result.stderr
+    assert "AWS_REGION does not choose Amazon SWF" in result.stderr
+    assert "WARNING" not in result.stderr

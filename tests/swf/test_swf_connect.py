@@ -106,7 +106,7 @@ def test_aws_configuration_alone_never_means_amazon_swf(monkeypatch, tmp_path, h
     assert client.local_service is FakeService.instances[0]
     assert "greenflow talks to the embedded local SWF service at http://127.0.0.1:" in caplog.text
     if how != "config file":
-        assert f"{how} do not choose Amazon SWF: pass region= or set GREENFLOW_REGION" in caplog.text
+        assert f"{how} does not choose Amazon SWF: pass region= or set GREENFLOW_REGION" in caplog.text
 
 
 def test_amazon_swf_log_names_credentials_and_account(monkeypatch, tmp_path, caplog):
