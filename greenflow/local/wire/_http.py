@@ -11,6 +11,10 @@ core's ``handle(operation, params)`` → JSON answer. Every failure on the way i
 answer; an unexpected exception in the core is logged and answered as HTTP 500
 ``InternalFailure``, and the connection goes on serving.
 
+How long a client may take to send a request, how long an idle keep-alive connection
+stays open and how many connections there may be is :mod:`._connections`' job; none of
+it applies while a request is being answered, so long polls are never cut.
+
 Why not ``gevent.pywsgi``: SWF needs none of WSGI, and a hand-rolled HTTP/1.1 loop over
 ``StreamServer`` costs less per request. What matters for latency:
 
