@@ -5,7 +5,7 @@ SWF is one endpoint: every call is ``POST /`` with a JSON body and the operation
 ``Content-Type: application/x-amz-json-1.0``; faults are ``{"__type": "<ns>#<Code>",
 "message": ...}`` with a 4xx/5xx status, which botocore turns into ``ClientError``.
 
-Each request goes: HTTP parse → method, path and target checks → SigV4 (when
+Each request goes: HTTP parse → method, path, Content-Type and target checks → SigV4 (when
 credentials are configured) → JSON parse → validation against botocore's model → the
 core's ``handle(operation, params)`` → JSON answer. Every failure on the way is a fault
 answer; an unexpected exception in the core is logged and answered as HTTP 500
@@ -56,6 +56,18 @@ MAX_BODY_BYTES = 1024 * 1024
 #: The most bytes a request line plus headers may take.
 MAX_HEAD_BYTES = 64 * 1024
 CONTENT_TYPE = "application/x-amz-json-1.0"
+#: Media types a request body may be sent as; anything else is not an SWF request.
+#: What Amazon SWF does, as far as the evidence goes: its JSON 1.0 front end (AWS "Coral",
+#: shared with DynamoDB) routes on the Content-Type. A body sent as another type, or with
+#: none, is answered HTTP 404 UnknownOperationException: DynamoDB answers a JSON 1.0 call
+#: sent as ``application/x-amz-json-1.1`` with a 404 (rusoto/rusoto#215,
+#: huseyinbabal/taws#165), and dynalite, which reproduces DynamoDB's answers byte for byte,
+#: gives 404 ``UnknownOperationException`` for any body not sent as
+#: ``application/x-amz-json-1.0`` or ``application/json``, and accepts parameters such as
+#: ``; charset=UTF-8`` (architect/dynalite#38). A request without a body passes, as there.
+#: Where AWS answers that 404 with a bare XML body, we keep the JSON fault form, which
+#: every SWF client parses.
+REQUEST_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/json"})
 #: Response header naming this service; Amazon SWF never sends it. ``greenflow.swf`` reads
 #: it to know that a poll it abandons is cancelled here rather than handed a task.
 SERVICE_HEADER = "x-greenflow-service"
@@ -297,6 +309,14 @@ class SWFProtocolHandler:
             if target.partition("?")[0] != "/":
                 raise _common_fault("UnknownOperationException",
                                     f"Path {target!r} is not an SWF endpoint; SWF requests are POST /", status=404)
+            if body:
+                media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+                if media_type not in REQUEST_CONTENT_TYPES:
+                    raise _common_fault(
+                        "UnknownOperationException",
+                        f"Content-Type {media_type!r} is not supported; SWF requests are sent as {CONTENT_TYPE}"
+                        if media_type else f"Missing Content-Type; SWF requests are sent as {CONTENT_TYPE}",
+                        status=404)
             amz_target = headers.get("x-amz-target", "")
             prefix = self.target_prefix
             operation = amz_target[len(prefix):] if amz_target.startswith(prefix) else None

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from greenflow.local import LocalService, _model
 from greenflow.local._faults import Fault
 from greenflow.local._validation import (
+    CHILD_WORKFLOW_ID,
     DURATION,
     DURATION_NO_NONE,
     EXECUTION_DURATION,
@@ -97,7 +98,7 @@ def test_paginators():
 
 
 def _rules(structure: str, member: str) -> frozenset[str]:
-    return member_rules(member, MODEL.shape_for(structure).members[member])
+    return member_rules(member, MODEL.shape_for(structure).members[member], structure)
 
 
 @pytest.mark.parametrize("structure, member, expected", [
@@ -110,7 +111,8 @@ def _rules(structure: str, member: str) -> frozenset[str]:
     ("PollForActivityTaskInput", "taskList", {NAME, TRIMMED}),
     ("ScheduleActivityTaskDecisionAttributes", "activityId", {NAME}),
     ("StartTimerDecisionAttributes", "timerId", {NAME}),
-    ("StartChildWorkflowExecutionDecisionAttributes", "workflowId", {NAME}),
+    # Looser than documented: Amazon SWF accepts AWS Flow's "<runId>:<n>" child ids.
+    ("StartChildWorkflowExecutionDecisionAttributes", "workflowId", {CHILD_WORKFLOW_ID}),
     ("StartTimerDecisionAttributes", "startToFireTimeout", {DURATION_NO_NONE}),
     ("StartWorkflowExecutionInput", "executionStartToCloseTimeout", {DURATION_NO_NONE, EXECUTION_DURATION}),
     ("RegisterWorkflowTypeInput", "defaultExecutionStartToCloseTimeout", {DURATION_NO_NONE, EXECUTION_DURATION}),
