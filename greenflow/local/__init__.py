@@ -18,11 +18,13 @@ Layout (private modules, one job each): ``_http`` (the protocol on a gevent serv
 ``_sigv4`` (signature checks), ``_validation`` and ``_model`` (requests against
 botocore's SWF model), ``_service`` (the core answering the operations: ``_registry``,
 ``_engine``, ``_visibility``), ``_store`` (SQLite), ``_clock`` (wall or virtual time),
-``_server`` (:class:`LocalService`).
+``_server`` (:class:`LocalService`), ``_emulation`` (the AWS-like mode,
+:class:`AWSEmulation`: latency, SWF's throttling, server errors).
 """
 
 from ._clock import SystemClock, VirtualClock
+from ._emulation import AWSEmulation
 from ._lock import DatabaseInUseError, Owner, current_owner
 from ._server import LocalService
 
-__all__ = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
+__all__ = ["AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]

@@ -43,6 +43,7 @@ from gevent.event import Event
 
 from .. import __version__
 from . import _model
+from ._emulation import AWSEmulation
 from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
@@ -131,11 +132,17 @@ class SWFProtocolHandler:
         verifier: checks SigV4 signatures; ``None`` accepts unsigned requests.
         validator: checks requests against the model (the process-wide one by default).
         max_body: the largest request body accepted, in bytes.
+        emulation: the AWS-like mode (latency, throttling, server errors on every call);
+            ``None`` serves calls as fast as it can.
     """
 
     def __init__(self, core: Core, *, verifier: SigV4Verifier | None = None,
-                 validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES):
+                 validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES,
+                 emulation: AWSEmulation | None = None):
         self.core = core
+        self.emulation = emulation
+        if emulation is not None and emulation.sleep is None:
+            emulation.sleep = gevent.sleep
         self.verifier = verifier
         self.validator = validator or default_validator()
         self.max_body = max_body
@@ -261,7 +268,11 @@ class SWFProtocolHandler:
         self._active += 1
         self._idle.clear()
         try:
+            if self.emulation is not None:
+                self.emulation.wait()  # the request's way to the service
             status, answer = self._answer(method, target, headers, body, sock, buffer)
+            if self.emulation is not None:
+                self.emulation.wait()  # the answer's way back
         finally:
             self._active -= 1
             if not self._active:
@@ -326,6 +337,8 @@ class SWFProtocolHandler:
                                     else "Missing X-Amz-Target header")
             if self.verifier is not None:
                 self.verifier.verify(method, target, headers, body)
+            if self.emulation is not None:
+                self.emulation.admit(operation)  # throttled or failed as Amazon SWF might
             params = self._parse_json(body)
             self.validator.validate(operation, params)
             if sock is not None and operation in LONG_POLLS and not params.get("nextPageToken"):

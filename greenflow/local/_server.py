@@ -36,6 +36,7 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from ._emulation import AWSEmulation
 from ._http import Core, SWFProtocolHandler
 from ._lock import DatabaseLock
 from ._sigv4 import SigV4Verifier
@@ -50,6 +51,9 @@ _get_ident = monkey.get_original("_thread", "get_ident")
 
 #: How long ``stop()`` lets requests in flight finish before closing their connections.
 STOP_GRACE_SECONDS = 5.0
+#: The credentials the AWS-like mode checks signatures against unless given others: the
+#: dummy pair greenflow's clients sign with for a local endpoint.
+EMULATION_CREDENTIALS = {"greenflow": "greenflow"}
 #: How many times fewer young garbage collections a process serving the service makes.
 GC_YOUNG_FACTOR = 10
 
@@ -159,6 +163,9 @@ class LocalService:
         core_factory: for tests of the HTTP layer: builds the core answering requests
             (anything with ``handle(operation, params)``) instead of ``LocalSWF``. It is
             called in the service's thread.
+        emulation: the AWS-like mode (see :mod:`._emulation`): latency, SWF's throttling
+            and server errors on every call. It requires SigV4: without ``credentials``,
+            requests must be signed with :data:`EMULATION_CREDENTIALS`.
 
     Raises:
         ValueError: bad options, or a non-loopback ``host`` without credentials.
@@ -175,6 +182,7 @@ class LocalService:
         credentials: Mapping[str, str] | str | os.PathLike | None = None,
         synchronous: str = "NORMAL",
         core_factory: Callable[[], Core] | None = None,
+        emulation: AWSEmulation | None = None,
     ):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
@@ -188,6 +196,9 @@ class LocalService:
         self.poll_timeout = float(poll_timeout)
         self.synchronous = synchronous
         self.credentials = load_credentials(credentials) if credentials is not None else None
+        self.emulation = emulation
+        if emulation is not None and self.credentials is None:
+            self.credentials = dict(EMULATION_CREDENTIALS)  # SigV4 is part of behaving like AWS
         if self.credentials is None and not is_loopback(host):
             raise ValueError(
                 f"refusing to listen on {host!r}, which is not a loopback address, without credentials: "
@@ -405,7 +416,7 @@ class LocalService:
                 db_lock = self._lock_database()
                 core = self._build_core()
                 verifier = SigV4Verifier(self.credentials) if self.credentials else None
-                handler = SWFProtocolHandler(core, verifier=verifier)
+                handler = SWFProtocolHandler(core, verifier=verifier, emulation=self.emulation)
                 server = StreamServer((self.host, self._requested_port), handler, spawn=Pool())
                 server.start()
                 self._port = server.address[1]
