@@ -23,7 +23,9 @@ Long polls block their connection's greenlet inside ``handle``. A client that ha
 meanwhile (worker stopped, process killed) must not be handed a task it will never read:
 while a ``PollFor*`` request waits, a watcher greenlet reads the connection, and on EOF or
 a reset kills the poll with ``GreenletExit`` at its wait point, which removes its waiter
-from the task list without taking a task (see :meth:`SWFProtocolHandler._poll_watched`).
+from the task list without taking a task (see :meth:`SWFProtocolHandler._poll_watched`);
+and a poll woken by a task first asks whether its client is still there
+(:func:`peer_hung_up`), so a hang-up in the same turn of the event loop is not missed.
 Every answer carries ``x-greenflow-service: local/<version>``, so clients can tell this
 service (which cancels abandoned polls safely) from Amazon SWF (which does not).
 """
@@ -33,12 +35,14 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import select
 import socket
 import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 import gevent
+from gevent import monkey
 from gevent.event import Event
 
 from .. import __version__
@@ -48,7 +52,7 @@ from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
-from ._waiting import before_blocking
+from ._waiting import ClientGone, before_blocking, client_gone
 
 log = logging.getLogger("greenflow.local")
 
@@ -89,6 +93,30 @@ _request_numbers = itertools.count(1)
 # socket does not reset the connection before the client read the fault.
 _DRAIN_BYTES = 8 * MAX_BODY_BYTES
 _DRAIN_SECONDS = 2.0
+
+
+# The real poll(2), not gevent's: asking whether a peer hung up must never yield.
+_select_poll = monkey.get_original("select", "poll")
+#: Linux's "the peer closed its end" flag (not in every Python build's select module).
+_POLLRDHUP = getattr(select, "POLLRDHUP", 0)
+_HUNG_UP_EVENTS = _POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+def peer_hung_up(sock: Any) -> bool:
+    """Whether the peer of a connected socket has closed or reset it, asked without waiting.
+
+    Pending unread bytes (a pipelined request) are not a hang-up. Where the system has no
+    ``POLLRDHUP`` (not Linux), only a reset or an error is seen here.
+    """
+    try:
+        fd = sock.fileno()
+    except OSError:
+        return True
+    if fd < 0:
+        return True
+    poller = _select_poll()
+    poller.register(fd, select.POLLIN | _POLLRDHUP)
+    return any(events & _HUNG_UP_EVENTS for _, events in poller.poll(0))
 
 
 def _reject_constant(name: str):
@@ -370,9 +398,13 @@ class SWFProtocolHandler:
         (``shutdown(SHUT_WR)``) during a long poll looks the same as one that hung up;
         SWF clients never do that.
 
-        If the hang-up and a task arrive at the same instant, the poll may already have
-        taken the task: it is then answered to a closed socket and recovered by its
-        timeout, as SWF does for any lost answer.
+        A task that wakes the poll in the same turn of the event loop as the hang-up (before
+        the watcher could run) is not taken either: right before taking a task the engine
+        asks :func:`peer_hung_up` (through :data:`._waiting.client_gone`), which sees the
+        hang-up as soon as it reached this machine. What is left is a hang-up that arrives
+        between that check and the answer's send (microseconds, no switch in between): that
+        task is answered to a closed socket and recovered by its timeout, as on SWF for any
+        lost answer.
         """
         handler = gevent.getcurrent()
         pending = buffer if buffer is not None else bytearray()
@@ -386,13 +418,17 @@ class SWFProtocolHandler:
                 watchers.append(gevent.spawn(self._watch_hang_up, sock, pending, handler, hung_up))
 
         announced = before_blocking.set(watch)
+        asked = client_gone.set(lambda: bool(hung_up) or peer_hung_up(sock))
         try:
             return self.core.handle(operation, params)
+        except ClientGone:
+            raise _HungUp(f"the client hung up during {operation}") from None
         except gevent.GreenletExit:
             if hung_up:
                 raise _HungUp(f"the client hung up during {operation}") from None
             raise  # the server is stopping
         finally:
+            client_gone.reset(asked)
             before_blocking.reset(announced)
             if watchers:
                 # Dead before this greenlet reads the socket again (one reader at a time).
