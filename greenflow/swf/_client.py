@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from .. import __version__
 from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
-from ._errors import RetryPolicy, call_with_retry
+from ._errors import call_with_retry
+from ._retry import CallRetryPolicy
 
 log = logging.getLogger("greenflow.swf")
 
@@ -62,10 +63,10 @@ class SWFClient:
         retry: the retry policy for throttling and outages.
     """
 
-    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: RetryPolicy | None = None):
+    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: CallRetryPolicy | None = None):
         self.botocore = botocore_client
         self.local_service = local_service
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or CallRetryPolicy()
         self._ensured: set[tuple] = set()
         self._methods: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()

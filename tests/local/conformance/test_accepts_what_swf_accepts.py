@@ -3,7 +3,7 @@
 AWS's own Flow frameworks (Java Flow, botoflow) run against Amazon SWF and name a child
 workflow ``"<parent runId>:<n>"``; an Amazon SWF runId is base64, so such an id holds
 ``:``, ``/``, ``+`` and ``=``, which the documented name rule forbids. Everything else about
-names keeps the documented rule (see ``greenflow/local/_rules.py`` for the evidence).
+names keeps the documented rule (see ``greenflow/local/wire/_rules.py`` for the evidence).
 """
 
 from __future__ import annotations
