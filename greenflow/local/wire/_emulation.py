@@ -181,6 +181,13 @@ class AWSEmulation:
         self.failed: collections.Counter[str] = collections.Counter()
         self._lock = _allocate_lock()
 
+    def describe(self) -> str:
+        """One line saying what this mode adds: ``"20-40 ms per call, SWF's quotas x1, 1% server errors"``."""
+        low, high = (round(seconds * 1000, 3) for seconds in self.latency)
+        latency = f"{low:g} ms" if low == high else f"{low:g}-{high:g} ms"
+        quotas = f"SWF's throttling quotas x{self.quota_scale:g}" if self.throttle else "no throttling"
+        return f"{latency} per call, {quotas}, {self.fault_rate * 100:g}% server errors"
+
     def delay(self) -> float:
         """The latency of one leg of a call (half a round trip), in seconds."""
         low, high = self.latency
