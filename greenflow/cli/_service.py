@@ -92,4 +92,8 @@ def _run_server(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         pass  # a Ctrl-C that arrived before the signal handlers were installed
+    if emulation is not None:
+        counts = {kind: sum(per_api.values()) for kind, per_api in emulation.counts().items()}
+        print(f"greenflow: AWS-like mode: {counts['calls']} calls, {counts['throttled']} throttled, "
+              f"{counts['failed']} failed with a server error", flush=True)
     return 0
