@@ -184,7 +184,8 @@ def test_many_calls_share_one_keep_alive_connection(service, fake):
     try:
         for index in range(5):
             connection.request("POST", "/", body=json.dumps({"name": f"d{index}"}),
-                               headers={"X-Amz-Target": "SimpleWorkflowService.DescribeDomain", "Content-Type": JSON_10})
+                               headers={"X-Amz-Target": "SimpleWorkflowService.DescribeDomain",
+                                        "Content-Type": JSON_10})
             response = connection.getresponse()
             assert response.status == 200
             assert json.loads(response.read())["domainInfo"]["name"] == f"d{index}"
@@ -344,7 +345,8 @@ def test_body_over_one_megabyte_is_refused(service, fake):
 
 def test_body_over_one_megabyte_with_expect_100_continue_is_refused_unread(service, fake):
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+                     b"Content-Type: application/x-amz-json-1.0\r\n"
                      b"Expect: 100-continue\r\nContent-Length: 50000000\r\n\r\n")
         answer = _read_all(sock)
     assert answer.startswith(b"HTTP/1.1 413 ")
@@ -355,7 +357,8 @@ def test_body_over_one_megabyte_with_expect_100_continue_is_refused_unread(servi
 def test_expect_100_continue_gets_a_go_ahead(service, fake):
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         body = b'{"name": "d"}'
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+                     b"Content-Type: application/x-amz-json-1.0\r\n"
                      b"Expect: 100-continue\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
         assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(body + b"")
@@ -367,7 +370,8 @@ def test_expect_100_continue_gets_a_go_ahead(service, fake):
 
 def test_chunked_body_is_refused(service):
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+                     b"Content-Type: application/x-amz-json-1.0\r\n"
                      b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
         answer = _read_all(sock)
     assert answer.startswith(b"HTTP/1.1 411 ")
@@ -407,7 +411,8 @@ def test_client_vanishing_mid_request_does_not_hurt(service):
 def test_http_1_0_closes_after_the_answer(service):
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         body = b'{"name": "d"}'
-        sock.sendall(b"POST / HTTP/1.0\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        sock.sendall(b"POST / HTTP/1.0\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+                     b"Content-Type: application/x-amz-json-1.0\r\n"
                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         answer = _read_all(sock)  # returns because the server closed the connection
     assert answer.startswith(b"HTTP/1.1 200 ")
@@ -416,7 +421,8 @@ def test_http_1_0_closes_after_the_answer(service):
 def test_connection_close_is_honoured(service):
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         body = b'{"name": "d"}'
-        sock.sendall(b"POST / HTTP/1.1\r\nConnection: close\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain"
+        sock.sendall(b"POST / HTTP/1.1\r\nConnection: close\r\n"
+                     b"Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain"
                      b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         answer = _read_all(sock)
     assert b"Connection: close" in answer
@@ -425,7 +431,8 @@ def test_connection_close_is_honoured(service):
 def test_pipelined_requests_are_answered_in_order(service):
     body = b'{"name": "%d"}'
     requests = b"".join(
-        b"POST / HTTP/1.1\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: "
+        b"POST / HTTP/1.1\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+        b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: "
         + str(len(body % i)).encode() + b"\r\n\r\n" + body % i for i in range(3))
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         sock.sendall(requests + b"POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
@@ -717,7 +724,8 @@ def test_accepted_sockets_get_tcp_nodelay():
         handler = gevent.spawn(SWFProtocolHandler(FakeCore()), server_sock, address)
         try:
             body = b'{"name": "d"}'
-            client_sock.sendall(b"POST / HTTP/1.1\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\nContent-Type: application/x-amz-json-1.0\r\n"
+            client_sock.sendall(b"POST / HTTP/1.1\r\nX-Amz-Target: SimpleWorkflowService.DescribeDomain\r\n"
+                                b"Content-Type: application/x-amz-json-1.0\r\n"
                                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             assert client_sock.recv(65536).startswith(b"HTTP/1.1 200 ")
             assert server_sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
