@@ -39,7 +39,7 @@ SWF = [
     "CallRetryPolicy", "NO_RETRY", "RetryPolicy", "SWFClient", "as_client", "client_config", "connect",
     "default_db_path", "embedded_service", "is_patched", "is_retryable", "map_client_error", "patch_gevent",
 ]
-LOCAL = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
+LOCAL = ["AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
 TESTING = [
     "ActivityEnvironment", "LocalTestEnvironment", "Replayer", "TimeSkipper", "next_deadline", "stop_all",
     "wait_until",
