@@ -38,7 +38,8 @@ _PRIORITY = re.compile(r"[+-]?[0-9]{1,10}\Z")
 # own Flow frameworks run on Amazon SWF and name a child "<parent runId>:<n>" unless told
 # otherwise: the Java Flow library's DefaultChildWorkflowIdHandler.generateWorkflowId is
 # String.format("%s:%s", currentWorkflow.getRunId(), nextId.get()) (aws/aws-swf-flow-library),
-# and the AWS Flow Framework for Python (botoflow) does the same; an Amazon SWF runId is
+# and the AWS Flow Framework for Python's ChildWorkflowExecutionHandler builds
+# "%s:%s" % (run_id, self._decider.get_next_id()) (boto/botoflow); an Amazon SWF runId is
 # base64 ("22uQnpuSxdW6zrOjdWUnd2xu/Ra7Ccm+lwRhn08+JsLM4="), so those ids hold ':' and '/'.
 # Only those two characters are known to pass; '|', control characters and the literal
 # "arn" stay refused (the documented rule), as nothing shows SWF accepting them.
