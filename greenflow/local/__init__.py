@@ -35,8 +35,10 @@ Layout (private; a request travels down this list):
 """
 
 from ._clock import SystemClock, VirtualClock
-from .wire._emulation import AWSEmulation
-from .storage._lock import DatabaseInUseError, Owner, current_owner
 from ._local_service import LocalService
+from .storage._lock import DatabaseInUseError, Owner, current_owner
+from .wire._emulation import AWSEmulation
 
-__all__ = ["AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
+__all__ = [
+    "AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner",
+]

@@ -47,6 +47,7 @@ from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
+from .._waiting import ClientGone, before_blocking, client_gone
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._emulation import AWSEmulation
@@ -54,7 +55,6 @@ from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
-from .._waiting import ClientGone, before_blocking, client_gone
 
 log = logging.getLogger("greenflow.local")
 

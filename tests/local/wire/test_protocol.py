@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 
 import greenflow
 from greenflow.local import LocalService
-from greenflow.local.wire._faults import unknown_resource
 from greenflow.local._local_service import load_credentials
+from greenflow.local.wire._faults import unknown_resource
 
 #: The Content-Type every SWF client sends (botocore's for SWF's JSON 1.0 protocol).
 JSON_10 = "application/x-amz-json-1.0"
