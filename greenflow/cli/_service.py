@@ -36,7 +36,8 @@ def add_commands(subparsers: Any) -> None:
                              "is closed (default: what the open-file limit leaves room for)")
     aws = parser.add_argument_group(
         "AWS-like mode", "behave like a remote Amazon SWF region, to rehearse a move there: every call pays a "
-        "network latency, SWF's throttling quotas apply (ThrottlingException), some calls fail with "
+        "network latency, SWF's throttling quotas apply (ThrottlingException; *_RATE_EXCEEDED for decisions), "
+        "some calls fail with "
         "InternalFailure/ServiceUnavailable, and requests must be SigV4-signed (with --credentials, or else "
         "with the key id 'greenflow' and secret 'greenflow' that greenflow's clients use for a local endpoint)")
     aws.add_argument("--emulate-aws", action="store_true", help="turn the AWS-like mode on")
@@ -108,5 +109,6 @@ def _run_server(args: argparse.Namespace) -> int:
     if emulation is not None:
         counts = {kind: sum(per_api.values()) for kind, per_api in emulation.counts().items()}
         print(f"greenflow: AWS-like mode: {counts['calls']} calls, {counts['throttled']} throttled, "
-              f"{counts['failed']} failed with a server error", flush=True)
+              f"{counts['failed']} failed with a server error, {counts['decisions_throttled']} decisions "
+              "over their quota", flush=True)
     return 0

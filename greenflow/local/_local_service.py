@@ -490,10 +490,13 @@ class LocalService:
 
         store = Store(self.db_path, synchronous=self.synchronous)
         try:
-            return Operations(store, self.clock, poll_timeout=self.poll_timeout)
+            operations = Operations(store, self.clock, poll_timeout=self.poll_timeout)
         except BaseException:
             store.close()
             raise
+        if self.emulation is not None:
+            operations.engine.core.admit_decision = self.emulation.admit_decision  # SWF's decision quotas
+        return operations
 
     @staticmethod
     def _shutdown(server: StreamServer | None, handler: SWFProtocolHandler | None, core: Any) -> None:

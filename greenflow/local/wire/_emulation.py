@@ -17,10 +17,13 @@ SigV4 is required in this mode (the service is given credentials; see :class:`Lo
 The draws (latencies, faults) come from one ``random.Random(seed)``: with one client the
 run is reproducible; with many concurrent clients the order of calls decides who draws what.
 
-Not emulated: SWF's decision quotas (ScheduleActivityTask, StartTimer, StartChildWorkflow-
-Execution, SignalExternal/RequestCancelExternal per second, answered as ``*_RATE_EXCEEDED``
-failed events), the per-workflow signal quota, and failures *after* a call took effect
-(an answer lost on the way back).
+and SWF's decision quotas: a ScheduleActivityTask, StartTimer or StartChildWorkflowExecution
+decision beyond its bucket fails with its ``*_RATE_EXCEEDED`` cause (the engine asks
+:meth:`AWSEmulation.admit_decision`).
+
+Not emulated: the quotas of the SignalExternalWorkflowExecution and
+RequestCancelExternalWorkflowExecution decisions, the per-workflow signal quota, and
+failures *after* a call took effect (an answer lost on the way back).
 """
 
 from __future__ import annotations
@@ -83,6 +86,15 @@ SWF_API_QUOTAS: Mapping[str, tuple[int, float]] = {
     "UndeprecateDomain": (100, 6),
     "UndeprecateWorkflowType": (200, 6),
     "UntagResource": (50, 30),
+}
+
+#: SWF's documented default decision quotas, per account and region: decision type →
+#: (bucket size, refill rate per second), from the same page ("Decision quotas for all
+#: Regions"). A decision beyond them fails with its ``*_RATE_EXCEEDED`` cause.
+SWF_DECISION_QUOTAS: Mapping[str, tuple[int, float]] = {
+    "ScheduleActivityTask": (1000, 200),
+    "StartTimer": (2000, 200),
+    "StartChildWorkflowExecution": (500, 12),
 }
 
 #: The namespace of AWS's throttling fault (what Amazon SWF answers in ``__type``).
@@ -148,6 +160,8 @@ class AWSEmulation:
         quota_scale: multiplies every bucket's size and refill rate (``0.01`` makes the
             quotas a hundred times tighter, to see throttling without 2,000 calls).
         quotas: API name → (bucket size, refill per second); SWF's defaults unless given.
+        decision_quotas: decision type → (bucket size, refill per second); SWF's defaults
+            unless given.
         seed: the seed of the generator of latencies and faults (``None``: random).
         sleep: how to wait (cooperative ``gevent.sleep`` in the service).
         clock: monotonic seconds for the token buckets.
@@ -158,6 +172,7 @@ class AWSEmulation:
     throttle: bool = True
     quota_scale: float = 1.0
     quotas: Mapping[str, tuple[int, float]] = field(default_factory=lambda: dict(SWF_API_QUOTAS))
+    decision_quotas: Mapping[str, tuple[int, float]] = field(default_factory=lambda: dict(SWF_DECISION_QUOTAS))
     seed: int | None = None
     sleep: Callable[[float], None] | None = field(default=None, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
@@ -171,15 +186,18 @@ class AWSEmulation:
         if not self.quota_scale > 0:
             raise ValueError(f"quota_scale must be positive, not {self.quota_scale!r}")
         self._random = random.Random(self.seed)
-        self._buckets = {
-            api: TokenBucket(max(1.0, size * self.quota_scale), refill * self.quota_scale, self.clock)
-            for api, (size, refill) in self.quotas.items()
-        }
+        self._buckets = self._make_buckets(self.quotas)
+        self._decision_buckets = self._make_buckets(self.decision_quotas)
         # Counted per API: what a test or benchmark reads to see throttling and back-off.
         self.calls: collections.Counter[str] = collections.Counter()
         self.throttled: collections.Counter[str] = collections.Counter()
         self.failed: collections.Counter[str] = collections.Counter()
+        self.decisions_throttled: collections.Counter[str] = collections.Counter()
         self._lock = _allocate_lock()
+
+    def _make_buckets(self, quotas: Mapping[str, tuple[int, float]]) -> dict[str, TokenBucket]:
+        return {name: TokenBucket(max(1.0, size * self.quota_scale), refill * self.quota_scale, self.clock)
+                for name, (size, refill) in quotas.items()}
 
     def describe(self) -> str:
         """One line saying what this mode adds: ``"20-40 ms per call, SWF's quotas x1, 1% server errors"``."""
@@ -222,11 +240,22 @@ class AWSEmulation:
             raise Fault("ServiceUnavailable", "The request has failed due to a temporary failure of the server "
                         "(emulated)", namespace=COMMON_NAMESPACE, status=503)
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """A snapshot of the counters: ``{"calls": {...}, "throttled": {...}, "failed": {...}}``."""
+    def admit_decision(self, decision_type: str) -> bool:
+        """Take a token for one decision of ``decision_type``; ``False`` (counted) past its quota."""
+        bucket = self._decision_buckets.get(decision_type) if self.throttle else None
+        if bucket is None or bucket.take():
+            return True
         with self._lock:
-            return {"calls": dict(self.calls), "throttled": dict(self.throttled), "failed": dict(self.failed)}
+            self.decisions_throttled[decision_type] += 1
+        return False
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """A snapshot of the counters: ``{"calls": {...}, "throttled": {...}, "failed": {...},
+        "decisions_throttled": {...}}``, each by API or decision type."""
+        with self._lock:
+            return {"calls": dict(self.calls), "throttled": dict(self.throttled), "failed": dict(self.failed),
+                    "decisions_throttled": dict(self.decisions_throttled)}
 
 
-__all__ = ["AWSEmulation", "TokenBucket", "SWF_API_QUOTAS", "DEFAULT_LATENCY", "THROTTLING_NAMESPACE",
-           "parse_latency"]
+__all__ = ["AWSEmulation", "TokenBucket", "SWF_API_QUOTAS", "SWF_DECISION_QUOTAS", "DEFAULT_LATENCY",
+           "THROTTLING_NAMESPACE", "parse_latency"]

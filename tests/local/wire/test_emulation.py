@@ -137,3 +137,45 @@ def test_emulated_faults_reach_botocore_as_swf_would_send_them():
     assert isinstance(cause, ClientError)
     assert cause.response["Error"]["Code"] == "ThrottlingException"
     assert type(raised.value).__name__ == "ThrottlingError"
+
+
+def test_decision_quota_spent_is_a_rate_exceeded_failed_event():
+    # ScheduleActivityTask's bucket holds 2 and refills slowly: the third of one batch fails
+    # as SWF fails it, ACTIVITY_CREATION_RATE_EXCEEDED, and a decision task follows.
+    emulation = AWSEmulation(latency=(0, 0), decision_quotas={"ScheduleActivityTask": (2, 0.001),
+                                                              "StartTimer": (1, 0.001)})
+    with LocalService(emulation=emulation, poll_timeout=1.0) as service:
+        swf = connect(service.endpoint)
+        try:
+            swf.ensure_domain("d", retention_days=1)
+            swf.call("RegisterWorkflowType", domain="d", name="W", version="1", defaultTaskList={"name": "t"},
+                     defaultTaskStartToCloseTimeout="60", defaultExecutionStartToCloseTimeout="3600",
+                     defaultChildPolicy="TERMINATE")
+            swf.call("RegisterActivityType", domain="d", name="A", version="1", defaultTaskList={"name": "a"},
+                     defaultTaskScheduleToStartTimeout="60", defaultTaskScheduleToCloseTimeout="60",
+                     defaultTaskStartToCloseTimeout="60", defaultTaskHeartbeatTimeout="NONE")
+            run_id = swf.call("StartWorkflowExecution", domain="d", workflowId="w",
+                              workflowType={"name": "W", "version": "1"})["runId"]
+            task = swf.poll_for_decision_task(domain="d", taskList={"name": "t"})
+            schedule = [{"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+                "activityType": {"name": "A", "version": "1"}, "activityId": f"a{i}"}} for i in range(3)]
+            timers = [{"decisionType": "StartTimer", "startTimerDecisionAttributes": {
+                "timerId": f"t{i}", "startToFireTimeout": "60"}} for i in range(2)]
+            swf.call("RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=schedule + timers)
+            events = list(swf.history("d", "w", run_id))
+        finally:
+            swf.close()
+    failed = [e["scheduleActivityTaskFailedEventAttributes"] for e in events
+              if e["eventType"] == "ScheduleActivityTaskFailed"]
+    assert [(f["activityId"], f["cause"]) for f in failed] == [("a2", "ACTIVITY_CREATION_RATE_EXCEEDED")]
+    assert len([e for e in events if e["eventType"] == "ActivityTaskScheduled"]) == 2
+    timer_failed = [e["startTimerFailedEventAttributes"] for e in events if e["eventType"] == "StartTimerFailed"]
+    assert [(f["timerId"], f["cause"]) for f in timer_failed] == [("t1", "TIMER_CREATION_RATE_EXCEEDED")]
+    assert events[-1]["eventType"] == "DecisionTaskScheduled"  # the workflow hears of it
+    assert emulation.counts()["decisions_throttled"] == {"ScheduleActivityTask": 1, "StartTimer": 1}
+
+
+def test_decision_quotas_are_swfs_documented_defaults():
+    from greenflow.local.wire._emulation import SWF_DECISION_QUOTAS
+    assert SWF_DECISION_QUOTAS == {"ScheduleActivityTask": (1000, 200), "StartTimer": (2000, 200),
+                                   "StartChildWorkflowExecution": (500, 12)}
