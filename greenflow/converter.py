@@ -406,7 +406,9 @@ class JSONConverter(DataConverter):
         mro = data.get("mro")
         type_names = tuple(n for n in mro if isinstance(n, str)) if isinstance(mro, list) else ()
         known = _KNOWN_EXCEPTIONS.get()
-        cls = _find_loaded(name) if known is None else known.get(name) if isinstance(name, str) else None
+        cls: Any = None
+        if isinstance(name, str):
+            cls = _find_loaded(name) if known is None else known.get(name)
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             return RemoteException(_display_name(name), message, tb, args,
                                    type_names=type_names or ((name,) if isinstance(name, str) else ()))
@@ -431,7 +433,7 @@ class JSONConverter(DataConverter):
         try:
             exc.remote_traceback = tb
             if type_names:
-                exc.remote_type_names = type_names
+                setattr(exc, "remote_type_names", type_names)  # noqa: B010 - not a declared attribute
         except (AttributeError, TypeError):
             pass
         return exc

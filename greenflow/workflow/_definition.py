@@ -179,7 +179,7 @@ def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callab
 
     def decorate(fn: Callable) -> Callable:
         marked = _mark("@signal", "signal name", "_gf_signal", name)(fn)
-        marked._gf_signal_strict = bool(strict)
+        setattr(marked, "_gf_signal_strict", bool(strict))  # noqa: B010 - a function attribute mypy cannot see
         return marked
 
     return decorate
