@@ -24,6 +24,9 @@ setup(
         "console": ["flask>=3.0"],
         # Prometheus metrics of workers and the service (off unless asked for).
         "metrics": ["prometheus_client>=0.20"],
+        # .ci/run checks style (ruff) and types (mypy; pytest for greenflow.testing's plugin) before the
+        # tests; settings in pyproject.toml.
+        "lint": ["ruff>=0.17,<0.18", "mypy>=2.4,<3", "pytest>=8"],
         # The benchmark compares the local service with moto's SWF server.
         "bench": ["moto[server]>=5.0"],
     },
