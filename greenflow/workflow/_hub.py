@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 from collections import deque
+from types import FrameType
 from typing import Any, Callable, Iterable
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -60,7 +61,7 @@ def frame_is_internal(frame: Any) -> bool:
 
 def caller_location() -> str:
     """``file:line`` of the innermost frame outside greenflow: the user's call (for messages)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if not frame_is_internal(frame):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
@@ -70,7 +71,7 @@ def caller_location() -> str:
 
 def _blocking_call() -> str:
     """Name the gevent function the workflow code blocked in, and where it was called."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     gevent_function = None
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -222,12 +223,14 @@ class Hub:
         ready = self.ready
         run = self.run
         while True:
+            # Set by _drive before every switch here (the driving thread may change).
+            watch, driver = self._watch, self._driver
+            assert watch is not None and driver is not None
             while True:
                 while ready:
                     g, exc = ready.popleft()
                     if g.dead:
                         continue
-                    watch = self._watch
                     watch.begin(run)
                     try:
                         if exc is None:
@@ -242,17 +245,16 @@ class Hub:
                         # The watchdog's exception landed here, just after the step ended
                         # (the run is already marked fatal).
                         watch.end()
-                if not self.conditions or not self._check_conditions():
+                if not self.conditions or not self._check_conditions(watch):
                     break
-            self._driver.switch()
+            driver.switch()
 
-    def _check_conditions(self) -> bool:
+    def _check_conditions(self, watch: StepWatch) -> bool:
         """Wake the first waiter whose predicate became true; True if one was woken.
 
         Predicates are workflow code too: each runs as a step under the watchdog, so a
         predicate that loops is stopped and reported like any other step.
         """
-        watch = self._watch
         for entry in self.conditions:
             g, predicate = entry
             if not g.blocked:
