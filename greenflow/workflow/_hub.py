@@ -107,6 +107,8 @@ class WorkflowGreenlet(greenlet):
         # spawner does not reach it), the commands it made, and the cancel state.
         self.spawner: WorkflowGreenlet | None = None
         self.spawned: list[WorkflowGreenlet] = []
+        self.spawned_limit = 64
+        self.commands_limit = 64
         self.detached = False
         self.commands: list = []
         self.shield_depth = 0
@@ -200,7 +202,14 @@ class Hub:
         if isinstance(spawner, WorkflowGreenlet) and spawner.gf_run is self.run and role == "spawn":
             g.spawner = spawner
             g.detached = spawner.shield_depth > 0
-            spawner.spawned.append(g)
+            spawned = spawner.spawned
+            if len(spawned) >= spawner.spawned_limit:
+                # Forget finished ones with nothing open, so a long loop of spawns does not
+                # grow this; the limit doubles with what stays, so the cost is amortised O(1).
+                spawned[:] = [c for c in spawned if not c.dead or c.spawned
+                              or any(not command.future.done() for command in c.commands)]
+                spawner.spawned_limit = max(64, 2 * len(spawned))
+            spawned.append(g)
         if context is not None:
             g.gr_context = context
         self.live.add(g)
