@@ -43,6 +43,7 @@ from greenflow.errors import CancelledError, NonDeterministicWorkflowError, Work
 
 from . import _commands as C
 from ._cancel import track
+from ._guards import allow_unsafe_calls
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, WorkflowGreenlet, caller_location
 from ._known import known_exception_classes
 from ._options import current_activity_options, current_workflow_options
@@ -738,7 +739,7 @@ class WorkflowRun:
         }
         merged.update(options if options is not None else current_activity_options())
         activity_id = self.next_id()
-        future = Future(self, f"activity {activity_type.name} id={activity_id}")
+        future: Future[Any] = Future(self, f"activity {activity_type.name} id={activity_id}")
         command = C.ScheduleActivity(activity_id, activity_type.name, merged.get("version") or activity_type.version,
                                      text, merged, converter, future, caller_location())
         future.source = command
@@ -767,7 +768,7 @@ class WorkflowRun:
             raise ValueError(f"a timer needs a duration of 0 to {MAX_DURATION_SECONDS} seconds, not {seconds!r}")
         whole = math.ceil(seconds)  # SWF timers count whole seconds; never fire early
         timer_id = self.next_id()
-        future = Future(self, f"timer {whole}s id={timer_id}")
+        future: Future[Any] = Future(self, f"timer {whole}s id={timer_id}")
         command = C.StartTimer(timer_id, whole, future, caller_location())
         future.source = command
         future._cancel_fn = lambda: self._cancel_timer(command)
@@ -799,7 +800,7 @@ class WorkflowRun:
         }
         options.update(opts)
         text = encode_args(converter, args, kwargs, f"input of child workflow {workflow_type.name}")
-        future = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
+        future: Future[Any] = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
         command = C.StartChild(workflow_id, workflow_type.name, opts.get("version") or workflow_type.version, text,
                                options, converter, future, caller_location())
         future.source = command
@@ -827,7 +828,7 @@ class WorkflowRun:
         """Make a ``SignalExternalWorkflowExecution`` command."""
         text = encode_args(self.converter, args, kwargs, f"input of signal {signal_name}")
         command_id = self.next_id()
-        future = Future(self, f"signal {signal_name} to {workflow_id}")
+        future: Future[Any] = Future(self, f"signal {signal_name} to {workflow_id}")
         future.source = C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location())
         self._add(future.source)
         return future
@@ -835,7 +836,7 @@ class WorkflowRun:
     def request_cancel_external(self, workflow_id: str, run_id: str | None = None) -> Future:
         """Make a ``RequestCancelExternalWorkflowExecution`` command."""
         command_id = self.next_id()
-        future = Future(self, f"cancel request to {workflow_id}")
+        future: Future[Any] = Future(self, f"cancel request to {workflow_id}")
         future.source = C.CancelExternal(command_id, workflow_id, run_id, future, caller_location())
         self._add(future.source)
         return future
@@ -856,7 +857,9 @@ class WorkflowRun:
             self.fatal(error)
             raise error
         else:
-            details = encode_value(self.converter, function(), "side_effect result")
+            with allow_unsafe_calls():  # recording the value is what makes it safe
+                value = function()
+            details = encode_value(self.converter, value, "side_effect result")
         self._add(C.RecordMarker(name, details, location))
         return _loads(self.converter, details)
 
