@@ -7,6 +7,7 @@ merged into one task, history paging, and idempotent registration.
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import threading
@@ -60,6 +61,8 @@ class SWFClient:
         endpoint: the URL it talks to.
         local_service: the embedded local service it started, or ``None``.
         retry: the retry policy for throttling and outages.
+        calls: how many calls of each operation this client made (retries not counted);
+            for benchmarks and tests.
     """
 
     def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: RetryPolicy | None = None):
@@ -68,6 +71,7 @@ class SWFClient:
         self.retry = retry or RetryPolicy()
         self._ensured: set[tuple] = set()
         self._methods: dict[str, tuple[str, Any]] = {}
+        self.calls: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         # What the endpoint said it is: a greenflow service name, "" for a service that
         # answered without the header (Amazon SWF), None until the first answer.
@@ -132,6 +136,7 @@ class SWFClient:
                 raise ValueError(f"SWF has no operation {operation!r}")
             resolved = self._methods[operation] = (api, getattr(self.botocore, _to_method(api)))
         api, method = resolved
+        self.calls[api] += 1
 
         def send() -> dict:
             try:
