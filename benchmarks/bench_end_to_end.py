@@ -44,7 +44,7 @@ from greenflow.client import WorkflowClient  # noqa: E402
 from greenflow.swf import connect  # noqa: E402
 from greenflow.swf._connect import DEFAULT_EMBEDDED  # noqa: E402
 from greenflow.workflow import WorkflowDefinition, execute, sleep, spawn, wait_all  # noqa: E402
-from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
+from greenflow.worker import WorkflowWorker  # noqa: E402
 
 DOMAIN = "bench"
 TASK_LIST = "bench"

@@ -17,7 +17,7 @@ patch_gevent()
 import greenflow  # noqa: E402
 from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
 from greenflow.workflow import WorkflowDefinition, execute  # noqa: E402
-from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
+from greenflow.worker import WorkflowWorker  # noqa: E402
 
 DOMAIN = "hello"
 TASK_LIST = "hello"

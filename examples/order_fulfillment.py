@@ -30,7 +30,7 @@ from greenflow.activity import ActivityWorker, activities, activity  # noqa: E40
 from greenflow.errors import CancelledError, WorkflowCanceledError, WorkflowError  # noqa: E402
 from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute,  # noqa: E402
                                 query, signal, sleep, spawn, wait_all, wait_until, workflow_options)
-from greenflow.workflow_worker import WorkflowWorker  # noqa: E402
+from greenflow.worker import WorkflowWorker  # noqa: E402
 
 DOMAIN = "orders"
 TASK_LIST = "orders"

@@ -8,7 +8,7 @@ The package is laid out by the architecture (see DESIGN.md):
   the activity context;
 * :mod:`greenflow.swf` – the SWF edge: the one place that builds botocore clients;
 * :mod:`greenflow.local` – the local SWF service (SQLite, the SWF wire protocol);
-* :mod:`greenflow.client`, :mod:`greenflow.workflow_worker` – starting executions and
+* :mod:`greenflow.client`, :mod:`greenflow.worker` – starting executions and
   deciding them; :mod:`greenflow.testing` – helpers for tests.
 
 The names below are loaded on first use, so ``import greenflow`` imports neither botocore
@@ -38,7 +38,7 @@ _EXPORTS = {
     "activities": "greenflow.activity",
     "ActivityWorker": "greenflow.activity",
     "ManualActivityCompletionClient": "greenflow.activity",
-    "WorkflowWorker": "greenflow.workflow_worker",
+    "WorkflowWorker": "greenflow.worker",
     "WorkflowClient": "greenflow.client",
     "WorkflowHandle": "greenflow.client",
     "workflow_starter": "greenflow.client",
@@ -58,4 +58,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from greenflow.swf import SWFClient, connect
     from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute, query,
                                     signal, workflow_options)
-    from greenflow.workflow_worker import WorkflowWorker
+    from greenflow.worker import WorkflowWorker

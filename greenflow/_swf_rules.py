@@ -3,7 +3,7 @@
 SWF states these rules only in its API documentation (botocore does not check them), and
 two layers need them: the workflow and activity decorators check Python values at import
 time (:mod:`greenflow.workflow._validate`), and the local service checks request members
-on the wire (:mod:`greenflow.local._rules`). Keeping the facts here means the two cannot
+on the wire (:mod:`greenflow.local.wire._rules`). Keeping the facts here means the two cannot
 drift apart, and neither layer imports the other (see DESIGN's dependency direction).
 
 It also holds the one wire-naming rule both sides apply to history events: where an

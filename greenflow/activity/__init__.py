@@ -12,7 +12,7 @@ from .. import _lazy
 from ._definition import ActivityType, activities, activity, activity_types
 
 _LAZY = {
-    "ActivityWorker": "._worker",
+    "ActivityWorker": "greenflow.worker",
     "ActivityContext": "._context",
     "context": "._context",
     "heartbeat": "._context",

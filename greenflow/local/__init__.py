@@ -14,15 +14,26 @@ Run it in-process (tests, the embedded default)::
 
 or as a command: ``greenflow server --port 8080 --db swf.db``.
 
-Layout (private modules, one job each): ``_http`` (the protocol on a gevent server),
-``_sigv4`` (signature checks), ``_validation`` and ``_model`` (requests against
-botocore's SWF model), ``_service`` (the core answering the operations: ``_registry``,
-``_engine``, ``_visibility``), ``_store`` (SQLite), ``_clock`` (wall or virtual time),
-``_server`` (:class:`LocalService`).
+Layout (private; a request travels down this list):
+
+* ``_local_service`` – :class:`LocalService`: runs everything below on its own hub thread
+  (or in the foreground for ``greenflow server``);
+* ``wire/`` – the edge: HTTP, SigV4, JSON, faults, the botocore model, validation, value
+  rules, page tokens;
+* ``_operations`` – :class:`~._operations.Operations`, the core answering all 39 operations
+  by handing each to one of three parts:
+
+  * ``_registry`` – domains, types, tags;
+  * ``engine/`` – executions, history, tasks, timers, timeouts, long polls;
+  * ``_visibility`` – listing and counting executions;
+
+* ``storage/`` – the SQLite store, idle WAL checkpoints, the one-service-per-file lock;
+* ``_clock`` – wall or virtual time; ``_waiting`` – the hook a long poll calls before it
+  blocks (so the edge watches its connection only then).
 """
 
 from ._clock import SystemClock, VirtualClock
-from ._lock import DatabaseInUseError, Owner, current_owner
-from ._server import LocalService
+from .storage._lock import DatabaseInUseError, Owner, current_owner
+from ._local_service import LocalService
 
 __all__ = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]

@@ -48,7 +48,7 @@ class VirtualClock:
     def advance(self, seconds: float) -> float:
         """Move time forward by ``seconds`` (≥ 0) and return the new time.
 
-        Moving the clock alone fires nothing; ``LocalSWF.advance_time`` moves it *and*
+        Moving the clock alone fires nothing; ``LocalService.advance_time`` moves it *and*
         fires every timer and timeout now due.
         """
         if seconds < 0:

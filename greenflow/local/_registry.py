@@ -8,8 +8,8 @@ them in memory: loaded from SQLite when it is built, and updated only *after* th
 transaction that changed them committed, so a failed request never leaves the cache
 ahead of the database. Lookups are plain dict reads.
 
-Requests reach the registry already validated (:mod:`._validation` applies the model and
-SWF's value rules of :mod:`._rules`: names, retention, durations, priorities, enums), so it
+Requests reach the registry already validated (:mod:`.wire._validation` applies the model and
+SWF's value rules of :mod:`.wire._rules`: names, retention, durations, priorities, enums), so it
 checks only what depends on state. Direct callers validate first.
 
 Semantics follow SWF (reference: swf-api.md §2, §7.11):
@@ -34,9 +34,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from ._faults import Fault, limit_exceeded, operation_not_permitted, unknown_resource, validation_error
-from ._paging import page_size, page_token_codec, request_scope
-from ._store import Store
+from .wire._faults import Fault, limit_exceeded, operation_not_permitted, unknown_resource, validation_error
+from .wire._paging import page_size, page_token_codec, request_scope
+from .storage._store import Store
 
 REGISTERED = "REGISTERED"
 DEPRECATED = "DEPRECATED"

@@ -19,8 +19,10 @@ _LAZY = {
     "client_config": "._connect",
     "default_db_path": "._connect",
     "embedded_service": "._connect",
-    "RetryPolicy": "._errors",
-    "NO_RETRY": "._errors",
+    "CallRetryPolicy": "._retry",
+    "RetryPolicy": "._retry",  # the old name of CallRetryPolicy
+    "NO_RETRY": "._retry",
+    "is_retryable": "._retry",
     "map_client_error": "._errors",
 }
 

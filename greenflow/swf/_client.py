@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 
 from .. import __version__
 from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
-from ._errors import RetryPolicy, call_with_retry
+from ._errors import call_with_retry
+from ._retry import CallRetryPolicy
 
 log = logging.getLogger("greenflow.swf")
 
@@ -65,10 +66,10 @@ class SWFClient:
             for benchmarks and tests.
     """
 
-    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: RetryPolicy | None = None):
+    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: CallRetryPolicy | None = None):
         self.botocore = botocore_client
         self.local_service = local_service
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or CallRetryPolicy()
         self._ensured: set[tuple] = set()
         self._methods: dict[str, tuple[str, Any]] = {}
         self.calls: collections.Counter[str] = collections.Counter()

@@ -40,7 +40,7 @@ from botocore.config import Config
 
 from .. import __version__
 from ._client import SWFClient
-from ._errors import RetryPolicy
+from ._retry import CallRetryPolicy
 
 log = logging.getLogger("greenflow.swf")
 
@@ -77,7 +77,7 @@ def client_config(**overrides: Any) -> Config:
         "read_timeout": READ_TIMEOUT,
         "connect_timeout": CONNECT_TIMEOUT,
         "max_pool_connections": MAX_POOL_CONNECTIONS,
-        # We retry ourselves (RetryPolicy): bounded, logged, never a tight loop on long polls.
+        # We retry ourselves (CallRetryPolicy): bounded, logged, never a tight loop on long polls.
         "retries": {"total_max_attempts": 1, "mode": "standard"},
         "tcp_keepalive": True,
     }
@@ -88,7 +88,7 @@ def client_config(**overrides: Any) -> Config:
 
 
 def connect(endpoint: str | None = None, region: str | None = None, session: Any = None, *,
-            db_path: str | None = None, embedded: str | None = None, retry: RetryPolicy | None = None,
+            db_path: str | None = None, embedded: str | None = None, retry: CallRetryPolicy | None = None,
             **config: Any) -> SWFClient:
     """Connect to SWF: an endpoint, Amazon SWF in a region, or the embedded local service.
 
@@ -100,7 +100,7 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
             only used when the embedded default is chosen.
         embedded: where the embedded service runs, ``"process"`` (default) or ``"thread"``
             (else ``GREENFLOW_EMBEDDED``); only used when the embedded default is chosen.
-        retry: retry policy for throttling and outages (default :class:`RetryPolicy`).
+        retry: retry policy for throttling and outages (default :class:`CallRetryPolicy`).
         **config: botocore ``Config`` options overriding greenflow's (``read_timeout`` must
             stay >= 70).
 

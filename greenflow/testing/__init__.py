@@ -238,7 +238,7 @@ class LocalTestEnvironment:
 
         It is started in the background unless ``start=False``.
         """
-        from greenflow.workflow_worker import WorkflowWorker
+        from greenflow.worker import WorkflowWorker
         worker = WorkflowWorker(self.swf, self.domain, task_list or self.task_list, *workflow_classes, **kwargs)
         if start:
             worker.start()

@@ -18,11 +18,11 @@ import gevent.event
 import pytest
 
 from greenflow import errors
-from greenflow.activity import _worker as worker_module
+from greenflow.worker import _loop as loop_module
 from greenflow.activity._definition import activities, activity
 from greenflow.activity._context import NoActivityContextError, context, heartbeat
 from greenflow.activity._manual import ManualActivityCompletionClient
-from greenflow.activity._worker import ActivityWorker, WorkerShutdownError
+from greenflow.worker._activity import ActivityWorker, WorkerShutdownError
 from greenflow.converter import DEFAULT_CONVERTER, exception_from_failure
 from greenflow.local import LocalService
 from greenflow.swf import connect
@@ -391,7 +391,7 @@ def test_run_blocks_until_sigterm(setup):
     decider, make_worker = setup
     worker = make_worker(Basic())
     runner = gevent.spawn(worker.run)
-    wait_until(lambda: worker.running_tasks == 0 and worker._state == "running")
+    wait_until(lambda: worker.running_tasks == 0 and worker.running)
     decider.schedule(("Basic.add", 2, 2))
     decider.wait_for("ActivityTaskCompleted")
     os.kill(os.getpid(), signal.SIGTERM)
@@ -425,6 +425,8 @@ def test_bad_arguments(client):
 
 class FlakyClient:
     """Answers polls with outages first, then one task, then empty polls; records answers."""
+
+    cancels_polls_safely = False  # as Amazon SWF
 
     def __init__(self, outages):
         self.outages = outages
@@ -460,17 +462,19 @@ class FlakyClient:
 def test_survives_outages_and_retries_answers(monkeypatch, caplog):
     from greenflow.swf import SWFClient
 
-    monkeypatch.setattr(worker_module, "_backoff", lambda failures: 0.001)
-    monkeypatch.setattr(worker_module, "as_client", lambda c: c)
+    monkeypatch.setattr(loop_module.OUTAGE_RETRY, "cap", 0.001)
+    monkeypatch.setattr(loop_module, "as_client", lambda c: c)
     flaky = FlakyClient(outages=3)
-    with caplog.at_level("WARNING", logger="greenflow.activity"):
+    with caplog.at_level("WARNING", logger="greenflow.worker"):
         with ActivityWorker(flaky, "d", "tl", Basic(), register=False, pollers=1):
             wait_until(lambda: any(c[0] == "RespondActivityTaskCompleted" for c in flaky.calls))
     assert flaky.polls >= 4
     [(operation, params)] = [c for c in flaky.calls if c[0] == "RespondActivityTaskCompleted"]
     assert params == {"taskToken": "tok", "result": "42"}
-    assert "cannot poll" in caplog.text and "polling resumed" in caplog.text
-    assert caplog.text.count("cannot poll") == 1  # one line per outage, not one per failed poll
+    assert "(polling): the SWF service is not answering" in caplog.text
+    assert "(polling): the SWF service answers again after 3 failed attempts" in caplog.text
+    # one line per outage, not one per failed poll
+    assert caplog.text.count("(polling): the SWF service is not answering") == 1
     assert SWFClient  # the real client is what as_client normally returns
 
 

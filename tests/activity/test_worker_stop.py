@@ -14,7 +14,7 @@ import gevent
 import pytest
 
 from greenflow.activity._definition import activities, activity
-from greenflow.activity._worker import ActivityWorker
+from greenflow.worker._activity import ActivityWorker
 from greenflow.converter import DEFAULT_CONVERTER
 from greenflow.local import LocalService
 from greenflow.swf import connect

@@ -161,7 +161,7 @@ class NotAWorkflow:
 
 
 def test_worker_finds_workflows_and_activities(tmp_path):
-    from greenflow._cli_commands import UsageError, find_definitions
+    from greenflow.cli._definitions import UsageError, find_definitions
     path = tmp_path / "defs_for_cli.py"
     path.write_text(MODULE_SOURCE)
     workflows, objects = find_definitions([str(path)])

@@ -88,7 +88,7 @@ def test_activities(env):
 
 def test_with_worker_starts_executions_on_its_task_list(env):
     env.activity_worker(Greeter())
-    from greenflow.workflow_worker import WorkflowWorker
+    from greenflow.worker import WorkflowWorker
     with WorkflowWorker(env.swf, env.domain, env.task_list, HelloWorkflow) as worker:
         handle = HelloWorkflow.hello()
         assert handle.result(timeout=20) == "Hello World!"
@@ -504,7 +504,7 @@ class UnpolledWorkflow(TimeoutWorkflow):
 
 def test_schedule_to_start_timeout_when_no_worker_polls(env):
     # Register the activity type (an activity worker does it) but never poll its task list.
-    env.activity_worker(Hanging(), start=False).register()
+    env.activity_worker(Hanging(), start=False).register_types()
     handle = run_workflow(env, UnpolledWorkflow, UnpolledWorkflow.run)
     with env.auto_time_skipping():
         assert handle.result(timeout=20) == "SCHEDULE_TO_START"

@@ -194,7 +194,7 @@ import gevent.monkey
 from greenflow.local import LocalService
 from greenflow.swf import connect
 from greenflow.workflow import WorkflowDefinition, execute, sleep
-from greenflow.workflow_worker import WorkflowWorker
+from greenflow.worker import WorkflowWorker
 
 class Doubler(WorkflowDefinition):
     @execute(version="1.0", execution_start_to_close_timeout=60)

@@ -9,7 +9,7 @@ from greenflow import errors
 from greenflow.testing import wait_until
 from greenflow.workflow import WorkflowDefinition, execute
 from greenflow.workflow._starter import current_starter
-from greenflow.workflow_worker import WorkflowWorker
+from greenflow.worker import WorkflowWorker
 
 
 class Echo(WorkflowDefinition):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from greenflow.local._server import GC_YOUNG_FACTOR, _tuned_gc
+from greenflow.local._local_service import GC_YOUNG_FACTOR, _tuned_gc
 
 
 def test_tuned_gc_collects_less_often_while_serving_and_restores_the_settings_after():

@@ -1,7 +1,7 @@
 """Call a part of the local service the way the HTTP layer does: validate, then handle.
 
 The parts (Registry, Engine, Visibility) trust that their requests were validated against
-the model (:mod:`greenflow.local._validation`); tests that drive a part directly wrap it
+the model (:mod:`greenflow.local.wire._validation`); tests that drive a part directly wrap it
 so that bad input is refused exactly as a real request would be.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenflow.local._service import LocalSWF, method_name
-from greenflow.local._validation import validate
+from greenflow.local._operations import Operations, method_name
+from greenflow.local.wire._validation import validate
 
 
 class Validated:
@@ -31,6 +31,6 @@ class Validated:
         return lambda params: attribute(validate(operation, params))
 
 
-def handle(swf: LocalSWF, operation: str, params: dict) -> dict:
+def handle(swf: Operations, operation: str, params: dict) -> dict:
     """``swf.handle`` after validating ``params`` (as the HTTP layer does)."""
     return swf.handle(operation, validate(operation, params))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from greenflow import _swf_rules as rules
-from greenflow.local import _rules as local_rules
+from greenflow.local.wire import _rules as local_rules
 from greenflow.workflow import _validate
 
 

@@ -56,11 +56,11 @@ def test_decision_shape_has_attributes_member_per_decision_type(decision_type):
 
 
 def test_service_event_types_cover_the_model():
-    """The service's catalogue of event types (``greenflow.local._model``) is the model's 54,
+    """The service's catalogue of event types (``greenflow.local.wire._model``) is the model's 54,
     each with the ``<lowerCamelEventType>EventAttributes`` member of the HistoryEvent shape,
     and the engine names the attributes of the events it writes by the same rule."""
-    from greenflow.local import _model
-    from greenflow.local._engine import _unit
+    from greenflow.local.wire import _model
+    from greenflow.local.engine import _unit
 
     members = MODEL.shape_for("HistoryEvent").members
     assert set(_model.event_types()) == set(EVENT_TYPES)

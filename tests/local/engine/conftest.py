@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from greenflow.local._clock import VirtualClock
-from greenflow.local._store import Store
+from greenflow.local.storage._store import Store
 
 from .harness import T0, Harness
 

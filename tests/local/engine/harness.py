@@ -1,6 +1,6 @@
-"""The engine tests' harness: a LocalSWF on a store with virtual time, plus shortcuts.
+"""The engine tests' harness: a Operations on a store with virtual time, plus shortcuts.
 
-Tests call ``LocalSWF.handle`` directly (no HTTP), after validating each request as the
+Tests call ``Operations.handle`` directly (no HTTP), after validating each request as the
 HTTP layer does, and move time with ``advance``; long polls wait 10 ms of real time when
 there is nothing to hand out.
 """
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from greenflow.local._clock import VirtualClock
-from greenflow.local._faults import Fault
-from greenflow.local._service import LocalSWF
-from greenflow.local._store import Store
+from greenflow.local.wire._faults import Fault
+from greenflow.local._operations import Operations
+from greenflow.local.storage._store import Store
 
 from ..validated import handle
 
@@ -25,12 +25,12 @@ ACT = {"name": "act", "version": "1"}
 
 
 class Harness:
-    """A LocalSWF with a registered domain, workflow type and activity type, plus shortcuts."""
+    """A Operations with a registered domain, workflow type and activity type, plus shortcuts."""
 
     def __init__(self, store: Store, clock: VirtualClock, *, register: bool = True):
         self.store = store
         self.clock = clock
-        self.swf = LocalSWF(store, clock, poll_timeout=0.01)
+        self.swf = Operations(store, clock, poll_timeout=0.01)
         if register:
             self("RegisterDomain", name=DOMAIN, workflowExecutionRetentionPeriodInDays="1")
             self("RegisterWorkflowType", domain=DOMAIN, **WF, defaultTaskList={"name": "deciders"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from greenflow.local._engine import _decisions
+from greenflow.local.engine import _decisions
 
 from .harness import ACT, DOMAIN, WF, complete, decision, schedule, timer
 

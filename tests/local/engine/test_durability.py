@@ -8,8 +8,8 @@ import pytest
 
 from .harness import DOMAIN, T0, Harness, complete, decision, schedule, timer
 from greenflow.local._clock import VirtualClock
-from greenflow.local._engine import _decisions
-from greenflow.local._store import Store
+from greenflow.local.engine import _decisions
+from greenflow.local.storage._store import Store
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from greenflow.local._engine import _core
-from greenflow.local._engine._queues import TaskQueue
+from greenflow.local.engine import _state
+from greenflow.local.engine._queues import TaskQueue
 
 from .harness import DOMAIN, schedule, timer
 
@@ -23,7 +23,7 @@ def test_task_queue_priority_fifo_and_compaction():
 
 
 def test_deadline_heap_drops_stale_entries(h, monkeypatch):
-    monkeypatch.setattr(_core, "COMPACT_DEADLINES_AT", 12)
+    monkeypatch.setattr(_state, "COMPACT_DEADLINES_AT", 12)
     core = h.swf.engine.core
     core._compact_at = 12
     run_id = h.start("w1")

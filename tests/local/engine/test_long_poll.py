@@ -6,7 +6,7 @@ import gevent
 
 from .harness import T0, Harness, timer
 from greenflow.local._clock import VirtualClock
-from greenflow.local._store import Store
+from greenflow.local.storage._store import Store
 
 
 def long_poll_harness(poll_timeout=5.0) -> Harness:
@@ -93,7 +93,7 @@ def test_scheduler_greenlet_fires_due_timers():
 
 
 def test_too_many_pollers_is_limit_exceeded(monkeypatch):
-    from greenflow.local._engine import _queues
+    from greenflow.local.engine import _queues
 
     monkeypatch.setattr(_queues, "MAX_POLLERS", 2)
     h = long_poll_harness()

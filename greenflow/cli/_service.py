@@ -1,0 +1,59 @@
+"""``greenflow server``: run the local SWF service in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from typing import Any
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``server``."""
+    parser = subparsers.add_parser(
+        "server", help="run the local SWF service",
+        description="Run the local SWF service (SWF's JSON API, durable in SQLite) in the foreground. "
+                    "SIGTERM or Ctrl-C stop it cleanly.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1; any other address needs --credentials)")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: 0, a free port, printed at start)")
+    parser.add_argument("--db", default="greenflow.db", metavar="PATH",
+                        help="SQLite database file (default: greenflow.db; ':memory:' keeps nothing)")
+    parser.add_argument("--credentials", metavar="FILE",
+                        help="require SigV4-signed requests; FILE holds a JSON object or lines 'KEYID SECRET'")
+    parser.add_argument("--poll-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="how long a long poll waits for a task (default: 60, as SWF)")
+    parser.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
+                        help="SQLite durability: NORMAL survives a crash of the process, FULL also a power loss")
+    parser.set_defaults(func=_run_server)
+
+
+def _run_server(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the CLI imports nothing heavy until a command runs.
+    from ..local import DatabaseInUseError, LocalService
+
+    try:
+        service = LocalService(args.db, args.host, args.port, poll_timeout=args.poll_timeout,
+                               credentials=args.credentials, synchronous=args.synchronous)
+    except (ValueError, OSError) as error:
+        print(f"greenflow server: error: {error}", file=sys.stderr)
+        return 2
+
+    def ready(service: LocalService) -> None:
+        print(f"greenflow: local SWF service listening on {service.endpoint} (database {service.db_path})",
+              flush=True)
+
+    try:
+        service.serve_forever(ready=ready)
+    except DatabaseInUseError as error:
+        print(f"greenflow server: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"greenflow server: error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as error:
+        print(f"greenflow server: error: cannot use the database {args.db}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass  # a Ctrl-C that arrived before the signal handlers were installed
+    return 0

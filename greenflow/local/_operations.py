@@ -1,0 +1,111 @@
+"""The local SWF service's core: one object that answers all 39 operations.
+
+It composes three parts, each with one job, all sharing one :class:`~.storage._store.Store`:
+
+* :class:`~._registry.Registry` – domains, workflow and activity types, resource tags;
+* :class:`~.engine.Engine` – executions, history, decision and activity tasks, timers,
+  timeouts, signals, cancellation, children, long polls;
+* :class:`~._visibility.Visibility` – listing and counting executions.
+
+Each part has one method per operation it owns, named like the operation in snake case
+(``RegisterDomain`` → ``register_domain``), taking the request's (already validated)
+parameters and returning the response members. The HTTP layer validates requests
+against botocore's service model before calling :meth:`Operations.handle`.
+
+Everything here runs in the service's single gevent hub thread.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from .storage._checkpoint import IdleCheckpointer
+from ._clock import Clock, SystemClock
+from .engine import Engine
+from .wire._faults import Fault
+from ._registry import Registry
+from .storage._store import Store
+from ._visibility import Visibility
+
+Handler = Callable[[dict], dict]
+
+
+def method_name(operation: str) -> str:
+    """The Python method name of an SWF operation: ``PollForDecisionTask`` → ``poll_for_decision_task``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+class Operations:
+    """All of SWF's operations on one store and one clock.
+
+    Args:
+        store: the SQLite store.
+        clock: where SWF time comes from (timeouts, timers, timestamps); the wall clock
+            unless a virtual clock is given (tests).
+        poll_timeout: how long a long poll waits for a task, in real seconds (SWF: 60).
+        region: the region named in ARNs.
+        account_id: the account named in ARNs.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock | None = None,
+        *,
+        poll_timeout: float = 60.0,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+    ):
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.registry = Registry(store, self.clock, region=region, account_id=account_id)
+        self.engine = Engine(store, self.clock, self.registry, poll_timeout=poll_timeout)
+        self.visibility = Visibility(store, self.clock, self.registry)
+        self._handlers: dict[str, Handler] = {}
+        for part in (self.registry, self.engine, self.visibility):
+            for operation in part.OPERATIONS:
+                if operation in self._handlers:
+                    raise RuntimeError(f"operation {operation} is implemented twice")
+                self._handlers[operation] = getattr(part, method_name(operation))
+        self.checkpointer = IdleCheckpointer(store)
+        self._stopped = False
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """The names of the operations this service implements."""
+        return frozenset(self._handlers)
+
+    def handle(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request; raises :class:`~.wire._faults.Fault` for anything SWF answers as a fault.
+
+        Long polls block here (cooperatively, on gevent) until a task comes or they time out.
+        """
+        handler = self._handlers.get(operation)
+        if handler is None:
+            raise Fault("UnknownOperationException", f"Unknown operation {operation!r}",
+                        namespace="com.amazon.coral.service")
+        return handler(params)
+
+    def start(self) -> None:
+        """Start the background work (timeout scheduler, idle checkpoints); call from the
+        service's hub thread."""
+        self.engine.start()
+        self.checkpointer.start()
+
+    def advance_time(self, seconds: float) -> None:
+        """Move a virtual clock forward and fire every timer and timeout now due (tests)."""
+        self.engine.advance_time(seconds)
+
+    def stop(self) -> None:
+        """Stop background work and wake waiting polls with empty answers, keeping the store
+        open so requests still in flight can finish (the HTTP layer calls this first)."""
+        if not self._stopped:
+            self._stopped = True
+            self.checkpointer.stop()
+            self.engine.stop()
+
+    def close(self) -> None:
+        """Stop background work, wake waiting polls with empty answers, close the store."""
+        self.stop()
+        self.store.close()

@@ -1,0 +1,530 @@
+"""The engine's 15 operations: executions, history, decision and activity tasks.
+
+Each operation method takes the request's (already model-validated) parameters and
+returns the response members. Every change runs as one unit of work committed in one
+transaction before the method returns (see :meth:`._state.EngineState.run`); long polls wait on
+gevent, in real time, for up to ``poll_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
+from ..wire._paging import page_size, page_token_codec, request_scope
+from ..wire._rules import execution_duration_problem, require
+from ..storage._store import Store
+from . import _execution
+from ._state import EngineState, EventLimitFault
+from ._decisions import apply_batch, check_batch
+from ._execution import Execution
+from ._history import select_range
+from ._queues import TaskQueue, wait_for_task
+from ._resolve import WORKFLOW_OPTIONS, resolve
+from ._scheduler import Scheduler
+from ._tokens import ACTIVITY, DECISION, TaskRef, decode, encode, new_nonce
+from ._unit import Unit
+from ._values import seconds
+
+#: How long a page token stays valid (clock seconds), as SWF's.
+TOKEN_LIFETIME = 86400.0
+
+EMPTY_DECISION_TASK = {"taskToken": "", "startedEventId": 0, "previousStartedEventId": 0, "events": []}
+EMPTY_ACTIVITY_TASK = {"taskToken": "", "startedEventId": 0}
+
+
+def _unknown_execution(workflow_id: str, run_id: str | None = None) -> Fault:
+    return unknown_resource(f"Unknown execution: WorkflowExecution=[workflowId={workflow_id}, "
+                            f"runId={run_id or ''}]")
+
+
+def _stale_task() -> Fault:
+    return unknown_resource("Unknown task token: the task timed out, was already answered, or its "
+                            "workflow execution closed")
+
+
+class Engine:
+    """SWF's execution engine over a store, a clock and a registry.
+
+    Args:
+        store: the SQLite store (executions, events).
+        clock: SWF time; a ``VirtualClock`` in tests (see :meth:`advance_time`).
+        registry: domain and type lookups (``require_domain``, ``workflow_type``, ``activity_type``).
+        poll_timeout: how long a long poll waits for a task, in real seconds.
+    """
+
+    OPERATIONS = (
+        "StartWorkflowExecution", "SignalWorkflowExecution", "RequestCancelWorkflowExecution",
+        "TerminateWorkflowExecution", "DescribeWorkflowExecution", "GetWorkflowExecutionHistory",
+        "PollForDecisionTask", "RespondDecisionTaskCompleted", "PollForActivityTask",
+        "RecordActivityTaskHeartbeat", "RespondActivityTaskCompleted", "RespondActivityTaskFailed",
+        "RespondActivityTaskCanceled", "CountPendingActivityTasks", "CountPendingDecisionTasks",
+    )
+
+    def __init__(self, store: Store, clock: Any, registry: Any, *, poll_timeout: float = 60.0):
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.poll_timeout = poll_timeout
+        self.core = EngineState(store, clock, registry)
+        self.scheduler = Scheduler(self.core)
+        self._pages = page_token_codec(store)
+        self._stopping = False
+        self._load()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _load(self) -> None:
+        """Rebuild open executions, task queues and deadlines from the database."""
+        core = self.core
+        core.open.clear()
+        core.decision_queues.clear()
+        core.activity_queues.clear()
+        core.deadlines.clear()
+        for ex in _execution.select_open(self.store.connection):
+            core.open[(ex.domain, ex.workflow_id)] = ex
+            core.arm(ex)
+        core.count_open()
+        self.scheduler.arm_sweep()
+
+    def start(self) -> None:
+        """Start the scheduler greenlet that fires timers and timeouts when they are due."""
+        self._stopping = False
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Stop the scheduler and answer every waiting long poll with an empty task."""
+        self._stopping = True
+        self.core.decision_queues.wake_all()
+        self.core.activity_queues.wake_all()
+        self.scheduler.stop()
+
+    def advance_time(self, seconds_: float) -> None:
+        """Move a virtual clock forward and fire, committed, everything now due."""
+        self.scheduler.advance(seconds_)
+
+    def fire_due(self) -> None:
+        """Fire every timer and timeout due now, each in its own committed transaction."""
+        self.scheduler.fire_due()
+
+    def next_deadline(self) -> float | None:
+        """The earliest pending timer or timeout (clock epoch seconds), or ``None``.
+
+        Housekeeping (the retention sweep) does not count. It may be a stale entry (a timer
+        since cancelled): advancing to it then fires nothing. For test tools that jump
+        virtual time to the next event.
+        """
+        return self.core.deadlines.earliest()
+
+    def progress(self) -> tuple[int, int, bool]:
+        """A snapshot of the open executions' progress: ``(open runs, their history events, decision task open)``.
+
+        Two equal snapshots with no decision task open mean no open run was started,
+        closed or given an event in between, so the service was idle. For test tools that
+        jump virtual time only when nothing is happening (``greenflow.testing``).
+        """
+        runs = self.core.open.values()
+        return (len(runs), sum(run.next_event_id - 1 for run in runs), any(run.decision is not None for run in runs))
+
+    def _tick(self) -> None:
+        # Requests also fire what is due, so timeouts happen even without the scheduler.
+        self.scheduler.tick()
+
+    # ------------------------------------------------------------------ executions
+
+    def start_workflow_execution(self, params: dict) -> dict:
+        """StartWorkflowExecution: a new run with its first decision task."""
+        self._tick()
+        domain_name = params["domain"]
+        domain = self.registry.require_domain(domain_name)
+        if domain.status == "DEPRECATED":
+            # SWF's model lists no DomainDeprecatedFault for this operation.
+            raise operation_not_permitted(f"Domain is deprecated, so it takes no new executions: {domain_name}")
+        wanted = params["workflowType"]
+        record = self.registry.workflow_type(domain_name, wanted["name"], wanted["version"])
+        if record is None:
+            raise unknown_resource(f"Unknown type: WorkflowType=[name={wanted['name']}, version={wanted['version']}]")
+        if record.status == "DEPRECATED":
+            raise Fault("TypeDeprecatedFault",
+                        f"WorkflowType=[name={wanted['name']}, version={wanted['version']}] is deprecated")
+        config, missing = resolve(WORKFLOW_OPTIONS, params, record.configuration)
+        if missing:
+            member = {"TASK_LIST": "taskList", "EXECUTION_START_TO_CLOSE_TIMEOUT": "executionStartToCloseTimeout",
+                      "TASK_START_TO_CLOSE_TIMEOUT": "taskStartToCloseTimeout",
+                      "CHILD_POLICY": "childPolicy"}[missing]
+            raise Fault("DefaultUndefinedFault",
+                        f"{member} is neither given nor registered as a default of the workflow type")
+        # The request's own timeouts were validated; a default taken from the type is
+        # checked again, as the model cannot say that it is now the execution's timeout.
+        timeout = config["executionStartToCloseTimeout"]
+        require(execution_duration_problem(timeout), timeout, "executionStartToCloseTimeout")
+        workflow_type = {"name": wanted["name"], "version": wanted["version"]}
+
+        def start(unit: Unit) -> Execution:
+            self.core.check_open_start(domain_name, params["workflowId"])
+            return self.core.start_run(unit, domain_name, params["workflowId"], workflow_type, config,
+                                       input=params.get("input"), tag_list=params.get("tagList"))
+
+        return {"runId": self.core.run(start).run_id}
+
+    def _open(self, params: dict) -> Execution:
+        self.registry.require_domain(params["domain"])
+        ex = self.core.open_run(params["domain"], params["workflowId"], params.get("runId") or None)
+        if ex is None:
+            raise _unknown_execution(params["workflowId"], params.get("runId"))
+        return ex
+
+    def signal_workflow_execution(self, params: dict) -> dict:
+        """SignalWorkflowExecution: WorkflowExecutionSignaled in the (current) open run."""
+        self._tick()
+
+        def signal(unit: Unit) -> None:
+            self.core.signal(unit, self._open(params), {"signalName": params["signalName"],
+                                                        "input": params.get("input")})
+
+        self.core.run(signal)
+        return {}
+
+    def request_cancel_workflow_execution(self, params: dict) -> dict:
+        """RequestCancelWorkflowExecution: WorkflowExecutionCancelRequested; the decider decides."""
+        self._tick()
+        self.core.run(lambda unit: self.core.request_cancel(unit, self._open(params), {}))
+        return {}
+
+    def terminate_workflow_execution(self, params: dict) -> dict:
+        """TerminateWorkflowExecution: close the run at once, applying the child policy."""
+        self._tick()
+
+        def terminate(unit: Unit) -> None:
+            ex = self._open(params)
+            self.core.terminate(unit, ex, reason=params.get("reason"), details=params.get("details"),
+                                child_policy=params.get("childPolicy") or ex.config["childPolicy"],
+                                cause="OPERATOR_INITIATED")
+
+        self.core.run(terminate)
+        return {}
+
+    def _run_of(self, params: dict) -> Execution:
+        self.registry.require_domain(params["domain"])
+        execution = params["execution"]
+        ex = self.core.any_run(params["domain"], execution["workflowId"], execution["runId"])
+        if ex is None:
+            raise _unknown_execution(execution["workflowId"], execution["runId"])
+        return ex
+
+    def describe_workflow_execution(self, params: dict) -> dict:
+        """DescribeWorkflowExecution: info, configuration, open counts, latest timestamps."""
+        self._tick()
+        ex = self._run_of(params)
+        info: dict[str, Any] = {
+            "execution": ex.execution(), "workflowType": ex.workflow_type(),
+            "startTimestamp": ex.start_ts, "executionStatus": ex.status,
+            "cancelRequested": ex.cancel_requested,
+        }
+        if not ex.is_open:
+            info["closeTimestamp"] = ex.close_ts
+            info["closeStatus"] = ex.close_status
+        if ex.parent:
+            info["parent"] = dict(ex.parent)
+        if ex.tag_list:
+            info["tagList"] = list(ex.tag_list)
+        configuration = {key: ex.config[key] for key in (
+            "taskStartToCloseTimeout", "executionStartToCloseTimeout", "taskList", "childPolicy")}
+        for key in ("taskPriority", "lambdaRole"):
+            if ex.config.get(key) is not None:
+                configuration[key] = ex.config[key]
+        response = {
+            "executionInfo": info,
+            "executionConfiguration": configuration,
+            "openCounts": {
+                "openActivityTasks": len(ex.activities),
+                "openDecisionTasks": 1 if ex.decision else 0,
+                "openTimers": len(ex.timers),
+                "openChildWorkflowExecutions": len(ex.children),
+                "openLambdaFunctions": 0,
+            },
+        }
+        if ex.latest_activity_ts is not None:
+            response["latestActivityTaskTimestamp"] = ex.latest_activity_ts
+        if ex.latest_context is not None:
+            response["latestExecutionContext"] = ex.latest_context
+        return response
+
+    def get_workflow_execution_history(self, params: dict) -> dict:
+        """GetWorkflowExecutionHistory: one page of the history, oldest first unless reversed."""
+        self._tick()
+        ex = self._run_of(params)
+        scope = request_scope("GetWorkflowExecutionHistory", params)
+        position = self._page_position(params.get("nextPageToken"), scope)
+        page, following = self._history_page(ex, params, 1, ex.next_event_id - 1, position)
+        response: dict[str, Any] = {"events": page}
+        if following is not None:
+            response["nextPageToken"] = self._pages.encode(scope, [following, self.clock.now()])
+        return response
+
+    def _history_page(self, ex: Execution, params: dict, first: int, last: int,
+                      position: int | None) -> tuple[list[dict], int | None]:
+        """A page of events ``first..last`` (resumed at a page token's ``position``) and the
+        event ID the next page starts at, honouring ``reverseOrder`` and ``maximumPageSize``."""
+        reverse = bool(params.get("reverseOrder"))
+        if position is not None:
+            if reverse:
+                last = min(position, last)
+            else:
+                first = position
+        events = self.core.events(None, ex) if ex.is_open else None
+        return select_range(self.store.connection, ex, events, first, last, reverse, page_size(params))
+
+    def _page_position(self, token: str | None, scope: str) -> Any:
+        """The position a history page token holds (``None`` without a token).
+
+        Tokens hold their issue time and, as SWF's, expire after :data:`TOKEN_LIFETIME`.
+        """
+        decoded = self._pages.decode(token, scope)
+        if decoded is None:
+            return None
+        try:
+            position, issued = decoded
+            issued = float(issued)
+        except (TypeError, ValueError):
+            raise validation_error("Invalid nextPageToken") from None
+        if self.clock.now() - issued > TOKEN_LIFETIME:
+            raise validation_error("Specified token has exceeded its maximum lifetime")
+        return position
+
+    # ------------------------------------------------------------------ long polls
+
+    def _poll(self, queue: TaskQueue, claim: Callable[[Any], dict | None],
+              requeue: Callable[[Any], None], empty: dict) -> dict:
+        def claim_one(item: Any) -> dict | None:
+            try:
+                return claim(item)
+            except EventLimitFault:
+                return None  # that run was just terminated; look for another task
+
+        answer = wait_for_task(queue, claim_one, requeue, timeout=self.poll_timeout,
+                               stopping=lambda: self._stopping, between=self._tick)
+        return dict(empty) if answer is None else answer
+
+    def poll_for_decision_task(self, params: dict) -> dict:
+        """PollForDecisionTask: the next decision task (DecisionTaskStarted committed) or an empty one.
+
+        With ``nextPageToken`` it answers the next page of the task that token came with.
+        """
+        self._tick()
+        domain = params["domain"]
+        self.registry.require_domain(domain)
+        if params.get("nextPageToken"):
+            return self._decision_next_page(params)
+        queue = self.core.decision_queues.get(domain, params["taskList"]["name"])
+        return self._poll(queue, lambda item: self.core.run(self._claim_decision, domain, item, params),
+                          lambda item: self._requeue_decision(domain, item), EMPTY_DECISION_TASK)
+
+    def _claim_decision(self, unit: Unit, domain: str, item: tuple, params: dict) -> dict | None:
+        workflow_id, run_id, scheduled = item
+        ex = self.core.open_run(domain, workflow_id, run_id)
+        d = ex.decision if ex else None
+        if d is None or d["scheduled"] != scheduled or d["started"]:
+            return None  # stale entry: the task timed out or the run closed
+        self.core.events(unit, ex)  # load the history before adding to it
+        started = unit.event(ex, "DecisionTaskStarted", {"identity": params.get("identity"),
+                                                         "scheduledEventId": scheduled})
+        d.update(started=started, started_ts=unit.now, nonce=new_nonce())
+        timeout = seconds(ex.config["taskStartToCloseTimeout"])
+        if timeout is not None:
+            self.core.deadline(unit, unit.now + timeout, "decision_s2c", ex.key, scheduled, started)
+        return self._decision_task(ex, scheduled, started, d["nonce"], ex.prev_started, params, None)
+
+    def _requeue_decision(self, domain: str, item: tuple) -> None:
+        ex = self.core.open_run(domain, item[0], item[1])
+        d = ex.decision if ex else None
+        if d is not None and d["scheduled"] == item[2] and not d["started"]:
+            self.core.decision_queues.get(domain, d["list"]).push(item, int(d["priority"] or 0))
+
+    def _decision_task(self, ex: Execution, scheduled: int, started: int, nonce: str, previous: int,
+                       params: dict, position: int | None) -> dict:
+        first = previous if params.get("startAtPreviousStartedEvent") and previous else 1
+        page, following = self._history_page(ex, params, first, started, position)
+        task = {
+            "taskToken": encode(TaskRef(DECISION, ex.domain, ex.workflow_id, ex.run_id, scheduled, nonce)),
+            "startedEventId": started,
+            "workflowExecution": ex.execution(),
+            "workflowType": ex.workflow_type(),
+            "events": page,
+            "previousStartedEventId": previous,
+        }
+        if following is not None:
+            scope = request_scope("PollForDecisionTask", params)
+            task["nextPageToken"] = self._pages.encode(
+                scope, [[ex.workflow_id, ex.run_id, scheduled, started, nonce, previous, following],
+                        self.clock.now()])
+        return task
+
+    def _decision_next_page(self, params: dict) -> dict:
+        scope = request_scope("PollForDecisionTask", params)
+        position = self._page_position(params["nextPageToken"], scope)
+        try:
+            workflow_id, run_id, scheduled, started, nonce, previous, following = position
+        except (TypeError, ValueError):
+            raise validation_error("Invalid nextPageToken") from None
+        ex = self.core.any_run(params["domain"], workflow_id, run_id)
+        if ex is None:
+            raise _unknown_execution(workflow_id, run_id)
+        return self._decision_task(ex, scheduled, started, nonce, previous, params, following)
+
+    def respond_decision_task_completed(self, params: dict) -> dict:
+        """RespondDecisionTaskCompleted: apply the decisions; the next decision task follows if due."""
+        self._tick()
+        ref = decode(params["taskToken"], DECISION)
+        checked = check_batch(params.get("decisions"))
+        override_timeout = params.get("taskListScheduleToStartTimeout")
+
+        def respond(unit: Unit) -> None:
+            core = self.core
+            ex = core.open_run(ref.domain, ref.workflow_id, ref.run_id)
+            d = ex.decision if ex else None
+            if d is None or d["scheduled"] != ref.scheduled_id or not d["started"] or d["nonce"] != ref.nonce:
+                raise _stale_task()
+            task_list = params.get("taskList")
+            completed = unit.event(ex, "DecisionTaskCompleted", {
+                "executionContext": params.get("executionContext"), "scheduledEventId": d["scheduled"],
+                "startedEventId": d["started"], "taskList": task_list,
+                "taskListScheduleToStartTimeout": override_timeout,
+            })
+            ex.prev_started = d["started"]
+            if params.get("executionContext") is not None:
+                ex.latest_context = params["executionContext"]
+            if task_list and task_list.get("name"):
+                ex.list_override = {"name": task_list["name"], "timeout": override_timeout}
+            apply_batch(core, unit, ex, completed, ex.decision_pending, checked)
+            if ex.is_open:
+                ex.decision = None
+                pending, ex.decision_pending = ex.decision_pending, False
+                if pending:
+                    core.schedule_decision(unit, ex)
+
+        self.core.run(respond)
+        return {}
+
+    # ------------------------------------------------------------------ activity tasks
+
+    def poll_for_activity_task(self, params: dict) -> dict:
+        """PollForActivityTask: the next activity task (ActivityTaskStarted committed) or an empty one."""
+        self._tick()
+        domain = params["domain"]
+        self.registry.require_domain(domain)
+        queue = self.core.activity_queues.get(domain, params["taskList"]["name"])
+        return self._poll(queue, lambda item: self.core.run(self._claim_activity, domain, item, params),
+                          lambda item: self._requeue_activity(domain, item), EMPTY_ACTIVITY_TASK)
+
+    def _claim_activity(self, unit: Unit, domain: str, item: tuple, params: dict) -> dict | None:
+        workflow_id, run_id, scheduled = item
+        ex = self.core.open_run(domain, workflow_id, run_id)
+        activity = ex.activity_by_scheduled(scheduled) if ex else None
+        if activity is None or activity["started"]:
+            return None
+        started = unit.event(ex, "ActivityTaskStarted", {"identity": params.get("identity"),
+                                                         "scheduledEventId": scheduled})
+        activity.update(started=started, started_ts=unit.now, last_hb=unit.now, nonce=new_nonce())
+        ex.activity_changed(activity["activityId"])
+        for kind, member in (("activity_st2c", "st2c"), ("activity_hb", "hb")):
+            timeout = seconds(activity[member])
+            if timeout is not None:
+                self.core.deadline(unit, unit.now + timeout, kind, ex.key, scheduled, started)
+        task = {
+            "taskToken": encode(TaskRef(ACTIVITY, domain, workflow_id, run_id, scheduled, activity["nonce"])),
+            "activityId": activity["activityId"],
+            "startedEventId": started,
+            "workflowExecution": ex.execution(),
+            "activityType": dict(activity["type"]),
+        }
+        # The input lives in the ActivityTaskScheduled event only: keeping up to 32 KB per
+        # open activity in the run's state would make every state write that much bigger.
+        scheduled_event = self._event(ex, scheduled)
+        activity_input = scheduled_event["activityTaskScheduledEventAttributes"].get("input")
+        if activity_input is not None:
+            task["input"] = activity_input
+        return task
+
+    def _event(self, ex: Execution, event_id: int) -> dict:
+        """One committed event of a run (from its cached history, else from its row)."""
+        if ex.events is not None:
+            return ex.events[event_id - 1]
+        row = self.store.connection.execute(
+            "SELECT event FROM events WHERE domain=? AND workflow_id=? AND run_id=? AND event_id=?",
+            (*ex.key, event_id)).fetchone()
+        return json.loads(row[0])
+
+    def _requeue_activity(self, domain: str, item: tuple) -> None:
+        ex = self.core.open_run(domain, item[0], item[1])
+        activity = ex.activity_by_scheduled(item[2]) if ex else None
+        if activity is not None and not activity["started"]:
+            self.core.activity_queues.get(domain, activity["list"]).push(item, int(activity["priority"] or 0))
+
+    def _started_activity(self, token: str) -> tuple[Execution, dict]:
+        ref = decode(token, ACTIVITY)
+        ex = self.core.open_run(ref.domain, ref.workflow_id, ref.run_id)
+        activity = ex.activity_by_scheduled(ref.scheduled_id) if ex else None
+        if activity is None or not activity["started"] or activity["nonce"] != ref.nonce:
+            raise _stale_task()
+        return ex, activity
+
+    def record_activity_task_heartbeat(self, params: dict) -> dict:
+        """RecordActivityTaskHeartbeat: restart the heartbeat clock; tells whether cancel was requested."""
+        self._tick()
+
+        def heartbeat(unit: Unit) -> dict:
+            ex, activity = self._started_activity(params["taskToken"])
+            activity["last_hb"] = unit.now
+            if params.get("details") is not None:
+                activity["details"] = params["details"]
+            ex.activity_changed(activity["activityId"])
+            unit.touch(ex)
+            return {"cancelRequested": bool(activity["cancel_requested"])}
+
+        return self.core.run(heartbeat)
+
+    def _close_activity(self, params: dict, event_type: str, attributes: Callable[[dict], dict]) -> dict:
+        self._tick()
+
+        def close(unit: Unit) -> None:
+            ex, activity = self._started_activity(params["taskToken"])
+            unit.touch(ex)  # before any change, so a failure reloads it
+            ex.pop_activity(activity["activityId"])
+            unit.event(ex, event_type, {**attributes(activity), "scheduledEventId": activity["scheduled"],
+                                        "startedEventId": activity["started"]})
+            self.core.schedule_decision(unit, ex)
+
+        self.core.run(close)
+        return {}
+
+    def respond_activity_task_completed(self, params: dict) -> dict:
+        """RespondActivityTaskCompleted: ActivityTaskCompleted and a decision task."""
+        return self._close_activity(params, "ActivityTaskCompleted", lambda a: {"result": params.get("result")})
+
+    def respond_activity_task_failed(self, params: dict) -> dict:
+        """RespondActivityTaskFailed: ActivityTaskFailed and a decision task."""
+        return self._close_activity(params, "ActivityTaskFailed",
+                                    lambda a: {"reason": params.get("reason"), "details": params.get("details")})
+
+    def respond_activity_task_canceled(self, params: dict) -> dict:
+        """RespondActivityTaskCanceled: ActivityTaskCanceled and a decision task."""
+        return self._close_activity(params, "ActivityTaskCanceled", lambda a: {
+            "details": params.get("details"), "latestCancelRequestedEventId": a["cancel_requested"] or None})
+
+    # ------------------------------------------------------------------ counts
+
+    def count_pending_activity_tasks(self, params: dict) -> dict:
+        """CountPendingActivityTasks: activity tasks scheduled and not yet started on a task list."""
+        self._tick()
+        self.registry.require_domain(params["domain"])
+        return {"count": self.core.activity_queues.count(params["domain"], params["taskList"]["name"]),
+                "truncated": False}
+
+    def count_pending_decision_tasks(self, params: dict) -> dict:
+        """CountPendingDecisionTasks: decision tasks scheduled and not yet started on a task list."""
+        self._tick()
+        self.registry.require_domain(params["domain"])
+        return {"count": self.core.decision_queues.count(params["domain"], params["taskList"]["name"]),
+                "truncated": False}

@@ -1,0 +1,293 @@
+"""The workflow worker: polls decision tasks and answers them with the decider's decisions.
+
+A :class:`WorkflowWorker` registers its domain and workflow types (idempotently), then
+keeps ``pollers`` long polls open on one task list. Each decision task goes to the
+:class:`~greenflow.workflow._decider.Decider`, which replays the history into the workflow
+code (or resumes a cached run with only the new events) and returns the decisions, which
+the worker sends back with ``RespondDecisionTaskCompleted``.
+
+Three ways to run it::
+
+    worker.run()            # blocks until SIGINT/SIGTERM or stop()
+    worker.start(); ...; worker.stop()
+    with worker:            # in the background; Workflow.method(...) starts executions
+        handle = HelloWorldWorkflow.hello_world()
+
+Concurrency: when gevent has patched the process (the ``greenflow worker`` command does
+it; an application does it in its entry point), pollers are greenlets. Otherwise the
+worker runs in one background thread with one poller: cached runs are greenlets, which
+only ever resume on the OS thread that created them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any, Callable, Sequence
+
+import gevent
+from greenlet import getcurrent
+
+from .. import errors
+from ..client import WorkflowClient
+from ..converter import DEFAULT_CONVERTER, DataConverter, failure_from_exception
+from ..workflow._decider import Decider
+from ..workflow._definition import workflow_types
+from ..workflow._starter import use_starter
+from ..workflow._watchdog import DEFAULT_STEP_TIMEOUT
+from ._loop import DEFAULT_RETENTION_DAYS, DEFAULT_SHUTDOWN_TIMEOUT, OutageBackoff, PollingWorker
+
+__all__ = ["WorkflowWorker"]
+
+log = logging.getLogger("greenflow.workflow_worker")
+
+
+class WorkflowWorker(PollingWorker):
+    """Decides the executions of ``workflow_classes`` on one domain and task list.
+
+    Args:
+        client: an :class:`greenflow.swf.SWFClient` or a raw botocore ``swf`` client
+            (kept as :attr:`swf`).
+        domain: the SWF domain (registered at start unless ``register=False``).
+        task_list: the decision task list to poll.
+        *workflow_classes: ``WorkflowDefinition`` subclasses to decide.
+        identity: recorded in ``DecisionTaskStarted`` (default ``host:pid``).
+        register: register the domain and the workflow types (defaults from the decorators)
+            when starting (:meth:`register_types`); turn off for accounts where workers may
+            not register.
+        cache_size: how many suspended runs to keep alive between decision tasks.
+        pollers: how many decision polls to keep open at once (greenlets; 1 without gevent).
+        fail_on_nondeterminism: fail an execution whose history no longer matches the code,
+            instead of leaving its decision task unanswered until fixed code is deployed.
+        converter: the data converter for inputs/results (JSON by default).
+        retention_days: retention of the domain if this worker registers it.
+        shutdown_timeout: how long a graceful stop waits for open polls and running
+            decisions, in seconds (default 70; ``None``: as long as they take); see
+            :meth:`stop`.
+        step_timeout: the longest one step of workflow code (between two blocking calls)
+            may run before it is stopped and its decision task left unanswered, in seconds
+            (default 2; ``None`` turns it off, e.g. to debug workflow code).
+    """
+
+    kind = "workflow worker"
+
+    def __init__(self, client: Any, domain: str, task_list: str, *workflow_classes: type,
+                 identity: str | None = None, register: bool = True, cache_size: int = 1000,
+                 pollers: int = 2, fail_on_nondeterminism: bool = False,
+                 converter: DataConverter | None = None, retention_days: int = DEFAULT_RETENTION_DAYS,
+                 shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT):
+        if not workflow_classes:
+            raise ValueError("WorkflowWorker needs at least one WorkflowDefinition subclass")
+        if pollers < 1:
+            raise ValueError(f"pollers must be >= 1, not {pollers!r}")
+        # Greenlet pollers once gevent has patched the process; else one worker thread,
+        # since cached runs are greenlets that only resume on the thread that made them.
+        self._cooperative = self.gevent_patched()
+        super().__init__(client, domain, task_list, identity=identity, register=register,
+                         retention_days=retention_days, shutdown_timeout=shutdown_timeout)
+        self.workflow_classes = tuple(workflow_classes)
+        self.fail_on_nondeterminism = fail_on_nondeterminism
+        self.converter = converter
+        self.workflow_types = [kind for cls in workflow_classes for kind in workflow_types(cls)]
+        self.decider = Decider(list(workflow_classes), cache_size=cache_size, converter=converter,
+                               fail_on_nondeterminism=fail_on_nondeterminism, step_timeout=step_timeout)
+        if not self._cooperative and pollers > 1:
+            log.info("gevent has not patched this process: the workflow worker uses 1 poller, not %d", pollers)
+            pollers = 1
+        self.pollers = pollers
+        self._poll_greenlets: list[Any] = []  # gevent mode: the pollers
+        self._thread: threading.Thread | None = None  # thread mode: the one worker thread
+        self._busy = 0  # tasks being decided right now
+        self._in_poll: set[Any] = set()  # gevent mode: pollers waiting in a long poll
+        #: decision tasks answered since start (for tests and metrics)
+        self.tasks_completed = 0
+        #: decision tasks left unanswered because the code is non-deterministic
+        self.nondeterministic_tasks = 0
+        #: decision tasks left unanswered because workflow code blocked or overran its step
+        self.blocked_tasks = 0
+
+    def __repr__(self) -> str:
+        return f"<WorkflowWorker {self.domain}/{self.task_list} {len(self.workflow_classes)} classes>"
+
+    # ---------------------------------------------------------------- registration
+
+    def register_types(self) -> None:
+        """Register the domain and every workflow type (already registered is fine).
+
+        A type without its own task list is registered with this worker's task list as its
+        default, so children and continued runs started without one come back here.
+        """
+        self.swf.ensure_domain(self.domain, retention_days=self.retention_days)
+        for kind in self.workflow_types:
+            self.swf.ensure_workflow_type(self.domain, kind, task_list=self.task_list)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def _start_polling(self) -> None:
+        log.info("workflow worker %s polling %s/%s for %s", self.identity, self.domain, self.task_list,
+                 ", ".join(f"{kind.name}@{kind.version}" for kind in self.workflow_types))
+        if self._cooperative:
+            self._poll_greenlets = [gevent.spawn(self._poll_loop) for _ in range(self.pollers)]
+        else:
+            self._thread = threading.Thread(target=self._poll_loop, name=f"greenflow-decider-{self.task_list}",
+                                            daemon=True)
+            self._thread.start()
+
+    def _stop_polling(self, deadline: float | None, interrupt_polls: bool) -> None:
+        if self._cooperative:
+            pollers = [g for g in self._poll_greenlets if not g.dead]
+            if interrupt_polls:
+                gevent.killall([g for g in pollers if g in self._in_poll], block=True, timeout=5)
+            self._join_until(lambda: pollers, deadline)
+            left = [g for g in pollers if not g.dead]
+            if left:
+                log.warning("workflow worker %s: interrupting %d pollers still running", self.identity, len(left))
+                gevent.killall(left, block=True, timeout=5)
+        elif self._thread is not None:
+            # A thread blocked in a long poll cannot be interrupted; it is a daemon and
+            # exits when its poll returns. Wait for a decision being made to be answered.
+            while self._thread.is_alive() and not (interrupt_polls and not self._busy):
+                left = self._remaining(deadline)
+                if left is not None and left <= 0:
+                    break
+                self._thread.join(0.05 if left is None else min(0.05, left))
+        if self._thread is None or not self._thread.is_alive():
+            # Nothing decides any more: unwind the suspended runs of the live-run cache so
+            # their greenlets (and the workflow objects they hold) are freed now.
+            self.decider.clear()
+        log.info("workflow worker %s: %d decision tasks answered", self.identity, self.tasks_completed)
+
+    def __enter__(self) -> WorkflowWorker:
+        """Run in the background; inside the block ``Workflow.method(...)`` starts executions here."""
+        self.start()
+        stack = contextlib.ExitStack()
+        stack.callback(self.stop, None, interrupt_polls=True)
+        stack.enter_context(use_starter(self.workflow_client()))
+        self._exit_stack = stack
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        """Stop (see :meth:`stop`): running decisions finish within ``shutdown_timeout``, waiting
+        polls are interrupted (a script's ``with`` block must not wait a minute for them);
+        then remove the starter."""
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            stack.close()
+
+    def workflow_client(self) -> WorkflowClient:
+        """A :class:`greenflow.client.WorkflowClient` for this worker's domain and task list."""
+        kwargs: dict[str, Any] = {"workflow_classes": self.workflow_classes}
+        if self.converter is not None:
+            kwargs["converter"] = self.converter
+        return WorkflowClient(self.swf, self.domain, self.task_list, **kwargs)
+
+    # ---------------------------------------------------------------- polling
+
+    def _poll(self) -> dict | None:
+        return self.swf.poll_for_decision_task(
+            domain=self.domain, taskList={"name": self.task_list}, identity=self.identity,
+            startAtPreviousStartedEvent=True)
+
+    def _poll_loop(self) -> None:
+        backoff = OutageBackoff(f"workflow worker {self.domain}/{self.task_list} (polling)")
+        me = getcurrent()
+        while not self._stopping.is_set():
+            self._in_poll.add(me)
+            try:
+                task = self._poll()
+            except Exception as error:
+                if self._stopping.is_set():
+                    break
+                self._stopping.wait(backoff.failed(error))
+                continue
+            finally:
+                self._in_poll.discard(me)
+            backoff.succeeded()
+            if not task or not task.get("taskToken"):
+                continue
+            self._busy += 1
+            try:
+                self.handle_task(task)
+            finally:
+                self._busy -= 1
+
+    # ---------------------------------------------------------------- one task
+
+    def _fetcher(self, task: dict) -> Callable[[], list[dict]]:
+        """The decider's ``fetch_history``: the full history up to this task's started event."""
+        execution = task["workflowExecution"]
+        last = task.get("startedEventId") or 0
+
+        def fetch_history() -> list[dict]:
+            events = []
+            for event in self.retrying("reading history", lambda: list(
+                    self.swf.history(self.domain, execution["workflowId"], execution["runId"]))):
+                if last and event["eventId"] > last:
+                    break  # events after this task started belong to the next task
+                events.append(event)
+            return events
+
+        return fetch_history
+
+    def handle_task(self, task: dict) -> None:
+        """Decide one decision task and answer it (or leave it unanswered on non-determinism)."""
+        execution = task["workflowExecution"]
+        name = f"{task['workflowType']['name']} {execution['workflowId']}/{execution['runId']}"
+        try:
+            result = self.decider.decide(task, self._fetcher(task))
+        except errors.NonDeterministicWorkflowError as error:
+            self.nondeterministic_tasks += 1
+            if not self.fail_on_nondeterminism:
+                log.error("NON-DETERMINISTIC WORKFLOW %s: %s -- the decision task is left unanswered; "
+                          "SWF retries it after its timeout until code matching the history is "
+                          "deployed (or run the worker with fail_on_nondeterminism)", name, error)
+                return
+            log.error("NON-DETERMINISTIC WORKFLOW %s: %s -- failing the execution "
+                      "(fail_on_nondeterminism)", name, error)
+            reason, details = failure_from_exception(error, self.decider_converter)
+            self._respond(task, [{"decisionType": "FailWorkflowExecution",
+                                  "failWorkflowExecutionDecisionAttributes": {
+                                      "reason": reason, "details": details}}], None, name)
+            return
+        except errors.WorkflowBlockingError as error:
+            self.blocked_tasks += 1
+            log.error("BLOCKING WORKFLOW CODE %s: %s -- the decision task is left unanswered; SWF retries "
+                      "it after its timeout", name, error)
+            return
+        except Exception:
+            # A greenflow bug or a broken task: not answering lets SWF retry it later.
+            log.exception("workflow worker: deciding %s failed; the decision task is left unanswered", name)
+            return
+        self._respond(task, result.decisions, result.execution_context, name)
+
+    @property
+    def decider_converter(self) -> DataConverter:
+        """The converter decisions are encoded with (``converter``, else JSON)."""
+        return self.converter or DEFAULT_CONVERTER
+
+    def _respond(self, task: dict, decisions: Sequence[dict], context: str | None, name: str) -> None:
+        params: dict[str, Any] = {"taskToken": task["taskToken"], "decisions": list(decisions)}
+        if context is not None:
+            params["executionContext"] = context
+        try:
+            self.retrying("answering a decision task",
+                           lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+        except errors.UnknownResourceError as error:
+            # The task timed out or the execution closed meanwhile: SWF has moved on.
+            log.warning("workflow worker: decision task of %s is no longer valid (%s)", name, error)
+            self._forget(task)
+            return
+        except Exception:
+            log.exception("workflow worker: answering the decision task of %s failed", name)
+            self._forget(task)
+            return
+        self.tasks_completed += 1
+
+    def _forget(self, task: dict) -> None:
+        """Drop the cached run of a task whose answer SWF did not take (it will replay)."""
+        evict = getattr(self.decider, "evict", None)
+        if evict is not None:
+            with contextlib.suppress(Exception):
+                evict(task["workflowExecution"]["workflowId"], task["workflowExecution"]["runId"])
