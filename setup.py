@@ -18,8 +18,9 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "tzdata"],
-        # The benchmark compares the local service with moto's SWF server.
-        "bench": ["moto[server]>=5.0"],
+        # Benchmarks: moto's SWF server and DBOS to compare with; tqdm draws `greenflow
+        # bench`'s progress bar (a plain one without it).
+        "bench": ["moto[server]>=5.0", "dbos>=3.4", "tqdm>=4.60"],
     },
     entry_points={"console_scripts": ["greenflow = greenflow.cli:main"]},
     classifiers=[

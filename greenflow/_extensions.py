@@ -8,11 +8,12 @@ Amazon SWF.
 
 from __future__ import annotations
 
-#: Request header of ``ListClosedWorkflowExecutions``: seconds (a decimal number, at most
-#: :data:`MAX_CLOSE_WAIT`) the service may hold the call while no execution of the domain
-#: closed *after* the request's ``closeTimeFilter.oldestDate``. The answer is then the
-#: ordinary one. The client's result waiter uses it to be woken when executions close
-#: instead of polling (``greenflow._result_waiter``).
+#: Request header of ``ListClosedWorkflowExecutions``: ``"<seconds> <count>"``. The service
+#: may hold the call up to ``seconds`` (a decimal number, at most :data:`MAX_CLOSE_WAIT`)
+#: while at most ``count`` executions of the domain closed at or after the request's
+#: ``closeTimeFilter.oldestDate``; the answer is then the ordinary one. The client's result
+#: waiter sends the number of such closes it has already listed, so that it is woken when
+#: another execution closes instead of polling (``greenflow._result_waiter``).
 CLOSE_WAIT_HEADER = "x-greenflow-wait-closed"
 
 #: The longest a service holds a call for :data:`CLOSE_WAIT_HEADER` (like a long poll, well

@@ -59,6 +59,9 @@ RECHECK_INTERVAL = 60.0
 IDLE_LINGER = 10.0
 #: Seconds closes seen by the watcher are remembered, for handles that start waiting later.
 REMEMBER = 30.0
+#: Seconds before the newest close listed where the next local listing starts (see
+#: ResultWaiter._next_cursor).
+CURSOR_SLACK = 0.001
 #: First pause between listings on a greenflow service that does not hold them.
 FALLBACK_PAUSE = 0.01
 #: Longest such pause: a local service answers a listing in about a millisecond, and a
@@ -68,7 +71,8 @@ FALLBACK_PAUSE_MAX = 0.05
 ERROR_PAUSE = 1.0
 
 # Set around the watcher's own listing call: the request hook adds the wait header then.
-_close_wait: contextvars.ContextVar[float | None] = contextvars.ContextVar("greenflow_close_wait", default=None)
+_close_wait: contextvars.ContextVar[tuple[float, int] | None] = contextvars.ContextVar(
+    "greenflow_close_wait", default=None)
 _HOOKED_ATTRIBUTE = "_greenflow_close_wait_hook"
 
 
@@ -81,9 +85,10 @@ def _timestamp(value: Any) -> float:
 
 def _add_close_wait_header(request: Any, **_: Any) -> None:
     # botocore's before-send hook: only the watcher's listing (contextvar set) carries it.
-    wait = _close_wait.get()
-    if wait is not None:
-        request.headers[CLOSE_WAIT_HEADER] = f"{wait:g}"
+    hold = _close_wait.get()
+    if hold is not None:
+        seconds, counted = hold
+        request.headers[CLOSE_WAIT_HEADER] = f"{min(seconds, MAX_CLOSE_WAIT):g} {counted}"
 
 
 def _hook_close_wait(botocore_client: Any) -> None:
@@ -129,6 +134,7 @@ class ResultWaiter:
         self._coverage_since: float | None = None          # monotonic; None while not watching
         self._last_activity = time.monotonic()
         self._joined = threading.Event()  # set when a waiter joins: ends the watcher's idle pause
+        self._closing = False  # stop() was called and nobody waited since
         #: Counters for tests and benchmarks: listings made, first checks, close-event reads.
         self.listings = 0
         self.checks = 0
@@ -168,6 +174,7 @@ class ResultWaiter:
         so that waiting for the run later needs no first check."""
         with self._lock:
             self._last_activity = time.monotonic()
+            self._closing = False
             self._ensure_watcher()
 
     def watch(self, workflow_id: str, run_id: str, listener: Callable[[], None], *,
@@ -197,6 +204,12 @@ class ResultWaiter:
                     self._leave(key, entry)
         return finish
 
+    def stop(self) -> None:
+        """Stop the watcher (it ends after its current listing); waiting again restarts it."""
+        with self._lock:
+            self._closing = True
+        self._joined.set()
+
     # ------------------------------------------------------------------ entries
 
     def _join(self, key: tuple[str, str], started_at: float | None) -> _Entry:
@@ -207,6 +220,7 @@ class ResultWaiter:
                 entry = self._entries[key] = _Entry()
             entry.waiters += 1
             self._last_activity = time.monotonic()
+            self._closing = False
             if fresh and key in self._seen:
                 entry.closed.set()
             covered = fresh and not entry.closed.is_set() and self._covered(started_at)
@@ -277,31 +291,31 @@ class ResultWaiter:
 
     def _watch(self) -> None:
         try:
-            cursor = self._newest_close()
+            newest = self._newest_close()
             with self._lock:
                 self._coverage_since = time.monotonic()
+            # The cursor: list closes at or after `oldest`; `counted` of them were listed
+            # last time (None: unknown, so the next listing is not held).
+            oldest, counted = max(0.0, newest - CURSOR_SLACK), None
             pause = FALLBACK_PAUSE
             while True:
                 with self._lock:
-                    if not self._entries and time.monotonic() - self._last_activity >= IDLE_LINGER:
-                        self._watcher = None
-                        self._coverage_since = None
-                        self._seen.clear()
+                    if not self._entries and (self._closing or time.monotonic() - self._last_activity >= IDLE_LINGER):
+                        self._stop_watching()
                         return
                 try:
-                    newest = self._list_since(cursor, wait=bool(self._entries))
+                    infos = self._list_since(oldest, counted, wait=bool(self._entries))
                 except Exception as error:  # noqa: BLE001 - keep watching while anyone waits
                     with self._lock:
                         if not self._entries:  # nobody waits: stop rather than retry (service gone?)
-                            self._watcher = None
-                            self._coverage_since = None
-                            self._seen.clear()
+                            self._stop_watching()
                             return
                     log.warning("result waiter: listing closed executions of %s failed: %s", self.domain, error)
                     time.sleep(ERROR_PAUSE)
                     continue
-                if newest > cursor:
-                    cursor, pause = newest, FALLBACK_PAUSE
+                new_oldest, new_counted = self._next_cursor(infos, oldest)
+                if (new_oldest, new_counted) != (oldest, counted):
+                    oldest, counted, pause = new_oldest, new_counted, FALLBACK_PAUSE
                 elif self.swf.greenflow_service and self._entries:
                     # Nothing closed, yet the service did not hold the call: it predates
                     # CLOSE_WAIT_HEADER (or its hold timed out). Poll with a backoff then.
@@ -314,8 +328,33 @@ class ResultWaiter:
             if not isinstance(error, Exception):
                 raise  # GreenletExit, KeyboardInterrupt: not ours to swallow
 
+    def _stop_watching(self) -> None:
+        # Called with self._lock held.
+        self._watcher = None
+        self._coverage_since = None
+        self._seen.clear()
+
+    def _next_cursor(self, infos: list[dict], oldest: float) -> tuple[float, int]:
+        """The cursor after a listing of ``infos`` (all closed at or after ``oldest``).
+
+        Locally: from a little before the newest close listed (timestamps lose a fraction
+        of a microsecond through botocore's datetimes; CURSOR_SLACK covers it), with the
+        number of listed closes from there on, which the service holds the next listing
+        until it exceeds. A clock that stands still (virtual time in tests) gives many
+        closes one timestamp: they are counted, not lost. On Amazon SWF the listing reads
+        back VISIBILITY_LAG_REMOTE seconds from the newest close instead.
+        """
+        times = [_timestamp(info["closeTimestamp"]) for info in infos]
+        if not times:
+            return oldest, 0
+        newest = max(times)
+        if not self.swf.greenflow_service:
+            return max(oldest, newest - VISIBILITY_LAG_REMOTE), len(times)
+        new_oldest = max(oldest, newest - CURSOR_SLACK)
+        return new_oldest, sum(1 for t in times if t >= new_oldest)
+
     def _newest_close(self) -> float:
-        """The newest close time in the domain now (the cursor the watcher starts from)."""
+        """The newest close time in the domain now (where the watcher's cursor starts)."""
         while True:
             try:
                 answer = self.swf.call("ListClosedWorkflowExecutions", domain=self.domain,
@@ -329,10 +368,13 @@ class ResultWaiter:
                 log.warning("result waiter: listing closed executions of %s failed: %s", self.domain, error)
                 time.sleep(ERROR_PAUSE)
 
-    def _list_since(self, cursor: float, *, wait: bool) -> float:
-        """One listing of executions closed at or after ``cursor`` (all pages); the new cursor."""
+    def _list_since(self, oldest: float, counted: int | None, *, wait: bool) -> list[dict]:
+        """All executions closed at or after ``oldest`` (every page); wakes their waiters.
+
+        On a greenflow service, while someone waits, the first page is held until more than
+        ``counted`` executions closed at or after ``oldest``.
+        """
         local = bool(self.swf.greenflow_service)
-        oldest = cursor if local else max(0.0, cursor - VISIBILITY_LAG_REMOTE)
         params: dict[str, Any] = {"domain": self.domain, "closeTimeFilter": {"oldestDate": oldest},
                                   "maximumPageSize": 1000}
         if not local:
@@ -342,12 +384,12 @@ class ResultWaiter:
             self._joined.wait(min(1.0, IDLE_LINGER))
             self._joined.clear()
             wait = bool(self._entries)
-        newest = cursor
+        infos: list[dict] = []
         token = None
         while True:
             page_params = dict(params, nextPageToken=token) if token else params
-            hold = CLOSE_WAIT_LOCAL if local and wait and token is None else None
-            reset = _close_wait.set(min(hold, MAX_CLOSE_WAIT) if hold else None)
+            hold = (CLOSE_WAIT_LOCAL, counted) if local and wait and counted is not None and token is None else None
+            reset = _close_wait.set(hold)
             try:
                 if hold:
                     _hook_close_wait(self.swf.botocore)
@@ -355,21 +397,21 @@ class ResultWaiter:
             finally:
                 _close_wait.reset(reset)
             self.listings += 1
-            newest = max(newest, self._resolve(answer.get("executionInfos") or ()))
+            page = answer.get("executionInfos") or []
+            infos.extend(page)
+            self._resolve(page)
             token = answer.get("nextPageToken")
             if not token:
-                return newest
+                return infos
 
-    def _resolve(self, infos: Any) -> float:
-        """Wake the waiters of listed runs; remember them; returns the newest close time listed."""
+    def _resolve(self, infos: list[dict]) -> None:
+        """Wake the waiters of listed runs and remember the runs, for waiters who come later."""
         now = time.monotonic()
-        newest = 0.0
         woken: list[_Entry] = []
         with self._lock:
             for info in infos:
                 execution = info["execution"]
                 key = (execution["workflowId"], execution["runId"])
-                newest = max(newest, _timestamp(info["closeTimestamp"]))
                 if key not in self._seen:
                     self._seen[key] = now
                 entry = self._entries.get(key)
@@ -384,7 +426,6 @@ class ResultWaiter:
                 del self._seen[first]
         for entry in woken:
             self._mark_closed(entry)
-        return newest
 
 
 def continued_run(event: dict) -> str | None:

@@ -379,6 +379,12 @@ class WorkflowClient:
                     self._result_waiter = ResultWaiter(self.swf, self.domain)
         return self._result_waiter
 
+    def close(self) -> None:
+        """Stop the client's result watcher now instead of after its idle linger (call before
+        stopping the service it talks to; the client stays usable)."""
+        if self._result_waiter is not None:
+            self._result_waiter.stop()
+
     def __repr__(self) -> str:
         return f"<WorkflowClient domain={self.domain!r} task_list={self.task_list!r}>"
 

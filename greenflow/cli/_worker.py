@@ -25,11 +25,15 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--no-register", action="store_true", help="do not register the domain and types")
     p.add_argument("--fail-on-nondeterminism", action="store_true",
                    help="fail executions whose history no longer matches the code")
+    p.add_argument("--processes", type=int, default=None,
+                   help="run N worker processes against one service (more cores); default: this process")
     p.set_defaults(func=_worker)
 
 
 @command
 def _worker(args: argparse.Namespace) -> int:
+    if args.processes is not None:
+        return _worker_processes(args)
     from ..swf import patch_gevent
     patch_gevent()  # before botocore opens a socket: cooperative long polls and activities
     # Imported after patching, which is why these imports are here and not at the top.
@@ -52,6 +56,17 @@ def _worker(args: argparse.Namespace) -> int:
     worker.run()
     print("greenflow worker: stopped", flush=True)
     return 0
+
+
+def _worker_processes(args: argparse.Namespace) -> int:
+    from ._worker_processes import embedded_endpoint_env, run_processes, worker_argv
+    if args.processes < 1:
+        raise UsageError(f"--processes must be at least 1, not {args.processes}")
+    find_definitions(args.modules)  # bad modules fail here, once, not in N children
+    swf = None
+    if not args.endpoint and not args.region and embedded_endpoint_env():
+        swf = connect(args)  # the embedded service the children share (held until they exit)
+    return run_processes(args.processes, worker_argv(), swf.endpoint if swf is not None else None, keep=swf)
 
 
 def _describe_worker(worker: Any) -> str:

@@ -1,10 +1,11 @@
 """Holding a ``ListClosedWorkflowExecutions`` call until an execution of its domain closes.
 
 The client's result waiter (``greenflow._result_waiter``) lists the executions closed since
-its cursor; with the request header ``greenflow._extensions.CLOSE_WAIT_HEADER`` the
-service holds that call, like a long poll, while no execution of the domain closed after
-the request's ``closeTimeFilter.oldestDate``, so the waiter is woken when results are ready
-instead of polling. The answer is then the ordinary listing.
+its cursor; with the request header ``greenflow._extensions.CLOSE_WAIT_HEADER``
+(``"<seconds> <count>"``) the service holds that call, like a long poll, while at most
+``count`` executions of the domain closed at or after the request's
+``closeTimeFilter.oldestDate``, so the waiter is woken when results are ready instead of
+polling. The answer is then the ordinary listing.
 
 The engine calls :meth:`CloseSignal.notify` once a run's close is committed; everything
 runs in the service's single gevent hub thread.
@@ -48,12 +49,14 @@ class CloseSignal:
             event = self._events[domain] = Event()
         return event.wait(timeout)
 
-    def hold_until_closed_after(self, store: Any, domain: str, after: float, seconds: float,
-                                stopping: Any = lambda: False) -> None:
-        """Return once an execution of ``domain`` closed after ``after`` (SWF time), or after
-        ``seconds`` real seconds, or when the service stops."""
+    def hold(self, store: Any, domain: str, oldest: float, counted: int, seconds: float,
+             stopping: Any = lambda: False) -> None:
+        """Return once more than ``counted`` executions of ``domain`` closed at or after
+        ``oldest`` (SWF time), or after ``seconds`` real seconds, or when the service stops."""
         deadline = time.monotonic() + seconds
-        while not _closed_after(store, domain, after) and not stopping():
+        # Counting and then waiting happen without a greenlet switch in between, so a close
+        # committed after the count always wakes this wait.
+        while _closed_since(store, domain, oldest) <= counted and not stopping():
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -63,23 +66,26 @@ class CloseSignal:
             self.wait(domain, left)
 
 
-def _closed_after(store: Any, domain: str, after: float) -> bool:
-    # A point lookup on the partial index of closed runs by close time.
-    row = store.connection.execute(
-        "SELECT 1 FROM executions WHERE domain = ? AND status = 'CLOSED' AND close_ts > ? LIMIT 1",
-        (domain, after)).fetchone()
-    return row is not None
+def _closed_since(store: Any, domain: str, oldest: float) -> int:
+    # A range count on the partial index of closed runs by close time.
+    (count,) = store.connection.execute(
+        "SELECT COUNT(*) FROM executions WHERE domain = ? AND status = 'CLOSED' AND close_ts >= ?",
+        (domain, oldest)).fetchone()
+    return int(count)
 
 
-def parse_close_wait(value: str | None) -> float | None:
-    """Seconds from the header's text, at most ``MAX_CLOSE_WAIT``; ``None`` if absent or not a
-    number >= 0 (the call is then answered at once, as without the header)."""
+def parse_close_wait(value: str | None) -> tuple[float, int] | None:
+    """``(seconds, count)`` from the header's text, seconds at most ``MAX_CLOSE_WAIT``;
+    ``None`` if absent or malformed (the call is then answered at once, as without it)."""
     if value is None:
         return None
+    parts = value.split()
+    if len(parts) != 2:
+        return None
     try:
-        seconds = float(value)
+        seconds, counted = float(parts[0]), int(parts[1])
     except ValueError:
         return None
-    if not seconds >= 0:  # also rejects NaN
+    if not seconds >= 0 or counted < 0:  # also rejects NaN
         return None
-    return min(seconds, MAX_CLOSE_WAIT)
+    return min(seconds, MAX_CLOSE_WAIT), counted

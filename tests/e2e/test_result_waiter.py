@@ -74,8 +74,24 @@ def test_waiting_costs_a_constant_number_of_calls_per_workflow(env, waiters_per_
     # close, usually fewer); the old per-handle polling made dozens per workflow and
     # multiplied them by the waiters.
     assert per_workflow <= 2.5, dict(swf.calls)
-    assert swf.calls["GetWorkflowExecutionHistory"] - 0 <= n + 2, dict(swf.calls)
+    waiter = client._waiter
+    assert waiter.reads == n  # each close event read once, however many wait for it
+    # First checks only for runs started before the watcher's first listing came back.
+    assert waiter.checks <= n // 4, dict(swf.calls)
     swf.close()
+
+
+def test_a_waiting_watcher_is_woken_by_the_service_not_by_polling(env):
+    env.workflow_worker(Gate)
+    client = env.client()
+    handle = client.start(Gate.run)
+    waiter = gevent.spawn(handle.result, timeout=30)
+    gevent.sleep(0.3)
+    listings = env.swf.calls["ListClosedWorkflowExecutions"]
+    gevent.sleep(1.0)  # nothing closes: a polling watcher would list dozens of times here
+    assert env.swf.calls["ListClosedWorkflowExecutions"] - listings <= 1
+    handle.signal("give", 7)
+    assert waiter.get(timeout=30) == 7
 
 
 def test_as_completed_yields_in_close_order_and_results_need_no_more_calls(env):
@@ -143,3 +159,36 @@ def test_result_timeout_while_open(env):
         handle.result(timeout=0.3)
     handle.signal("give", 3)
     assert handle.result(timeout=30) == 3
+
+
+@pytest.mark.parametrize("header", ["", "soon", "5", "-1 0", "nan 0", "5 x", "1e9 -3", "1 2 3"])
+def test_a_malformed_wait_header_is_answered_at_once_as_an_ordinary_listing(env, header):
+    from greenflow._extensions import CLOSE_WAIT_HEADER
+
+    def add_header(request, **_):
+        request.headers[CLOSE_WAIT_HEADER] = header
+
+    swf = connect(endpoint=env.service.endpoint)
+    swf.botocore.meta.events.register("before-send.swf.ListClosedWorkflowExecutions", add_header)
+    with gevent.Timeout(5):
+        answer = swf.call("ListClosedWorkflowExecutions", domain=env.domain, closeTimeFilter={"oldestDate": 0})
+    assert answer["executionInfos"] == []
+    swf.close()
+
+
+def test_a_held_listing_answers_when_the_service_stops():
+    from greenflow._extensions import CLOSE_WAIT_HEADER
+    from greenflow.testing import LocalTestEnvironment
+
+    with LocalTestEnvironment() as env:
+        swf = connect(endpoint=env.service.endpoint)
+        swf.botocore.meta.events.register(
+            "before-send.swf.ListClosedWorkflowExecutions",
+            lambda request, **_: request.headers.__setitem__(CLOSE_WAIT_HEADER, "60 0"))
+        held = gevent.spawn(swf.call, "ListClosedWorkflowExecutions", domain=env.domain,
+                            closeTimeFilter={"oldestDate": 0})
+        gevent.sleep(0.3)
+        assert not held.ready()  # held: nothing closed
+        env.service.call(lambda core: core.stop())
+        assert held.get(timeout=5)["executionInfos"] == []
+        swf.close()

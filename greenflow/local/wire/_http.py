@@ -43,12 +43,14 @@ import gevent
 from gevent.event import Event
 
 from ... import __version__
+from ..._extensions import CLOSE_WAIT_HEADER
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
+from .._close_wait import parse_close_wait
 from .._waiting import before_blocking
 
 log = logging.getLogger("greenflow.local")
@@ -332,8 +334,10 @@ class SWFProtocolHandler:
                 self.verifier.verify(method, target, headers, body)
             params = self._parse_json(body)
             self.validator.validate(operation, params)
-            if sock is not None and operation in LONG_POLLS and not params.get("nextPageToken"):
-                result = self._poll_watched(sock, buffer, operation, params)
+            hold = (parse_close_wait(headers.get(CLOSE_WAIT_HEADER))
+                    if operation == "ListClosedWorkflowExecutions" else None)
+            if sock is not None and (hold or operation in LONG_POLLS and not params.get("nextPageToken")):
+                result = self._poll_watched(sock, buffer, operation, params, hold=hold)
             else:
                 result = self.core.handle(operation, params)
             return 200, result if result is not None else {}
@@ -348,8 +352,13 @@ class SWFProtocolHandler:
             return 500, _common_fault("InternalFailure", "The local SWF service failed to answer the request; "
                                       "see its log", status=500).to_wire()
 
-    def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict) -> dict:
+    def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict,
+                      hold: tuple[float, int] | None = None) -> dict:
         """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
+
+        ``hold`` (seconds, closes already listed) makes a ``ListClosedWorkflowExecutions``
+        call a long poll too: it waits for an execution to close first
+        (``greenflow.local._close_wait``).
 
         The watcher starts when the poll is about to wait (see :mod:`greenflow.local._waiting`).
 
@@ -379,6 +388,10 @@ class SWFProtocolHandler:
         sock.settimeout(None)  # the watcher's reads wait as long as the poll does
         announced = before_blocking.set(watch)
         try:
+            if hold:
+                hold_until_closed = getattr(self.core, "hold_until_closed", None)
+                if hold_until_closed is not None:
+                    hold_until_closed(params, hold)
             return self.core.handle(operation, params)
         except gevent.GreenletExit:
             if hung_up:
