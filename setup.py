@@ -10,14 +10,20 @@ setup(
     long_description_content_type="text/x-rst",
     python_requires=">=3.11",
     packages=find_packages(include=["greenflow", "greenflow.*"]),
-    package_data={"greenflow": ["py.typed"]},
+    package_data={"greenflow": ["py.typed", "console/templates/*.html", "console/static/*"]},
     install_requires=[
         "gevent>=24.2",
         "greenlet>=3.0",
         "botocore>=1.34",
     ],
     extras_require={
-        "test": ["pytest>=8", "tzdata"],
+        # The tests drive the console in a real Chromium (the Debian package, see .ci/run)
+        # through Playwright, and read the metrics endpoints.
+        "test": ["pytest>=8", "tzdata", "playwright>=1.40", "flask>=3.0", "prometheus_client>=0.20"],
+        # `greenflow console`: the web console (Flask pages served by gevent).
+        "console": ["flask>=3.0"],
+        # Prometheus metrics of workers and the service (off unless asked for).
+        "metrics": ["prometheus_client>=0.20"],
         # Benchmarks: moto's SWF server and DBOS to compare with; tqdm draws `greenflow
         # bench`'s progress bar (a plain one without it).
         "bench": ["moto[server]>=5.0", "dbos>=3.4", "tqdm>=4.60"],

@@ -314,7 +314,12 @@ class WorkflowHandle:
 
         The history is read from SWF and replayed here, in this process, with the workflow
         code of today: no worker is involved and the execution is not touched. Works on
-        open and closed executions.
+        open and closed executions. Only decided history is replayed (a decision in
+        flight is left out), so a query never runs workflow code live nor a
+        ``side_effect`` function. ``name`` ``"__stack_trace"``
+        (:data:`greenflow.workflow.STACK_TRACE_QUERY`) is built in: for every live
+        workflow greenlet, its ``file:line`` and what it awaits (a dict; see
+        :class:`greenflow.workflow.StackTrace`).
 
         Args:
             workflow_classes: the workflow classes to replay with; by default the class the

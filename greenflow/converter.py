@@ -30,6 +30,8 @@ you trust completely: unpickling runs code chosen by the payload.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import dataclasses
 import datetime as _dt
 import decimal
@@ -41,7 +43,7 @@ import sys
 import traceback as _traceback
 import typing
 import uuid
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import DataConversionError, PayloadTooLargeError
 
@@ -52,6 +54,10 @@ __all__ = [
     "DEFAULT_CONVERTER",
     "RemoteException",
     "register",
+    "register_signature",
+    "register_pending",
+    "known_exceptions",
+    "exception_type_names",
     "failure_from_exception",
     "exception_from_failure",
     "check_size",
@@ -94,14 +100,18 @@ class RemoteException(Exception):
         message: its message (``str()`` of the original).
         traceback: the remote traceback as text ("" when unknown).
         remote_args: the original ``args``, converted back where possible.
+        type_names: ``module:qualname`` of the remote class and of the exception classes it
+            derives from, most derived first, as recorded by the sender (empty if unknown).
     """
 
-    def __init__(self, reason: str, message: str = "", traceback: str = "", remote_args: tuple = ()):
+    def __init__(self, reason: str, message: str = "", traceback: str = "", remote_args: tuple = (),
+                 type_names: tuple[str, ...] = ()):
         super().__init__(reason, message, traceback, remote_args)
         self.reason = reason
         self.message = message
         self.traceback = traceback
         self.remote_args = remote_args
+        self.type_names = tuple(type_names)
 
     def __str__(self) -> str:
         return f"{self.reason}: {self.message}" if self.message else self.reason
@@ -142,6 +152,32 @@ def _find_loaded(name: str) -> Any:
     return obj
 
 
+#: While set (see :func:`known_exceptions`), the only exception classes a payload may name.
+_KNOWN_EXCEPTIONS: contextvars.ContextVar[Mapping[str, type] | None] = contextvars.ContextVar(
+    "greenflow_known_exceptions", default=None)
+
+
+@contextlib.contextmanager
+def known_exceptions(classes: Mapping[str, type]) -> Iterator[None]:
+    """Rebuild only the exception classes in ``classes`` (``"module:qualname" -> class``) meanwhile.
+
+    The workflow runtime decodes history under this, with the classes the workflow's own
+    code imports: whether a failure comes back as ``PaymentDeclined`` or as a
+    :class:`RemoteException` must depend on the history and the workflow's code, not on
+    which modules the deciding process happens to have imported by then.
+    """
+    token = _KNOWN_EXCEPTIONS.set(classes)
+    try:
+        yield
+    finally:
+        _KNOWN_EXCEPTIONS.reset(token)
+
+
+def exception_type_names(cls: type) -> list[str]:
+    """``module:qualname`` of ``cls`` and of each exception class it derives from, most derived first."""
+    return [_type_name(c) for c in cls.__mro__ if issubclass(c, BaseException)]
+
+
 def _format_traceback(exc: BaseException) -> str:
     if exc.__traceback__ is not None:
         return "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -174,16 +210,21 @@ class JSONConverter(DataConverter):
         self._types[_type_name(cls)] = cls
         return cls
 
-    def register_annotations(self, func: Callable) -> None:
-        """Register every dataclass and enum named in ``func``'s type hints (``list[Order]`` too)."""
+    def register_annotations(self, func: Callable) -> bool:
+        """Register every dataclass and enum named in ``func``'s type hints (``list[Order]`` too).
+
+        Returns False when the hints cannot be resolved yet (a forward reference to a class
+        defined later in its module): call again once the module is fully imported.
+        """
         try:
             hints = typing.get_type_hints(func)
         except Exception:  # unresolved forward references: nothing we can safely register
-            return
+            return False
         for hint in hints.values():
             for cls in _walk_hint(hint):
                 if dataclasses.is_dataclass(cls) or issubclass(cls, enum.Enum):
                     self.register(cls)
+        return True
 
     @property
     def registered_types(self) -> tuple[type, ...]:
@@ -279,10 +320,10 @@ class JSONConverter(DataConverter):
             # Re-raised remote error: keep the original identity, not RemoteException's.
             return {TAG: "exception", "type": exc.reason, "message": exc.message,
                     "args": [self._encode_or_repr(a) for a in exc.remote_args],
-                    "attrs": {}, "traceback": _format_traceback(exc)}
+                    "attrs": {}, "traceback": _format_traceback(exc), "mro": list(exc.type_names)}
         attrs = {}
         for name, attr in vars(exc).items():
-            if name.startswith("_") or name == "remote_traceback":
+            if name.startswith("_") or name in ("remote_traceback", "remote_type_names"):
                 continue
             try:
                 attrs[name] = self.encode(attr)
@@ -294,7 +335,10 @@ class JSONConverter(DataConverter):
             message = repr(exc)
         return {TAG: "exception", "type": _type_name(type(exc)), "message": message,
                 "args": [self._encode_or_repr(a) for a in exc.args], "attrs": attrs,
-                "traceback": _format_traceback(exc)}
+                "traceback": _format_traceback(exc),
+                # The class hierarchy by name, so that a decider that cannot (or must not)
+                # rebuild the class still classifies the failure exactly (RetryPolicy).
+                "mro": getattr(exc, "remote_type_names", None) or exception_type_names(type(exc))}
 
     # ----------------------------------------------------------------- decoding
 
@@ -359,9 +403,13 @@ class JSONConverter(DataConverter):
         tb = tb if isinstance(tb, str) else ""
         raw_args = data.get("args", [])
         args = tuple(self.decode(raw_args)) if isinstance(raw_args, list) else ()
-        cls = _find_loaded(name)
+        mro = data.get("mro")
+        type_names = tuple(n for n in mro if isinstance(n, str)) if isinstance(mro, list) else ()
+        known = _KNOWN_EXCEPTIONS.get()
+        cls = _find_loaded(name) if known is None else known.get(name) if isinstance(name, str) else None
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
-            return RemoteException(_display_name(name), message, tb, args)
+            return RemoteException(_display_name(name), message, tb, args,
+                                   type_names=type_names or ((name,) if isinstance(name, str) else ()))
         try:
             exc = cls(*args)
         except Exception:
@@ -382,6 +430,8 @@ class JSONConverter(DataConverter):
             exc.__cause__ = cause  # greenflow's errors keep their cause in both places
         try:
             exc.remote_traceback = tb
+            if type_names:
+                exc.remote_type_names = type_names
         except (AttributeError, TypeError):
             pass
         return exc
@@ -515,6 +565,30 @@ class _PickledException:
 
 #: The converter used when none is given.
 DEFAULT_CONVERTER: JSONConverter = JSONConverter()
+
+_SIGNATURES_PENDING: dict[Callable, Any] = {}
+
+
+def register_signature(func: Callable, converter: Any = None) -> None:
+    """Register the dataclasses and enums of ``func``'s signature on ``converter`` (default: the default one).
+
+    Called where an activity or workflow method is *defined* (``@activities``, workflow
+    classes), so that what a payload decodes to depends on the code, never on which
+    workers this process happens to have built. Hints that cannot be resolved yet (a class
+    defined further down the module) are kept and retried by :func:`register_pending`,
+    which the workflow runtime calls before it decodes anything. Other converters register
+    nothing (they need no allow-list).
+    """
+    target = DEFAULT_CONVERTER if converter is None else converter
+    if isinstance(target, JSONConverter) and not target.register_annotations(func):
+        _SIGNATURES_PENDING[func] = target
+
+
+def register_pending() -> None:
+    """Retry the signatures :func:`register_signature` could not resolve at definition time."""
+    for func, target in list(_SIGNATURES_PENDING.items()):
+        if target.register_annotations(func):
+            del _SIGNATURES_PENDING[func]
 
 
 def register(cls: type) -> type:

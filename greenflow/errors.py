@@ -88,11 +88,21 @@ class WorkflowBlockingError(WorkflowError):
     """Workflow code blocked on gevent or real I/O instead of the workflow API (a user bug)."""
 
 
+class WorkflowAbortedError(WorkflowError):
+    """Workflow code raised ``SystemExit``, ``KeyboardInterrupt`` or another ``BaseException``
+    that is not an ``Exception`` (a user bug, e.g. ``sys.exit()`` in workflow code).
+
+    It is contained to its decision task: the task is left unanswered (SWF retries it after
+    its timeout) and the worker goes on deciding other executions. The original exception
+    is the ``__cause__``.
+    """
+
+
 #: Errors of workflow code that fail the *decision task*, not the execution: the worker
 #: does not answer the task, so SWF retries it until fixed code is deployed (unless the
 #: worker runs with ``fail_on_nondeterminism``). ``retry()`` never retries them, and an
 #: escaping one never becomes the workflow's own ``FailWorkflowExecution``.
-DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError)
+DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError, WorkflowAbortedError)
 
 
 class CancelledError(WorkflowError):

@@ -10,10 +10,10 @@ import importlib
 import pytest
 
 WORKFLOW = [
-    "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
+    "Awaited", "GreenletStack", "STACK_TRACE_QUERY", "StackTrace", "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
     "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
-    "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
+    "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
     "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options", "workflow_type_of",
     "workflow_types",
 ]

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from greenlet import getcurrent
 
 from greenflow._swf_rules import MAX_DESCRIPTION
+from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError
 from greenflow.workflow._descriptor import ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
@@ -170,6 +171,10 @@ def activities(task_list: str | None = None, schedule_to_start_timeout: Any = No
                 converter=converter, **timeouts)
         if problems:
             raise DefinitionError(f"@activities on {cls.__qualname__}: " + "; ".join(problems))
+        for attr in table:
+            # Registered where the activity is defined, so every process that imports it
+            # (a workflow-only worker too) decodes its dataclass results the same way.
+            register_signature(found[attr].fn, converter)
         cls._gf_activity_types = table
         return cls
 

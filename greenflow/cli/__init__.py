@@ -10,6 +10,7 @@ status. :data:`COMMAND_GROUPS` lists them; a new group is a new module added the
 * :mod:`._executions` – ``start``, ``signal``, ``cancel``, ``terminate``, ``list``,
   ``describe``, ``history``.
 * :mod:`._replay` – ``replay``: a saved history against today's code.
+* :mod:`._console` – ``console``: the web console (the ``console`` extra).
 * :mod:`._bench` – ``bench``: throughput of the standard workloads or of your workflow.
 * :mod:`._common` (options, errors → exit statuses, JSON) and :mod:`._definitions` (finding
   workflow classes and activities in modules) serve them.
@@ -28,7 +29,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _bench, _executions, _replay, _service, _worker
+from . import _bench, _console, _executions, _replay, _service, _worker
 
 #: Each group's ``add_commands(subparsers)``, in the order ``greenflow --help`` lists them.
 COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
@@ -36,6 +37,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     _worker.add_commands,
     _executions.add_commands,
     _replay.add_commands,
+    _console.add_commands,
     _bench.add_commands,
 )
 

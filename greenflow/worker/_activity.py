@@ -12,6 +12,12 @@ How it keeps its promises:
   (``reason`` = exception type, ``details`` = converted exception and traceback), or
   canceled (a heartbeat learned of a cancel request and the activity let
   :class:`~greenflow.errors.CancelledError` escape). Manual activities are not answered.
+* **Answers even a BaseException**: an activity raising one that is not an ``Exception``
+  (most often ``gevent.Timeout`` escaping ``with gevent.Timeout(...)``) is failed at once
+  with that type as reason. ``SystemExit``/``KeyboardInterrupt`` raised by an activity are
+  answered the same way and then propagate, so the process stops as the code asked;
+  ``GreenletExit`` is how the worker itself interrupts tasks at shutdown (answered as
+  :class:`~greenflow.errors.WorkerShutdownError`).
 * **Shuts down gracefully**: stop polling, let running tasks finish within
   ``shutdown_timeout`` (default 70 s), answer them; tasks still running then are interrupted and answered
   as failed, so the workflow learns at once instead of after a timeout. Open long polls
@@ -274,6 +280,15 @@ class ActivityWorker(PollingWorker):
             return
         except Exception as exc:
             self._fail(ctx, exc, converter, what)
+            return
+        except BaseException as exc:
+            # Not an Exception: gevent.Timeout from `with gevent.Timeout(...)` in the activity,
+            # SystemExit, KeyboardInterrupt... Answered at once as a failure so the workflow
+            # never waits for a timeout; SystemExit and KeyboardInterrupt then go on up, so
+            # the process stops as the code asked (see the module docstring).
+            self._fail(ctx, exc, converter, what)
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                raise
             return
         if ctx.manual:
             log.debug("%s returned; it completes manually (task token kept by the application)", what)

@@ -256,6 +256,9 @@ class WorkflowWorker(PollingWorker):
             log.error("BLOCKING WORKFLOW CODE %s: %s -- the decision task is left unanswered; SWF retries "
                       "it after its timeout", name, error)
             return
+        except errors.WorkflowAbortedError as error:  # sys.exit()/KeyboardInterrupt in workflow code
+            log.error("ABORTED WORKFLOW CODE %s: %s", name, error)
+            return
         except Exception:
             # A greenflow bug or a broken task: not answering lets SWF retry it later.
             log.exception("workflow worker: deciding %s failed; the decision task is left unanswered", name)

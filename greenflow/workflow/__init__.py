@@ -22,14 +22,15 @@ through the class), ``_validate`` (decoration-time checks; SWF's rules are in
 (functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_commands``
 (commands and their decisions), ``_run`` (one run's replay state), ``_decider``
 (decision tasks, live-run cache), ``_split`` (decision limits), ``_replayer``,
-``_retry``, ``_logger``, ``_starter``. The argument wire form, shared with the activity
+``_retry``, ``_logger``, ``_starter``, ``_stack`` (stack traces of a replayed run, the
+built-in ``__stack_trace`` query). The argument wire form, shared with the activity
 worker and the client, is :mod:`greenflow._payload`.
 """
 
 from __future__ import annotations
 
 from ._api import (DEFAULT_VERSION, continue_as_new, info, is_replaying, now, random, request_cancel_external,
-                   side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
+                   shield, side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
                    wait_until)
 from ._decider import Decider
 from ._definition import WorkflowDefinition, WorkflowType, execute, query, signal, workflow, workflow_type_of, \
@@ -41,12 +42,13 @@ from ._replayer import Replayer, ReplayResult
 from ._retry import RetryPolicy, retry
 from ._run import WorkflowInfo
 from ._split import DecisionResult
+from ._stack import STACK_TRACE_QUERY, Awaited, GreenletStack, StackTrace
 
 __all__ = [
-    "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
+    "Awaited", "GreenletStack", "STACK_TRACE_QUERY", "StackTrace", "DEFAULT_VERSION", "Decider", "DecisionResult", "Future", "ReplayResult", "Replayer", "RetryPolicy",
     "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
-    "request_cancel_external", "retry", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
+    "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn", "start_timer",
     "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options", "workflow_type_of",
     "workflow_types",
 ]

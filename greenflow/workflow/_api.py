@@ -16,6 +16,7 @@ command sequence; guard the change with :func:`version`, or replay fails with
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime
 import uuid as _uuid
@@ -25,13 +26,14 @@ from greenlet import getcurrent
 
 from greenflow.errors import WorkflowError
 
+from ._cancel import shield as _shield
 from ._hub import Future, wait_futures
 from ._run import DEFAULT_VERSION, WorkflowInfo, current_run
 from ._validate import name_problem
 
 __all__ = ["sleep", "start_timer", "now", "spawn", "wait_all", "wait_any", "wait_until", "random", "uuid4",
            "side_effect", "version", "continue_as_new", "signal_external", "request_cancel_external", "info",
-           "is_replaying", "DEFAULT_VERSION"]
+           "is_replaying", "shield", "DEFAULT_VERSION"]
 
 
 def sleep(seconds: float | datetime.timedelta) -> None:
@@ -177,7 +179,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float | None = None) -> b
         timer._waiters.append(g)
     try:
         while True:
-            run.hub.suspend()
+            run.hub.suspend((timer,) if timer is not None else (), predicate)
             if entry not in run.hub.conditions:  # woken by the predicate (or its exception)
                 return True
             if timer is not None and timer.done():
@@ -319,3 +321,20 @@ def is_replaying() -> bool:
     :data:`~greenflow.workflow.logger`). Never branch on it in code that makes commands.
     """
     return current_run().replaying
+
+
+def shield() -> contextlib.AbstractContextManager[None]:
+    """``with shield():`` runs its block without being interrupted by cancellation.
+
+    A workflow cancel request (or ``cancel()`` of a spawned function's future) reaches
+    every greenlet of its scope once, and every activity, timer and child workflow they
+    started; but not what is made inside this block: its activities, timers and children
+    are not cancelled, greenlets spawned in it are outside the scope, and the calling
+    greenlet gets its :class:`~greenflow.errors.CancelledError` only at its first blocking
+    call after the block. Use it for work that must finish, such as charging a card or
+    cleanup that must not be abandoned. Makes no command; never blocks.
+
+    Raises:
+        WorkflowError: called outside workflow code.
+    """
+    return _shield()

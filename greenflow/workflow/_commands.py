@@ -35,7 +35,7 @@ def _type_differs(attrs: dict, member: str, name: str, version: str) -> bool:
 class Command:
     """Base of all commands; see the module docstring."""
 
-    __slots__ = ("id", "future", "batch", "location", "event_id")
+    __slots__ = ("id", "future", "batch", "location", "event_id", "seq", "shielded")
     kind = ""
     decision_type = ""
 
@@ -45,6 +45,8 @@ class Command:
         self.batch = 0
         self.location = location
         self.event_id = 0  # the initiating event, once history confirms the command
+        self.seq = 0  # the order the run made its commands in
+        self.shielded = False  # made inside shield(): no cancellation reaches it
 
     @property
     def key(self) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from greenflow.converter import DEFAULT_CONVERTER
 from greenflow.errors import DefinitionError, NonDeterministicWorkflowError
 
 from ._definition import workflow_types
-from ._run import WorkflowRun, infer_run_id
+from ._run import WorkflowRun, decided_events, infer_run_id
 from ._split import DecisionResult, build_decisions
 from ._watchdog import DEFAULT_STEP_TIMEOUT
 
@@ -127,8 +127,12 @@ class Decider:
         """Replay ``events`` and evaluate ``@query`` ``query_name(*args)`` on the workflow's state.
 
         Give ``run_id`` when the workflow uses ``random()``/``uuid4()``: they are seeded from it.
+        Only decided history is replayed (a decision in flight is left out, see
+        :func:`~greenflow.workflow._run.decided_events`), so nothing runs live: a query never
+        runs a ``side_effect`` function, and one that makes a command gets ``GF-QUERY``.
+        The built-in query ``"__stack_trace"`` works on every workflow (see ``_stack``).
         """
-        events = list(events)
+        events = decided_events(list(events))
         run = self._new_run(workflow_id, run_id or infer_run_id(events))
         try:
             run.feed(events)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from greenlet import getcurrent
 
+from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError, WorkflowError
 
 from ._descriptor import ClassStub, StubMethod
@@ -159,17 +160,29 @@ def _mark(decorator: str, what: str, attribute: str, name: str | None) -> Callab
     return decorate
 
 
-def signal(name: str | None = None) -> Callable[[Callable], Callable]:
+def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callable], Callable]:
     """Mark a method as the handler of signal ``name`` (default: the method name).
 
     Each signal runs the handler in a new workflow greenlet, in history order; it may block
     (call activities, sleep). An exception escaping a handler fails the execution.
     Handlers are part of the replayed code: what a handler does is as much a part of the
     command sequence as the ``@execute`` method.
+
+    Anyone who may signal the execution can send any payload. A signal whose input does not
+    convert, or whose arguments do not fit the handler's parameters, is *rejected*: the
+    handler does not run, the worker logs an error naming the signal (``GF-SIGNAL-REJECTED``)
+    and the execution goes on. With ``strict=True`` such a signal fails the execution
+    instead, as an exception in the handler does.
     """
     if callable(name):  # bare @signal
         return signal()(name)
-    return _mark("@signal", "signal name", "_gf_signal", name)
+
+    def decorate(fn: Callable) -> Callable:
+        marked = _mark("@signal", "signal name", "_gf_signal", name)(fn)
+        marked._gf_signal_strict = bool(strict)
+        return marked
+
+    return decorate
 
 
 def query(name: str | None = None) -> Callable[[Callable], Callable]:
@@ -222,6 +235,9 @@ def _collect(cls: type, name: str, converter: Any) -> _Definition:
                 problems.append(f"methods {queries[value._gf_query]} and {attr} both answer query {value._gf_query!r}")
             queries[value._gf_query] = attr
     _raise(f"workflow class {cls.__qualname__}", problems)
+    for attr in [*types_, *signals.values(), *queries.values()]:
+        function = found[attr]
+        register_signature(function.fn if isinstance(function, ExecuteMethod) else function, converter)
     return _Definition(name, types_, signals, queries, converter)
 
 

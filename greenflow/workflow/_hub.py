@@ -25,8 +25,9 @@ from typing import Any, Callable, Iterable
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from greenflow.errors import CancelledError, WorkflowBlockingError, WorkflowError
+from greenflow.errors import CancelledError, WorkflowAbortedError, WorkflowBlockingError, WorkflowError
 
+from ._cancel import cancel_scope
 from ._watchdog import StepTimeout, StepWatch, current_watch
 
 log = logging.getLogger("greenflow.workflow")
@@ -48,17 +49,21 @@ class RunEvicted(BaseException):
 _INTERNAL_FILES: dict[str, bool] = {}
 
 
+def frame_is_internal(frame: Any) -> bool:
+    """True if ``frame`` runs greenflow's own code (not the user's)."""
+    filename = frame.f_code.co_filename
+    inside = _INTERNAL_FILES.get(filename)
+    if inside is None:
+        inside = _INTERNAL_FILES[filename] = filename.startswith(_PACKAGE_DIR)
+    return inside
+
+
 def caller_location() -> str:
     """``file:line`` of the innermost frame outside greenflow: the user's call (for messages)."""
     frame = sys._getframe(1)
-    internal = _INTERNAL_FILES
     while frame is not None:
-        filename = frame.f_code.co_filename
-        inside = internal.get(filename)
-        if inside is None:
-            inside = internal[filename] = filename.startswith(_PACKAGE_DIR)
-        if not inside:
-            return f"{filename}:{frame.f_lineno}"
+        if not frame_is_internal(frame):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "<unknown>"
 
@@ -80,19 +85,38 @@ def _blocking_call() -> str:
 
 
 class WorkflowGreenlet(greenlet):
-    """A greenlet running workflow code (``@execute``, a ``spawn``, a signal handler)."""
+    """A greenlet running workflow code (``@execute``, a ``spawn``, a signal handler).
+
+    ``role`` is ``"main"``, ``"signal"``, ``"spawn"`` or ``"query"``; ``serial`` orders
+    greenlets by creation; ``waiting_on`` is what it is blocked on, for stack traces:
+    ``(futures, predicate)`` (either may be empty/None), or None while it runs.
+    """
 
     def __init__(self, run, function: Callable, args: tuple = (), kwargs: dict | None = None,
-                 name: str = "workflow greenlet"):
+                 name: str = "workflow greenlet", role: str = "spawn"):
         super().__init__(self._body, parent=run.hub.greenlet)
         self.gf_run = run
         self.gf_name = name
+        self.role = role
+        run.hub.serial += 1
+        self.serial = run.hub.serial
+        self.waiting_on: tuple[tuple, Callable | None] | None = None
+        # Cancellation scope (see ``_cancel``): the greenlet that spawned this one, the ones
+        # it spawned, whether it was spawned inside ``shield()`` (then a cancel of its
+        # spawner does not reach it), the commands it made, and the cancel state.
+        self.spawner: WorkflowGreenlet | None = None
+        self.spawned: list[WorkflowGreenlet] = []
+        self.detached = False
+        self.commands: list = []
+        self.shield_depth = 0
+        self.cancel_delivered = False
+        self.deferred_cancel: BaseException | None = None
         self.blocked = False
         self.pending_exc: BaseException | None = None
         self.function = function
         self.args = args
         self.kwargs = kwargs or {}
-        self.future = Future(run, name)
+        self.future = Future(run, name, self)
         self.future._cancel_fn = self._cancel
 
     def _body(self) -> None:
@@ -106,7 +130,9 @@ class WorkflowGreenlet(greenlet):
             return
         except BaseException as exc:  # noqa: BLE001 - everything is reported through the future
             if not isinstance(exc, (Exception, StopWorkflow)):
-                run.fatal(exc)  # KeyboardInterrupt & co. stop the decider, not the workflow
+                # sys.exit(), KeyboardInterrupt & co. fail this decision task only: the
+                # worker goes on (and the execution is not failed for it).
+                run.fatal(aborted(exc, self.gf_name))
             self.future._fail(exc)
         else:
             self.future._resolve(value)
@@ -114,7 +140,7 @@ class WorkflowGreenlet(greenlet):
             run.hub.live.discard(self)
 
     def _cancel(self) -> bool:
-        self.gf_run.hub.wake(self, CancelledError(f"{self.gf_name} was cancelled"))
+        self.gf_run.hub.cancel_scope([self], f"{self.gf_name} was cancelled")
         return True
 
     def switch_out(self) -> None:
@@ -126,6 +152,21 @@ class WorkflowGreenlet(greenlet):
             "Future.result() or wait_until() instead.")
         self.gf_run.fatal(error)
         raise error
+
+
+def aborted(exc: BaseException, where: str) -> WorkflowAbortedError:
+    """The decision-task error for a ``SystemExit``/``KeyboardInterrupt``... raised by workflow code."""
+    tb = exc.__traceback__
+    location = "<unknown>"
+    while tb is not None:  # the innermost user frame
+        if not frame_is_internal(tb.tb_frame):
+            location = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    error = WorkflowAbortedError(
+        f"GF-ABORTED: workflow code ({where}) raised {type(exc).__name__}({exc}) at {location}. Workflow code "
+        "must not exit the process; the decision task is left unanswered and the worker goes on.")
+    error.__cause__ = exc
+    return error
 
 
 class _HubGreenlet(greenlet):
@@ -147,12 +188,18 @@ class Hub:
         self._driver: greenlet | None = None
         self._watch: StepWatch | None = None
         self._killing = False
+        self.serial = 0
 
     # ---------------------------------------------------------------- driver side
     def spawn(self, function: Callable, args: tuple = (), kwargs: dict | None = None,
-              name: str = "workflow greenlet", context=None) -> WorkflowGreenlet:
+              name: str = "workflow greenlet", context=None, role: str = "spawn") -> WorkflowGreenlet:
         """Create a workflow greenlet and put it at the end of the ready queue."""
-        g = WorkflowGreenlet(self.run, function, args, kwargs, name)
+        g = WorkflowGreenlet(self.run, function, args, kwargs, name, role)
+        spawner = getcurrent()
+        if isinstance(spawner, WorkflowGreenlet) and spawner.gf_run is self.run and role == "spawn":
+            g.spawner = spawner
+            g.detached = spawner.shield_depth > 0
+            spawner.spawned.append(g)
         if context is not None:
             g.gr_context = context
         self.live.add(g)
@@ -200,22 +247,46 @@ class Hub:
             self._driver.switch()
 
     def _check_conditions(self) -> bool:
-        """Wake the first waiter whose predicate became true; True if one was woken."""
+        """Wake the first waiter whose predicate became true; True if one was woken.
+
+        Predicates are workflow code too: each runs as a step under the watchdog, so a
+        predicate that loops is stopped and reported like any other step.
+        """
+        watch = self._watch
         for entry in self.conditions:
             g, predicate = entry
             if not g.blocked:
                 continue
+            watch.begin(self.run)
             try:
                 satisfied = predicate()
-            except Exception as exc:  # noqa: BLE001 - raised in the waiting greenlet
-                self.conditions.remove(entry)
-                self.wake(g, exc)
-                return True
+            except StepTimeout:
+                watch.end()
+                return False  # the run is marked fatal: stop, the decision task fails
+            except (GreenletExit, RunEvicted):
+                watch.end()
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit & co.: contained like in a greenlet
+                if isinstance(exc, Exception):
+                    watch.end()
+                    self.conditions.remove(entry)
+                    self.wake(g, exc)
+                    return True
+                watch.end()
+                self.run.fatal(aborted(exc, f"the wait_until() predicate of {g.gf_name}"))
+                return False
+            watch.end()
+            if self.run.fatal_error is not None:
+                return False
             if satisfied:
                 self.conditions.remove(entry)
                 self.wake(g)
                 return True
         return False
+
+    def cancel_scope(self, roots: list[WorkflowGreenlet], message: str) -> None:
+        """Cancel ``roots`` and everything they started, once; see :func:`._cancel.cancel_scope`."""
+        cancel_scope(self, roots, message)
 
     def kill_all(self) -> None:
         """Unwind every live greenlet with :class:`RunEvicted` (their ``finally`` blocks run)."""
@@ -233,8 +304,11 @@ class Hub:
             self._drive()
 
     # ---------------------------------------------------------------- workflow side
-    def suspend(self) -> None:
-        """Block the current workflow greenlet until :meth:`wake` resumes it (or throws into it)."""
+    def suspend(self, futures: tuple = (), predicate: Callable | None = None) -> None:
+        """Block the current workflow greenlet until :meth:`wake` resumes it (or throws into it).
+
+        ``futures`` and ``predicate`` say what it waits for (kept for stack traces only).
+        """
         g = getcurrent()
         if not isinstance(g, WorkflowGreenlet) or g.gf_run is not self.run:
             raise WorkflowError("this call blocks, so it must run in workflow code (in @execute, a "
@@ -245,7 +319,11 @@ class Hub:
             exc, g.pending_exc = g.pending_exc, None
             raise exc
         g.blocked = True
-        self.greenlet.switch()
+        g.waiting_on = (futures, predicate)
+        try:
+            self.greenlet.switch()
+        finally:
+            g.waiting_on = None
 
     def wake(self, g: WorkflowGreenlet, exc: BaseException | None = None) -> None:
         """Make ``g`` ready (FIFO); an ``exc`` is raised at its blocking point.
@@ -274,10 +352,12 @@ class Future:
     waiting (FIFO); done callbacks run in the order they were added.
     """
 
-    __slots__ = ("_run", "_value", "_exc", "_waiters", "_cancel_fn", "description", "__weakref__")
+    __slots__ = ("_run", "_value", "_exc", "_waiters", "_cancel_fn", "description", "source", "__weakref__")
 
-    def __init__(self, run: Any, description: str = ""):
+    def __init__(self, run: Any, description: str = "", source: Any = None):
         self._run = run
+        #: What settles it: the command (activity, timer...) or the spawned greenlet.
+        self.source = source
         self._value: Any = _PENDING
         self._exc: BaseException | None = None
         self._waiters: list = []
@@ -367,9 +447,9 @@ class Future:
         while self._value is _PENDING:
             self._waiters.append(g)
             try:
-                hub.suspend()
+                hub.suspend((self,))
             except CancelledError:
-                if self._value is _PENDING:
+                if self._value is _PENDING and not _shielded(self):
                     self.cancel()
                 raise
             finally:
@@ -402,6 +482,14 @@ class Future:
                 waiter(self)
 
 
+def _shielded(future: Future) -> bool:
+    """True if ``future`` was started inside ``shield()`` (a cancellation must not reach it)."""
+    source = future.source
+    if isinstance(source, WorkflowGreenlet):
+        return source.detached
+    return bool(getattr(source, "shielded", False))
+
+
 def wait_futures(run, futures: Iterable[Future], count: int) -> None:
     """Block the current workflow greenlet until at least ``count`` of ``futures`` are done."""
     futures = list(futures)
@@ -412,7 +500,7 @@ def wait_futures(run, futures: Iterable[Future], count: int) -> None:
         for f in pending:
             f._waiters.append(g)
         try:
-            hub.suspend()
+            hub.suspend(tuple(pending))
         finally:
             for f in pending:
                 if f._value is _PENDING:

@@ -10,7 +10,8 @@ from typing import Any, Iterable
 from greenflow.converter import DEFAULT_CONVERTER
 
 from ._decider import build_registry
-from ._run import WorkflowRun, infer_run_id
+from ._run import WorkflowRun, decided_events, infer_run_id
+from ._stack import StackTrace
 from ._split import DecisionResult, build_decisions
 
 
@@ -51,15 +52,8 @@ class Replayer:
         the history does not say it (``workflowExecution``); otherwise it is guessed from
         default child IDs in the history, if any.
         """
-        if isinstance(history, str):
-            history = json.loads(history)
-        execution = {}
-        if isinstance(history, dict):
-            execution = history.get("workflowExecution") or {}
-            history = history["events"]
-        events = list(history)
-        run_id = run_id or execution.get("runId") or infer_run_id(events)
-        run = WorkflowRun(self.registry, workflow_id or execution.get("workflowId", ""), run_id, self.converter)
+        events, workflow_id, run_id = self._events(history, workflow_id, run_id)
+        run = WorkflowRun(self.registry, workflow_id, run_id, self.converter)
         try:
             run.feed(events)
             result = DecisionResult([])
@@ -68,6 +62,32 @@ class Replayer:
             return ReplayResult(result.decisions, run.closed, run.events_handled)
         finally:
             run.kill()
+
+    def stack_trace(self, history: Any, *, workflow_id: str | None = None, run_id: str | None = None) -> StackTrace:
+        """Replay the *decided* part of ``history`` and return where each live greenlet stands.
+
+        ``history`` is taken in the same forms as :meth:`replay`. A decision in flight (a
+        trailing ``DecisionTaskStarted``) is left out, so no workflow code runs live.
+        """
+        events, workflow_id, run_id = self._events(history, workflow_id, run_id)
+        run = WorkflowRun(self.registry, workflow_id, run_id, self.converter)
+        try:
+            run.feed(decided_events(events))
+            return run.stack_trace()
+        finally:
+            run.kill()
+
+    @staticmethod
+    def _events(history: Any, workflow_id: str | None, run_id: str | None) -> tuple[list[dict], str, str]:
+        if isinstance(history, str):
+            history = json.loads(history)
+        execution = {}
+        if isinstance(history, dict):
+            execution = history.get("workflowExecution") or {}
+            history = history["events"]
+        events = list(history)
+        return (events, workflow_id or execution.get("workflowId", ""),
+                run_id or execution.get("runId") or infer_run_id(events))
 
     def replay_file(self, path: str | os.PathLike, **kwargs: Any) -> ReplayResult:
         """Replay a history saved as JSON (a list of events or ``{"events": [...]}``)."""

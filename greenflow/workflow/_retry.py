@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from greenflow.errors import DECISION_TASK_ERRORS, ActivityTaskFailedError, CancelledError
+from greenflow.converter import exception_type_names
+from greenflow.errors import DECISION_TASK_ERRORS, ActivityTaskFailedError, CancelledError, ChildWorkflowFailedError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,8 +16,9 @@ class RetryPolicy:
     Attempt ``n`` (from 1) that fails waits ``min(initial_interval * backoff_coefficient **
     (n - 1), max_interval)`` seconds (a durable timer) before attempt ``n + 1``, up to
     ``max_attempts`` attempts in all (0 = unlimited). ``non_retryable`` lists exception
-    classes (or their names) that are raised at once; for an activity failure they are
-    matched against the rebuilt cause and its reason. Cancellation is never retried.
+    classes (or their names) that are raised at once; for an activity or child failure they
+    are matched against the type names history recorded for the cause (see
+    :meth:`is_retryable`). Cancellation is never retried.
     """
 
     max_attempts: int = 3
@@ -50,23 +52,45 @@ class RetryPolicy:
         return min(delay, self.max_interval) if self.max_interval is not None else delay
 
     def is_retryable(self, error: BaseException) -> bool:
-        """False for cancellation, greenflow's fatal errors, and ``non_retryable`` matches."""
+        """False for cancellation, greenflow's fatal errors, and ``non_retryable`` matches.
+
+        An activity's or child's failure is classified by the type names its history event
+        recorded (the remote class and every exception class it derives from), never by
+        which classes this process could rebuild: the same history always gets the same
+        answer. A name matches a recorded ``module:qualname`` by its qualified name
+        (``"PaymentDeclined"``), its dotted path (``"shop.errors.PaymentDeclined"``) or SWF's
+        ``reason``; a class matches by its ``module:qualname``, or by ``isinstance`` for the
+        error raised in workflow code itself.
+        """
         if isinstance(error, (CancelledError, *DECISION_TASK_ERRORS)) \
                 or not isinstance(error, Exception):
             return False
-        candidates = [error]
-        if isinstance(error, ActivityTaskFailedError) and error.cause is not None:
-            candidates.append(error.cause)
-        names = {type(c).__name__ for c in candidates}
-        if isinstance(error, ActivityTaskFailedError) and error.reason:
-            names.add(error.reason)
+        names = set(exception_type_names(type(error)))
+        cause = getattr(error, "cause", None)
+        remote = isinstance(error, (ActivityTaskFailedError, ChildWorkflowFailedError))
+        if remote and isinstance(cause, BaseException):
+            names.update(recorded_type_names(cause))
+        reason = getattr(error, "reason", None) if remote else None
         for item in self.non_retryable:
             if isinstance(item, str):
-                if item in names:
+                if item == reason or any(_name_matches(item, name) for name in names):
                     return False
-            elif any(isinstance(c, item) for c in candidates):
+            elif isinstance(error, item) or f"{item.__module__}:{item.__qualname__}" in names:
                 return False
         return True
+
+
+def recorded_type_names(exc: BaseException) -> tuple[str, ...]:
+    """``module:qualname`` of ``exc``'s class and bases as its sender recorded them (else as known here)."""
+    recorded = getattr(exc, "type_names", None) or getattr(exc, "remote_type_names", None)
+    if isinstance(recorded, tuple) and recorded:
+        return recorded
+    return tuple(exception_type_names(type(exc)))
+
+
+def _name_matches(item: str, type_name: str) -> bool:
+    module, _, qualname = type_name.partition(":")
+    return item in (qualname, f"{module}.{qualname}", type_name)
 
 
 def retry(policy: RetryPolicy, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

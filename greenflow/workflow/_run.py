@@ -24,6 +24,7 @@ import contextvars
 import dataclasses
 import datetime
 import hashlib
+import inspect
 import logging
 import math
 import random as _random
@@ -37,12 +38,16 @@ from greenflow import errors
 from greenflow._payload import decode_args, encode_args, encode_value
 from greenflow._swf_rules import FORBIDDEN_NAME_CHARS, MAX_DURATION_SECONDS
 from greenflow._swf_rules import event_attributes as attrs_of
-from greenflow.converter import exception_from_failure, failure_from_exception
+from greenflow.converter import exception_from_failure, failure_from_exception, known_exceptions, register_pending
 from greenflow.errors import CancelledError, NonDeterministicWorkflowError, WorkflowError
 
 from . import _commands as C
+from ._cancel import track
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
+from ._known import known_exception_classes
 from ._options import current_activity_options, current_workflow_options
+from ._stack import STACK_TRACE_QUERY, StackTrace
+from ._stack import collect as collect_stack
 from ._watchdog import DEFAULT_STEP_TIMEOUT
 
 log = logging.getLogger("greenflow.workflow")
@@ -133,6 +138,7 @@ class WorkflowRun:
         self.converter = converter
         self.hub = Hub(self)
         self.counter = 0
+        self.command_seq = 0
         self.pending: dict[tuple[str, str], C.Command] = {}
         self.by_event: dict[int, C.Command] = {}
         self.timers: dict[str, C.Command] = {}
@@ -149,6 +155,7 @@ class WorkflowRun:
         self.now: datetime.datetime | None = None
         self.markers: dict[str, str | None] = {}
         self.versions: dict[str, int] = {}
+        self.skipped_markers: set[str] = set()  # version markers replay passed with no version() call
         self.close: C.Close | None = None
         self.closed = False
         self.cancel_requested = False
@@ -156,6 +163,8 @@ class WorkflowRun:
         self.instance = None
         self.definition = None
         self.info: WorkflowInfo | None = None
+        #: The only exception classes history may rebuild in this run (see ``_known``).
+        self.known_exceptions: dict[str, type] = {}
         self.fatal_error: BaseException | None = None
         #: The longest one step of this run's workflow code may run (see ``_watchdog``).
         self.step_timeout: float | None = DEFAULT_STEP_TIMEOUT
@@ -268,7 +277,8 @@ class WorkflowRun:
         for event in batch_events:
             handler = apply.get(event["eventType"])
             if handler is not None:
-                handler(self, event)
+                with known_exceptions(self.known_exceptions):
+                    handler(self, event)
         self.hub.run_until_quiescent()
         if self.fatal_error is not None:
             raise self.fatal_error
@@ -407,6 +417,16 @@ class WorkflowRun:
             self.close.resend = True
             self.close.batch = self.batch
 
+    def _on_marker(self, event):
+        name = event["markerRecordedEventAttributes"]["markerName"]
+        key = ("marker", name)
+        if key not in self.pending and name.startswith(VERSION_MARKER):
+            # No code asks for this change any more (its version() call was removed once
+            # the runs that took the old branch had closed): skip it, as Temporal does.
+            self.skipped_markers.add(name)
+            return
+        self._match(event, key)
+
     def _on_lambda(self, event):
         a = attrs_of(event)
         raise self._nondeterministic(event, ("lambda", a.get("id", "")))
@@ -427,6 +447,8 @@ class WorkflowRun:
             self.fatal(error)
             return
         cls, method_name = entry
+        register_pending()  # dataclasses named by signatures defined further down their module
+        self.known_exceptions = known_exception_classes(cls)
         self.definition = cls._gf_definition
         self.converter = self.definition.converter or self.default_converter
         parent = a.get("parentWorkflowExecution") or {}
@@ -445,11 +467,12 @@ class WorkflowRun:
 
         def main():
             self.instance = cls()
-            args, kwargs = decode_args(self.converter, text)
+            with known_exceptions(self.known_exceptions):
+                args, kwargs = decode_args(self.converter, text)
             return function(self.instance, *args, **kwargs)
 
         self.main = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
-                                   context=contextvars.Context())
+                                   context=contextvars.Context(), role="main")
         self.main.future._on_done(self._on_main_done)
 
     def _on_main_done(self, future: Future) -> None:
@@ -482,10 +505,15 @@ class WorkflowRun:
         self.close = close
 
     def _apply_cancel_requested(self, event):
+        # Delivered once: later requests are recorded in history but change nothing.
+        if self.cancel_requested:
+            return
         self.cancel_requested = True
-        main = self.main
-        if main is not None and not main.dead and not main.future.done():
-            self.hub.wake(main, CancelledError("the workflow execution was asked to cancel"))
+        if self.main is None or self.main.future.done():
+            return
+        # The whole workflow is the scope: main, signal handlers, all they spawned and started.
+        roots = sorted((g for g in self.hub.live if g.role in ("main", "signal")), key=lambda g: g.serial)
+        self.hub.cancel_scope(roots, "the workflow execution was asked to cancel")
 
     def _apply_signaled(self, event):
         a = event["workflowExecutionSignaledEventAttributes"]
@@ -501,14 +529,28 @@ class WorkflowRun:
         def handler():
             if self.instance is None:
                 return None
-            args, kwargs = decode_args(self.converter, text)
-            return getattr(self.instance, method_name)(*args, **kwargs)
+            method = getattr(self.instance, method_name)
+            try:
+                with known_exceptions(self.known_exceptions):
+                    args, kwargs = decode_args(self.converter, text)
+                inspect.signature(method).bind(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - any sender's bad payload, whatever the converter
+                if getattr(getattr(type(self.instance), method_name), "_gf_signal_strict", False):
+                    raise
+                if not self.replaying:
+                    log.error("GF-SIGNAL-REJECTED: workflow %s run %s rejected signal %r (event %s): its input does "
+                              "not fit handler %s: %s", self.workflow_id, self.run_id, name, event["eventId"],
+                              method_name, error)
+                return None
+            return method(*args, **kwargs)
 
-        g = self.hub.spawn(handler, name=f"@signal {name}", context=contextvars.Context())
+        g = self.hub.spawn(handler, name=f"@signal {name}", context=contextvars.Context(), role="signal")
         g.future._on_done(self._on_signal_done)
 
     def _on_signal_done(self, future: Future) -> None:
         exc = future._exc
+        if isinstance(exc, CancelledError) and self.cancel_requested:
+            return  # the workflow's cancellation reached the handler; main decides the outcome
         if exc is not None and isinstance(exc, Exception) and self.close is None and self.fatal_error is None:
             if isinstance(exc, errors.DECISION_TASK_ERRORS):
                 self.fatal(exc)
@@ -653,15 +695,23 @@ class WorkflowRun:
         if self.fatal_error is None:
             self.fatal_error = exc
 
-    def _add(self, command: C.Command) -> None:
+    def _check_may_command(self) -> None:
+        """Raise unless workflow code may make a command now (not while evicted, not in a query)."""
         if self.hub._killing:
             raise RunEvicted()
         if self.query_mode:
-            raise WorkflowError("GF-QUERY: a query must not make commands (activities, timers, markers...)")
+            raise WorkflowError("GF-QUERY: queries must not make commands (activities, timers, side_effect, "
+                                "markers...): a query only reads workflow state")
+
+    def _add(self, command: C.Command) -> None:
+        self._check_may_command()
         if command.key in self.pending:
             raise WorkflowError(f"{command.describe()} duplicates a command of this run that SWF has not "
                                 "recorded yet (a child workflow ID used twice?)")
         command.batch = self.batch
+        self.command_seq += 1
+        command.seq = self.command_seq
+        track(command)
         self.pending[command.key] = command
 
     def next_id(self) -> str:
@@ -686,6 +736,7 @@ class WorkflowRun:
         future = Future(self, f"activity {activity_type.name} id={activity_id}")
         command = C.ScheduleActivity(activity_id, activity_type.name, merged.get("version") or activity_type.version,
                                      text, merged, converter, future, caller_location())
+        future.source = command
         future._cancel_fn = lambda: self._cancel_activity(command)
         self._add(command)
         return future
@@ -713,6 +764,7 @@ class WorkflowRun:
         timer_id = self.next_id()
         future = Future(self, f"timer {whole}s id={timer_id}")
         command = C.StartTimer(timer_id, whole, future, caller_location())
+        future.source = command
         future._cancel_fn = lambda: self._cancel_timer(command)
         self._add(command)
         return future
@@ -745,6 +797,7 @@ class WorkflowRun:
         future = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
         command = C.StartChild(workflow_id, workflow_type.name, opts.get("version") or workflow_type.version, text,
                                options, converter, future, caller_location())
+        future.source = command
         future._cancel_fn = lambda: self._cancel_child(command)
         self._add(command)
         return future
@@ -770,18 +823,23 @@ class WorkflowRun:
         text = encode_args(self.converter, args, kwargs, f"input of signal {signal_name}")
         command_id = self.next_id()
         future = Future(self, f"signal {signal_name} to {workflow_id}")
-        self._add(C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location()))
+        future.source = C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location())
+        self._add(future.source)
         return future
 
     def request_cancel_external(self, workflow_id: str, run_id: str | None = None) -> Future:
         """Make a ``RequestCancelExternalWorkflowExecution`` command."""
         command_id = self.next_id()
         future = Future(self, f"cancel request to {workflow_id}")
-        self._add(C.CancelExternal(command_id, workflow_id, run_id, future, caller_location()))
+        future.source = C.CancelExternal(command_id, workflow_id, run_id, future, caller_location())
+        self._add(future.source)
         return future
 
     def side_effect(self, function: Callable[[], Any]) -> Any:
         """Return the recorded value of the next side effect, running ``function`` when live."""
+        # Checked before anything else: ``function`` must never run outside a live decision
+        # (an evicted run unwinding its ``finally:`` blocks, or a query).
+        self._check_may_command()
         name = f"{SIDE_EFFECT_MARKER}{self.next_id()}"
         location = caller_location()
         if name in self.markers:
@@ -805,7 +863,8 @@ class WorkflowRun:
             name = f"{VERSION_MARKER}{change_id}"
             if name in self.markers:
                 value = int(self.markers[name])
-                self._add(C.RecordMarker(name, str(value), caller_location()))
+                if name not in self.skipped_markers:  # else its event has passed: nothing to match
+                    self._add(C.RecordMarker(name, str(value), caller_location()))
             elif self.replaying:
                 value = DEFAULT_VERSION
             else:
@@ -853,7 +912,15 @@ class WorkflowRun:
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
 
     def query(self, name: str, args: tuple) -> Any:
-        """Evaluate ``@query`` ``name`` on the replayed instance, in a workflow greenlet."""
+        """Evaluate ``@query`` ``name`` on the replayed instance, in a workflow greenlet.
+
+        :data:`STACK_TRACE_QUERY` is built in: it needs no ``@query`` and returns
+        :meth:`stack_trace` as a dict.
+        """
+        if name == STACK_TRACE_QUERY:
+            if args:
+                raise WorkflowError(f"GF-QUERY: the built-in query {name!r} takes no arguments")
+            return self.stack_trace().to_dict()
         if self.definition is None or self.instance is None:
             raise WorkflowError("GF-QUERY: the history has not started the workflow (no instance to query)")
         method_name = self.definition.queries.get(name)
@@ -861,14 +928,19 @@ class WorkflowRun:
             known = ", ".join(sorted(self.definition.queries)) or "none"
             raise WorkflowError(f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
         self.query_mode = True
+        self.replaying = True
         try:
-            g = self.hub.spawn(getattr(self.instance, method_name), tuple(args), name=f"@query {name}")
+            g = self.hub.spawn(getattr(self.instance, method_name), tuple(args), name=f"@query {name}", role="query")
             self.hub.run_until_quiescent()
             if not g.future.done():
                 raise WorkflowError(f"GF-QUERY: query {name!r} blocked; queries must only read workflow state")
             return g.future.result()
         finally:
             self.query_mode = False
+
+    def stack_trace(self) -> StackTrace:
+        """Where each live workflow greenlet of this run stands and what it awaits (see ``_stack``)."""
+        return collect_stack(self)
 
     # ================================================================ decisions
     def kill(self) -> None:
@@ -877,6 +949,8 @@ class WorkflowRun:
         Greenlets belong to the thread that created them; from another thread they cannot
         be unwound, and are simply dropped (greenlet collects them in their own thread).
         """
+        # Code unwinding now re-runs nothing live: the logger and is_replaying() say so.
+        self.replaying = True
         try:
             self.hub.kill_all()
         except (greenlet_error, ValueError):  # ValueError: "parent cannot be on a different thread"
@@ -890,6 +964,18 @@ def _seconds(text: Any) -> int | None:
         return int(text)
     except (TypeError, ValueError):
         return None
+
+
+def decided_events(events: list[dict]) -> list[dict]:
+    """``events`` without a trailing ``DecisionTaskStarted``: only what decisions have seen.
+
+    A history that ends in ``DecisionTaskStarted`` has a decision in flight; replaying that
+    last batch would run workflow code live (speculative state, real side effects) in a
+    process that is not deciding. Queries and stack traces replay decided history only.
+    """
+    if events and events[-1].get("eventType") == "DecisionTaskStarted":
+        return events[:-1]
+    return events
 
 
 def infer_run_id(events: list[dict]) -> str:
@@ -937,7 +1023,7 @@ _HANDLERS: dict[str, Callable] = {
     "StartTimerFailed": R._on_start_timer_failed,
     "TimerCanceled": R._on_timer_canceled,
     "CancelTimerFailed": _confirms("cancel_timer", "timerId"),
-    "MarkerRecorded": _confirms("marker", "markerName"),
+    "MarkerRecorded": R._on_marker,
     "RecordMarkerFailed": _confirms("marker", "markerName"),
     "StartChildWorkflowExecutionInitiated": R._on_child_initiated,
     "StartChildWorkflowExecutionFailed": R._on_start_child_failed,

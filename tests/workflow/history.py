@@ -99,11 +99,16 @@ class History:
                 a.setdefault("taskList", {"name": "tl"})
                 self.scheduled[a["activityId"]] = self.add("ActivityTaskScheduled", **a)
             elif t == "RequestCancelActivityTask":
-                self.add("ActivityTaskCancelRequested", **a)
+                if a["activityId"] in self.scheduled:
+                    self.add("ActivityTaskCancelRequested", **a)
+                else:  # it closed while the decision was made, as SWF answers
+                    self.add("RequestCancelActivityTaskFailed", cause="ACTIVITY_ID_UNKNOWN", **a)
             elif t == "StartTimer":
                 self.timers[a["timerId"]] = self.add("TimerStarted", **a)
                 if a["startToFireTimeout"] == "0":
                     self.fire_timer(a["timerId"])
+            elif t == "CancelTimer" and a["timerId"] not in self.timers:  # it fired meanwhile
+                self.add("CancelTimerFailed", cause="TIMER_ID_UNKNOWN", **a)
             elif t == "CancelTimer":
                 self.add("TimerCanceled", timerId=a["timerId"], startedEventId=self.timers.pop(a["timerId"]),
                          decisionTaskCompletedEventId=dtc)

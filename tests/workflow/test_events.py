@@ -108,9 +108,12 @@ def test_request_cancel_activity_failed_then_completed():
     _, history, sim = make(T)
     sim.step()
     history.fire_timer("1")
-    # main's sleep() runs before the cancelled greenlet wakes up to send its cancel request
-    assert kinds(sim.step()) == ["StartTimer", "RequestCancelActivityTask"]
+    # cancel() cancels the greenlet's scope at once: its activity before main's next sleep()
+    assert kinds(sim.step()) == ["RequestCancelActivityTask", "StartTimer"]
+    timer_started = history.events.pop()
     rewrite_last(history, "RequestCancelActivityTaskFailed", activityId="2", cause="ACTIVITY_ID_UNKNOWN")
+    history.events.append(dict(timer_started, eventId=len(history.events) + 1))
+    history.timers["3"] = len(history.events)
     history.complete_activity("2", 2)
     history.fire_timer("3")
     assert kinds(sim.step()) == ["CompleteWorkflowExecution"]
