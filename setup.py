@@ -24,6 +24,9 @@ setup(
         "console": ["flask>=3.0"],
         # Prometheus metrics of workers and the service (off unless asked for).
         "metrics": ["prometheus_client>=0.20"],
+        # .ci/run checks style (ruff) and types (mypy; pytest for greenflow.testing's plugin) before the
+        # tests; settings in pyproject.toml.
+        "lint": ["ruff>=0.17,<0.18", "mypy>=2.4,<3", "pytest>=8"],
         # Benchmarks: moto's SWF server and DBOS to compare with; tqdm draws `greenflow
         # bench`'s progress bar (a plain one without it).
         "bench": ["moto[server]>=5.0", "dbos>=3.4", "tqdm>=4.60"],

@@ -286,7 +286,7 @@ class WorkflowHandle:
             details: any value, converted and recorded in history.
             child_policy: ``TERMINATE``, ``REQUEST_CANCEL`` or ``ABANDON`` for open children.
         """
-        params = self._target()
+        params: dict[str, Any] = self._target()
         if reason is not None:
             params["reason"] = str(reason)[:256]
         if details is not None:
@@ -403,7 +403,8 @@ class WorkflowClient:
         """Start an execution of ``method``'s workflow type with ``args``/``kwargs``; return its handle.
 
         ``method`` is a workflow's ``@execute`` method (``OrderWorkflow.process``) or its
-        ``WorkflowType`` (anything with ``name``, ``version`` and the default options). Options given here win over ``workflow_options(...)`` in effect,
+        ``WorkflowType`` (anything with ``name``, ``version`` and the default options).
+        Options given here win over ``workflow_options(...)`` in effect,
         which win over the client's task list and the ``@execute`` decorator's values; what
         is still unset falls back to the type's registered defaults.
 
@@ -470,8 +471,9 @@ class WorkflowClient:
                             "execution_start_to_close_timeout")
         if timeout is not None:
             params["executionStartToCloseTimeout"] = timeout
-        timeout = _duration(pick("task_start_to_close_timeout", getattr(workflow_type, "task_start_to_close_timeout", None)),
-                            "task_start_to_close_timeout")
+        timeout = _duration(
+            pick("task_start_to_close_timeout", getattr(workflow_type, "task_start_to_close_timeout", None)),
+            "task_start_to_close_timeout")
         if timeout is not None:
             params["taskStartToCloseTimeout"] = timeout
         priority = pick("task_priority", getattr(workflow_type, "task_priority", None))
@@ -698,7 +700,8 @@ def wait(handles: Iterable[WorkflowHandle], timeout: float | None = None,
 
 
 @contextlib.contextmanager
-def workflow_starter(client: Any, domain: str, task_list: str | None = None, **options: Any) -> Iterator[WorkflowClient]:
+def workflow_starter(client: Any, domain: str, task_list: str | None = None,
+                     **options: Any) -> Iterator[WorkflowClient]:
     """Within the block, calling a workflow's ``@execute`` method starts an execution.
 
     The call returns a :class:`WorkflowHandle` at once (it does not wait for the result)::

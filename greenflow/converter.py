@@ -36,6 +36,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 import enum
+import inspect
 import json
 import math
 import pickle
@@ -69,6 +70,9 @@ __all__ = [
 MAX_PAYLOAD = 32768
 #: SWF's limit for a failure ``reason``, in characters.
 MAX_REASON = 256
+#: The deepest a JSON payload may nest (lists and objects) for :meth:`JSONConverter.loads`:
+#: a fixed limit, so whether a payload decodes never depends on the caller's stack.
+MAX_NESTING = 200
 
 TAG = "__gf__"
 
@@ -135,7 +139,9 @@ def _reason_of(cls: type) -> str:
 def _find_loaded(name: str) -> Any:
     """The object named ``module:qualname`` if its module is already imported, else None.
 
-    Never imports: importing a module named by data could run arbitrary code.
+    Never imports and never runs code: names are read from the module's and classes'
+    ``__dict__`` (:func:`inspect.getattr_static`), never with ``getattr``, which would call a
+    module's lazy ``__getattr__`` (PEP 562) or a class's descriptors, and those may import.
     """
     if not isinstance(name, str) or ":" not in name:
         return None
@@ -146,7 +152,7 @@ def _find_loaded(name: str) -> Any:
     for part in qualname.split("."):
         if not part.isidentifier() or part.startswith("__"):
             return None
-        obj = getattr(obj, part, None)
+        obj = inspect.getattr_static(obj, part, None)
         if obj is None:
             return None
     return obj
@@ -176,6 +182,26 @@ def known_exceptions(classes: Mapping[str, type]) -> Iterator[None]:
 def exception_type_names(cls: type) -> list[str]:
     """``module:qualname`` of ``cls`` and of each exception class it derives from, most derived first."""
     return [_type_name(c) for c in cls.__mro__ if issubclass(c, BaseException)]
+
+
+def _is_valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _nesting(data: Any) -> int:
+    """How many levels of lists and objects ``data`` nests (iteratively: any depth is fine)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _format_traceback(exc: BaseException) -> str:
@@ -234,16 +260,27 @@ class JSONConverter(DataConverter):
     # ----------------------------------------------------------------- public API
 
     def dumps(self, value: Any) -> str:
-        """Convert ``value`` to compact JSON; raises :class:`DataConversionError` for unsupported types."""
+        """Convert ``value`` to compact JSON; raises :class:`DataConversionError` for unsupported types.
+
+        Strings holding a lone UTF-16 surrogate (``"\\ud800"``) come out as JSON escapes, so
+        the text stays valid Unicode, which SWF requires of every payload.
+        """
         try:
-            return json.dumps(self.encode(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            data = self.encode(value)
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            if not text.isascii() and not _is_valid_unicode(text):
+                text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+            return text
         except DataConversionError:
             raise
         except (TypeError, ValueError, RecursionError) as error:
             raise DataConversionError(f"cannot convert {type(value).__name__} value to JSON: {error}") from error
 
     def loads(self, text: str | None) -> Any:
-        """Convert JSON text back; ``None``/``""`` give ``None``; bad JSON or tags raise :class:`DataConversionError`."""
+        """Convert JSON text back; ``None``/``""`` give ``None``.
+
+        Bad JSON or tags raise :class:`DataConversionError`.
+        """
         if text is None or text == "":
             return None
         if not isinstance(text, str):
@@ -252,6 +289,9 @@ class JSONConverter(DataConverter):
             data = json.loads(text)
         except (ValueError, RecursionError) as error:
             raise DataConversionError(f"payload is not valid JSON: {error}") from error
+        # Counting brackets is cheap and bounds the depth: only a payload with many is measured.
+        if text.count("[") + text.count("{") > MAX_NESTING and _nesting(data) > MAX_NESTING:
+            raise DataConversionError(f"payload nests deeper than {MAX_NESTING} levels")
         return self.decode(data)
 
     # ----------------------------------------------------------------- encoding
@@ -304,7 +344,7 @@ class JSONConverter(DataConverter):
         # Subclasses of plain types travel as the plain type.
         for plain in (str, int, float, list, dict):
             if isinstance(value, plain):
-                return self.encode(plain(value))
+                return self.encode(plain(value))  # type: ignore[arg-type]
         raise DataConversionError(
             f"cannot convert a {cls.__module__}.{cls.__qualname__} to JSON; use plain data, a dataclass, "
             "or a PickleConverter")
@@ -406,7 +446,7 @@ class JSONConverter(DataConverter):
         mro = data.get("mro")
         type_names = tuple(n for n in mro if isinstance(n, str)) if isinstance(mro, list) else ()
         known = _KNOWN_EXCEPTIONS.get()
-        cls = _find_loaded(name) if known is None else known.get(name) if isinstance(name, str) else None
+        cls = (_find_loaded(name) if known is None else known.get(name)) if isinstance(name, str) else None
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             return RemoteException(_display_name(name), message, tb, args,
                                    type_names=type_names or ((name,) if isinstance(name, str) else ()))
@@ -429,9 +469,9 @@ class JSONConverter(DataConverter):
         if isinstance(cause, BaseException) and exc.__cause__ is None:
             exc.__cause__ = cause  # greenflow's errors keep their cause in both places
         try:
-            exc.remote_traceback = tb
+            setattr(exc, "remote_traceback", tb)  # noqa: B010 - not every exception class has the slot
             if type_names:
-                exc.remote_type_names = type_names
+                setattr(exc, "remote_type_names", type_names)  # noqa: B010 - see above
         except (AttributeError, TypeError):
             pass
         return exc
@@ -550,7 +590,7 @@ class PickleConverter(DataConverter):
         if isinstance(value, _PickledException):
             exc = value.exception
             try:
-                exc.remote_traceback = value.traceback
+                setattr(exc, "remote_traceback", value.traceback)  # noqa: B010 - see above
             except (AttributeError, TypeError):
                 pass
             return exc
@@ -567,6 +607,7 @@ class _PickledException:
 DEFAULT_CONVERTER: JSONConverter = JSONConverter()
 
 _SIGNATURES_PENDING: dict[Callable, Any] = {}
+_SIGNATURES_DONE: set[tuple[Callable, Any]] = set()  # strong refs: a converter id is never reused
 
 
 def register_signature(func: Callable, converter: Any = None) -> None:
@@ -580,7 +621,11 @@ def register_signature(func: Callable, converter: Any = None) -> None:
     nothing (they need no allow-list).
     """
     target = DEFAULT_CONVERTER if converter is None else converter
-    if isinstance(target, JSONConverter) and not target.register_annotations(func):
+    if not isinstance(target, JSONConverter) or (func, target) in _SIGNATURES_DONE:
+        return
+    if target.register_annotations(func):
+        _SIGNATURES_DONE.add((func, target))
+    else:
         _SIGNATURES_PENDING[func] = target
 
 
@@ -599,6 +644,10 @@ def register(cls: type) -> type:
 # --------------------------------------------------------------------------- failures
 
 
+@typing.overload
+def check_size(text: str, what: str, limit: int = MAX_PAYLOAD) -> str: ...
+@typing.overload
+def check_size(text: None, what: str, limit: int = MAX_PAYLOAD) -> None: ...
 def check_size(text: str | None, what: str, limit: int = MAX_PAYLOAD) -> str | None:
     """Return ``text`` unchanged, or raise :class:`PayloadTooLargeError` naming ``what`` if it's too long."""
     if text is not None and len(text) > limit:

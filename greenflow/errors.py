@@ -375,3 +375,9 @@ SWF_FAULTS: dict[str, type[SWFError]] = {
     "ValidationException": ValidationError,
     "ThrottlingException": ThrottlingError,
 }
+
+#: Every exception class defined here, and the two tables above.
+__all__ = sorted(
+    [name for name, value in globals().items()
+     if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == __name__]
+    + ["DECISION_TASK_ERRORS", "SWF_FAULTS"])

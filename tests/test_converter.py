@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import subprocess
 import sys
 import uuid
 
@@ -211,6 +212,55 @@ def test_payload_naming_unimported_module_does_not_import_it(conv):
     assert isinstance(value, RemoteException)
     assert value.reason == "antigravity.Thing"
     assert "antigravity" not in sys.modules
+
+
+# A fresh interpreter: decode a payload naming ``name``, then list which modules it imported.
+_IMPORT_PROBE = """
+import json, sys
+import concurrent.futures
+import greenflow
+from greenflow.converter import JSONConverter, RemoteException
+before = set(sys.modules)
+value = JSONConverter().loads(json.dumps({"__gf__": "exception", "type": sys.argv[1], "message": "m"}))
+print(json.dumps({"remote": isinstance(value, RemoteException), "imported": sorted(set(sys.modules) - before)}))
+"""
+
+
+@pytest.mark.parametrize("name, module", [
+    ("greenflow:LocalService", "greenflow.local"),  # greenflow's lazy attribute
+    ("concurrent.futures:ProcessPoolExecutor", "multiprocessing"),  # the standard library's
+])
+def test_payload_naming_a_lazy_attribute_imports_nothing(name, module):
+    probe = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, name], capture_output=True, text=True,
+                           timeout=60, check=True)
+    outcome = json.loads(probe.stdout)
+    assert outcome["remote"]
+    assert not [imported for imported in outcome["imported"]
+                if imported == module or imported.startswith(module + ".")], outcome["imported"]
+    assert outcome["imported"] == []
+
+
+@pytest.mark.parametrize("payload", [
+    "[" * 600 + "]" * 600,
+    '{"a":' * 600 + "1" + "}" * 600,
+    "[" * 100_000 + "]" * 100_000,
+    json.dumps({"__gf__": "tuple", "items": [[[[[[[[[[[]]]]]]]]]]] * 30}).replace("[]", "[" * 250 + "]" * 250),
+])
+def test_payload_nesting_too_deep_is_a_data_conversion_error(conv, payload):
+    with pytest.raises(errors.DataConversionError, match="nests deeper|not valid JSON"):
+        conv.loads(payload)
+
+
+def test_payload_nesting_within_the_limit_decodes(conv):
+    assert conv.loads("[" * 200 + "]" * 200) is not None
+    assert conv.loads(json.dumps([[1, 2]] * 1000)) == [[1, 2]] * 1000  # many brackets, shallow
+
+
+@pytest.mark.parametrize("value", ["a\ud800b", "\udfff", ["x", {"k\udbff": "\ud800"}], "caf\u00e9 \U0001F600"])
+def test_strings_with_lone_surrogates_become_valid_unicode_escapes(conv, value):
+    text = conv.dumps(value)
+    text.encode("utf-8")  # no lone surrogate left: SWF takes it
+    assert conv.loads(text) == value
 
 
 def test_payload_cannot_set_private_attributes(conv):

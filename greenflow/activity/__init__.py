@@ -1,9 +1,10 @@
-"""Activities: ``@activities``/``@activity`` definitions, the activity worker, the activity context.
+"""Activities: ``@activities``/``@activity`` definitions, the activity context.
 
-Layout: definitions live in ``_definition.py``; the worker (``_worker.py``), the context
-(``_context.py``: ``context()``, ``heartbeat()``) and the manual completion client
-(``_manual.py``) are imported on first use, so defining activities does not load the worker
-machinery. ``tests/test_exports.py`` pins this surface.
+Layout: definitions live in ``_definition.py``; the context (``_context.py``:
+``context()``, ``heartbeat()``) and the manual completion client (``_manual.py``) are
+imported on first use. ``ActivityWorker`` is :class:`greenflow.worker.ActivityWorker`,
+also reachable here (loaded on first use, so defining activities does not load the worker
+machinery). ``tests/test_exports.py`` pins this surface.
 """
 
 from __future__ import annotations

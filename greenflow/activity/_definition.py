@@ -21,7 +21,7 @@ from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError
 from greenflow.workflow._descriptor import ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
-from greenflow.workflow._retry import retry as retry_call  # not `retry`: @activity has a `retry` argument
+from greenflow.workflow._retrying import retry as retry_call  # not `retry`: @activity has a `retry` argument
 from greenflow.workflow._validate import ACTIVITY_TIMEOUTS, check_activity_timeouts, collect, description_problem, \
     name_problem, priority_problem, retry_problem, version_problem
 
@@ -75,6 +75,9 @@ class ActivityStub(ClassStub):
         if run is None:
             return self.method.fn(*args, **kwargs)
         activity_type = self.activity_type
+        # The converter that will decode the result (the workflow's, when the activity names
+        # none) learns the signature's dataclasses here, before any result: code decides.
+        register_signature(self.method.fn, activity_type.converter or run.converter)
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
         if policy is None:
@@ -175,7 +178,7 @@ def activities(task_list: str | None = None, schedule_to_start_timeout: Any = No
             # Registered where the activity is defined, so every process that imports it
             # (a workflow-only worker too) decodes its dataclass results the same way.
             register_signature(found[attr].fn, converter)
-        cls._gf_activity_types = table
+        cls._gf_activity_types = table  # type: ignore[attr-defined]
         return cls
 
     return decorate

@@ -33,7 +33,7 @@ class ManualActivityCompletionClient:
 
     def _params(self, token: str, member: str, value: Any, what: str, limit: int = MAX_PAYLOAD) -> dict:
         """``{"taskToken": token}`` plus ``member`` = converted ``value`` (size-checked), unless None."""
-        params = {"taskToken": token}
+        params: dict[str, Any] = {"taskToken": token}
         if value is not None:
             params[member] = check_size(self.converter.dumps(value), what, limit)
         return params

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
+from ..errors import GreenflowError
+
 DEFAULT_DOMAIN = "greenflow"
 
 #: A command's handler: parsed arguments in, exit status out.
@@ -47,7 +49,6 @@ def command(func: Handler) -> Handler:
     JSON, no workflow classes found); 130 interrupted.
     """
     def run(args: argparse.Namespace) -> int:
-        from ..errors import GreenflowError
         try:
             return func(args)
         except UsageError as error:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from .._swf_rules import event_attributes
+from ..errors import NonDeterministicWorkflowError
 from ._common import UsageError, add_command, command
 from ._definitions import find_definitions
 
@@ -53,12 +54,11 @@ def load_history(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 @command
 def _replay(args: argparse.Namespace) -> int:
-    from ..errors import NonDeterministicWorkflowError
     events, execution = load_history(args.file)
     workflows, _ = find_definitions(args.modules)
     if not workflows:
         raise UsageError(f"no WorkflowDefinition subclasses found in {' '.join(args.modules)}")
-    from ..workflow._replayer import Replayer
+    from ..worker import Replayer  # the workflow runtime loads when the command runs, not before
     started = event_attributes(events[0]) if events else {}
     kind = started.get("workflowType", {})
     try:

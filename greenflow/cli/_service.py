@@ -25,6 +25,15 @@ def add_commands(subparsers: Any) -> None:
                         help="how long a long poll waits for a task (default: 60, as SWF)")
     parser.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"],
                         help="SQLite durability: NORMAL survives a crash of the process, FULL also a power loss")
+    # Defaults left to LocalService (None: not given), so the CLI imports nothing heavy here.
+    parser.add_argument("--request-timeout", type=float, default=None, metavar="SECONDS",
+                        help="how long a client may take to send a whole request once it started one, "
+                             "the header-read timeout (default: 20); never cuts a long poll")
+    parser.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
+                        help="how long a keep-alive connection may wait for its next request (default: 60)")
+    parser.add_argument("--max-connections", type=int, default=None, metavar="N",
+                        help="the most connections open at once; at the cap the connection idle the longest "
+                             "is closed (default: what the open-file limit leaves room for)")
     parser.set_defaults(func=_run_server)
 
 
@@ -32,9 +41,13 @@ def _run_server(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI imports nothing heavy until a command runs.
     from ..local import DatabaseInUseError, LocalService
 
+    timeouts = {name: value for name, value in
+                (("request_timeout", args.request_timeout), ("idle_timeout", args.idle_timeout))
+                if value is not None}
     try:
         service = LocalService(args.db, args.host, args.port, poll_timeout=args.poll_timeout,
-                               credentials=args.credentials, synchronous=args.synchronous)
+                               credentials=args.credentials, synchronous=args.synchronous,
+                               max_connections=args.max_connections, **timeouts)
     except (ValueError, OSError) as error:
         print(f"greenflow server: error: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ import urllib.parse
 from typing import Any
 
 from flask import Flask, Response, abort, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from greenflow.errors import ServiceUnavailableError, SWFError, UnknownResourceError, ValidationError
 
@@ -76,7 +77,8 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
     app.jinja_env.filters["when"] = _when
     app.jinja_env.filters["seconds"] = _seconds
     app.jinja_env.globals.update(refresh=refresh, endpoint_label=endpoint_label, page_sizes=PAGE_SIZES,
-                                 close_statuses=_CLOSE_STATUSES, source_line=_source_line, quote=lambda text: urllib.parse.quote(text, safe=""))
+                                 close_statuses=_CLOSE_STATUSES, source_line=_source_line,
+                                 quote=lambda text: urllib.parse.quote(text, safe=""))
 
     def page(template: str, status: int = 200, **values: Any) -> Response:
         return make_response(render_template(template, **values), status)
@@ -114,7 +116,7 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
     def executions_values(domain: str) -> dict[str, Any]:
         selection = parse_filter(request.args)
         infos, next_token = backend.executions(domain, selection)
-        counts = {}
+        counts: dict[str, Any] = {}
         for closed in (False, True):
             other = parse_filter(request.args)
             other.closed = closed
@@ -168,7 +170,7 @@ def create_app(backend: ConsoleBackend, *, refresh: float = 2.0, endpoint_label:
                     code_loaded=backend.code.class_for(name, version) is not None)
 
     @app.get("/domains/<domain>/execution")
-    def execution(domain: str) -> Response:
+    def execution(domain: str) -> ResponseReturnValue:
         workflow_id = request.args.get("workflow_id", "")
         if workflow_id and not request.args.get("run_id"):  # the newest run of the workflow ID
             latest = backend.latest_run(domain, workflow_id)

@@ -14,7 +14,8 @@ import inspect
 from typing import Any, Iterable
 
 from greenflow.converter import DEFAULT_CONVERTER, DataConverter
-from greenflow.workflow import Decider, WorkflowDefinition
+from greenflow.worker import Decider
+from greenflow.workflow import WorkflowDefinition
 from greenflow.workflow._definition import workflow_types
 
 __all__ = ["WorkflowCode", "StackTrace", "STACK_TRACE_QUERY"]

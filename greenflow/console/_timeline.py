@@ -168,7 +168,8 @@ class _Builder:
         if handler is not None:
             handler(event_id, when, attributes)
         elif kind in _ACTIVITY_ENDS:
-            self._close(attributes.get("scheduledEventId"), event_id, when, *_ACTIVITY_ENDS[kind], attributes, "activity")
+            self._close(attributes.get("scheduledEventId"), event_id, when, *_ACTIVITY_ENDS[kind], attributes,
+                        "activity")
         elif kind in _CHILD_ENDS:
             self._close(attributes.get("initiatedEventId"), event_id, when, *_CHILD_ENDS[kind], attributes, "child")
         elif kind in _WORKFLOW_ENDS:
@@ -268,8 +269,9 @@ class _Builder:
 
     def _ActivityTaskScheduled(self, event_id: int, when: Any, attributes: dict) -> None:
         kind = attributes.get("activityType") or {}
-        group = self._open(event_id, when, Group("activity", f"{kind.get('name', '?')} {kind.get('version', '')}".strip(),
-                                                 str(attributes.get("activityId", "")), state="scheduled"))
+        title = f"{kind.get('name', '?')} {kind.get('version', '')}".strip()
+        group = self._open(event_id, when, Group("activity", title, str(attributes.get("activityId", "")),
+                                                 state="scheduled"))
         group.input = decode_input(attributes.get("input"), self.converter_for("activity"))
 
     def _ActivityTaskStarted(self, event_id: int, when: Any, attributes: dict) -> None:

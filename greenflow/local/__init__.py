@@ -18,8 +18,8 @@ Layout (private; a request travels down this list):
 
 * ``_local_service`` – :class:`LocalService`: runs everything below on its own hub thread
   (or in the foreground for ``greenflow server``);
-* ``wire/`` – the edge: HTTP, SigV4, JSON, faults, the botocore model, validation, value
-  rules, page tokens;
+* ``wire/`` – the edge: HTTP, connection limits, SigV4, JSON, faults, the botocore model,
+  validation, value rules, page tokens;
 * ``_operations`` – :class:`~._operations.Operations`, the core answering all 39 operations
   by handing each to one of three parts:
 

@@ -14,7 +14,7 @@ from ._gevent import is_patched, patch_gevent
 
 _LAZY = {
     "SWFClient": "._client",
-    "as_client": "._client",
+    "as_client": "._connect",
     "connect": "._connect",
     "client_config": "._connect",
     "default_db_path": "._connect",

@@ -83,6 +83,7 @@ class ChildService:
         # stdin is the lifeline: the child stops when it reads EOF (the parent closed it or died).
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                          close_fds=True, start_new_session=True)
+        assert self._process.stdout is not None  # stdout=PIPE
         line = self._process.stdout.readline().decode("utf-8", "replace")
         if not line.startswith("listening on "):
             self._kill()
@@ -99,7 +100,8 @@ class ChildService:
         if process is None:
             return
         try:
-            process.stdin.close()  # EOF: the child's signal to stop
+            if process.stdin is not None:  # stdin=PIPE
+                process.stdin.close()  # EOF: the child's signal to stop
         except OSError:
             pass
         try:

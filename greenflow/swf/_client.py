@@ -293,19 +293,4 @@ def _priority(value: Any) -> str | None:
     return None if value is None else str(int(value))
 
 
-def as_client(value: Any = None) -> SWFClient:
-    """An :class:`SWFClient` from an ``SWFClient``, a raw botocore ``swf`` client, or ``None`` (:func:`connect`)."""
-    if isinstance(value, SWFClient):
-        return value
-    if value is None:
-        from ._connect import connect
-
-        return connect()
-    meta = getattr(value, "meta", None)
-    model = getattr(meta, "service_model", None)
-    if model is not None and getattr(model, "service_name", None) == "swf":
-        return SWFClient(value)
-    raise TypeError(f"expected an SWFClient or a botocore 'swf' client, not {value!r}")
-
-
-__all__ = ["SWFClient", "as_client"]
+__all__ = ["SWFClient"]

@@ -234,11 +234,12 @@ def _start_or_attach(path: str, mode: str) -> Any:
 
 
 def _new_service(path: str, mode: str) -> Any:
+    # Imported here: only the embedded default needs them (and the local service is heavy).
     if mode == "process":
-        from ._child import ChildService as Service
-    else:
-        from ..local import LocalService as Service  # only needed for the embedded default
-    return Service(db_path=path, host="127.0.0.1", port=0).start()
+        from ._child import ChildService
+        return ChildService(db_path=path, host="127.0.0.1", port=0).start()
+    from ..local import LocalService
+    return LocalService(db_path=path, host="127.0.0.1", port=0).start()
 
 
 class AttachedService:
@@ -270,3 +271,16 @@ def _stop(service: Any) -> None:
         service.stop()
     except Exception:  # at exit, nothing useful can be done about it
         log.debug("stopping the embedded service failed", exc_info=True)
+
+
+def as_client(value: Any = None) -> SWFClient:
+    """An :class:`SWFClient` from an ``SWFClient``, a raw botocore ``swf`` client, or ``None`` (:func:`connect`)."""
+    if isinstance(value, SWFClient):
+        return value
+    if value is None:
+        return connect()
+    meta = getattr(value, "meta", None)
+    model = getattr(meta, "service_model", None)
+    if model is not None and getattr(model, "service_name", None) == "swf":
+        return SWFClient(value)
+    raise TypeError(f"expected an SWFClient or a botocore 'swf' client, not {value!r}")

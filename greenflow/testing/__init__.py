@@ -18,7 +18,10 @@ Virtual time: SWF time (timers, timeouts, timestamps) only moves when told to:
 :meth:`~LocalTestEnvironment.auto_time_skipping` jumps to the next timer or timeout
 whenever the service has had no work for a moment, like trio's autojump clock.
 
-:class:`Replayer` (from :mod:`greenflow.workflow`) replays saved histories (``greenflow
+:class:`ActivityEnvironment` runs one activity as a worker would, without a service, to
+unit-test its heartbeats and cancellation.
+
+:class:`Replayer` (also in :mod:`greenflow.worker`) replays saved histories (``greenflow
 history --json``) against today's code, for CI of workflow changes.
 
 Pytest fixtures are in :mod:`greenflow.testing.pytest_plugin` (add
@@ -36,7 +39,10 @@ from typing import Any, Callable, Iterator
 
 from greenflow.workflow._replayer import Replayer  # checks saved histories against today's code
 
-__all__ = ["LocalTestEnvironment", "Replayer", "next_deadline", "TimeSkipper", "wait_until", "stop_all"]
+from ._activity import ActivityEnvironment
+
+__all__ = ["ActivityEnvironment", "LocalTestEnvironment", "Replayer", "next_deadline", "TimeSkipper", "wait_until",
+           "stop_all"]
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +240,7 @@ class LocalTestEnvironment:
 
     def workflow_worker(self, *workflow_classes: type, task_list: str | None = None, start: bool = True,
                         **kwargs: Any) -> Any:
-        """Return a :class:`~greenflow.workflow_worker.WorkflowWorker` stopped when the environment closes.
+        """Return a :class:`~greenflow.worker.WorkflowWorker` stopped when the environment closes.
 
         It is started in the background unless ``start=False``.
         """

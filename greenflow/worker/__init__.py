@@ -6,6 +6,10 @@
   (``_workflow.py``).
 * :class:`ActivityWorker` – polls activity tasks and runs them on a gevent pool
   (``_activity.py``).
+* :class:`Decider` (decision tasks → decisions, with the live-run cache) and
+  :class:`Replayer` (a saved history against today's code) – the machinery that runs
+  workflow code, for tools and tests; they live in the workflow runtime
+  (``greenflow/workflow/_decider.py``, ``_replayer.py``).
 * ``_loop.py`` – what both share, written once: settings (``swf``, ``register``,
   ``shutdown_timeout``...), start/stop/run/``with``, SIGINT/SIGTERM, outage backoff.
 
@@ -22,8 +26,15 @@ _LAZY = {
     "WorkflowWorker": "._workflow",
     "ActivityWorker": "._activity",
     "WorkerShutdownError": "._activity",
+    # The machinery that runs workflow code, for tools and tests (it lives next to the
+    # workflow runtime it drives):
+    "Decider": "greenflow.workflow._decider",
+    "DecisionResult": "greenflow.workflow._split",
+    "Replayer": "greenflow.workflow._replayer",
+    "ReplayResult": "greenflow.workflow._replayer",
 }
 
-__all__ = ["ActivityWorker", "Worker", "WorkerShutdownError", "WorkflowWorker"]
+__all__ = ["ActivityWorker", "Decider", "DecisionResult", "ReplayResult", "Replayer", "Worker",
+           "WorkerShutdownError", "WorkflowWorker"]
 
 __getattr__, __dir__ = _lazy.lazy_attributes(globals(), _LAZY)

@@ -261,7 +261,7 @@ class ActivityWorker(PollingWorker):
             _call=self._call_from_any_thread)
         what = f"activity {name} (version {version}, id {ctx.activity_id})"
         try:
-            if entry is None:
+            if function is None:
                 known = ", ".join(f"{n} {v}" for n, v in sorted(self._activities))
                 raise DefinitionError(f"this worker has no activity {name} version {version} (it runs: {known})")
             args, kwargs = decode_args(converter, ctx.input)

@@ -156,7 +156,8 @@ class PollingWorker:
             raise ValueError(f"domain must be a non-empty string, not {domain!r}")
         if not task_list or not isinstance(task_list, str):
             raise ValueError(f"task_list must be a non-empty string, not {task_list!r}")
-        if shutdown_timeout is not None and not shutdown_timeout >= 0:
+        if shutdown_timeout is not None and (not isinstance(shutdown_timeout, (int, float))
+                                             or isinstance(shutdown_timeout, bool) or not shutdown_timeout >= 0):
             raise ValueError(f"shutdown_timeout must be >= 0 seconds or None, not {shutdown_timeout!r}")
         #: The :class:`~greenflow.swf.SWFClient` the worker calls SWF with.
         self.swf = as_client(client)

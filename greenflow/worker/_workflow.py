@@ -141,10 +141,11 @@ class WorkflowWorker(PollingWorker):
             if interrupt_polls:
                 gevent.killall([g for g in pollers if g in self._in_poll], block=True, timeout=5)
             self._join_until(lambda: pollers, deadline)
-            left = [g for g in pollers if not g.dead]
-            if left:
-                log.warning("workflow worker %s: interrupting %d pollers still running", self.identity, len(left))
-                gevent.killall(left, block=True, timeout=5)
+            still_running = [g for g in pollers if not g.dead]
+            if still_running:
+                log.warning("workflow worker %s: interrupting %d pollers still running", self.identity,
+                            len(still_running))
+                gevent.killall(still_running, block=True, timeout=5)
         elif self._thread is not None:
             # A thread blocked in a long poll cannot be interrupted; it is a daemon and
             # exits when its poll returns. Wait for a decision being made to be answered.

@@ -51,7 +51,7 @@ def sleep(seconds: float | datetime.timedelta) -> None:
         CancelledError: the workflow (or the spawned greenlet) was cancelled while sleeping.
         TimerError: SWF refused the timer (``StartTimerFailed``).
     """
-    current_run().start_timer(seconds).result()
+    current_run().start_timer(seconds).result()  # type: ignore[arg-type]  # it takes timedeltas too
 
 
 def start_timer(seconds: float | datetime.timedelta) -> Future:
@@ -64,7 +64,7 @@ def start_timer(seconds: float | datetime.timedelta) -> Future:
     Raises:
         ValueError: ``seconds`` is negative, NaN or not a number.
     """
-    return current_run().start_timer(seconds)
+    return current_run().start_timer(seconds)  # type: ignore[arg-type]  # it takes timedeltas too
 
 
 def now() -> datetime.datetime:
@@ -75,6 +75,7 @@ def now() -> datetime.datetime:
     between two blocking calls. Makes no command; never blocks.
     """
     run = current_run()
+    assert run.now is not None  # set from history before workflow code runs
     return run.now
 
 
@@ -247,7 +248,8 @@ def version(change_id: str, min_supported: int, max_supported: int) -> int:
     if problem := name_problem("change_id", change_id, 200):
         raise ValueError(problem)
     if not isinstance(min_supported, int) or not isinstance(max_supported, int) or min_supported > max_supported:
-        raise ValueError(f"version() needs ints min_supported <= max_supported, not {min_supported!r}, {max_supported!r}")
+        raise ValueError("version() needs ints min_supported <= max_supported, "
+                         f"not {min_supported!r}, {max_supported!r}")
     return current_run().version(change_id, min_supported, max_supported)
 
 

@@ -35,10 +35,10 @@ from greenflow.errors import CancelledError, WorkflowError
 CANCELLABLE = ("activity", "timer", "child")
 
 
-def cancel_scope(hub: Any, roots: list, message: str) -> None:
+def cancel_scope(hub: Any, roots: list[Any], message: str) -> None:
     """Cancel the scopes of ``roots`` (workflow greenlets of ``hub``'s run); see the module docstring."""
-    tree: list = []
-    seen: set = set()
+    tree: list[Any] = []
+    seen: set[int] = set()
     todo = list(roots)
     while todo:
         g = todo.pop()
@@ -48,7 +48,7 @@ def cancel_scope(hub: Any, roots: list, message: str) -> None:
         tree.append(g)
         todo.extend(child for child in g.spawned if not child.detached)
     tree.sort(key=lambda g: g.serial)
-    commands = []
+    commands: list[Any] = []
     for g in tree:
         g.cancel_delivered = True
         commands.extend(c for c in g.commands if not c.shielded and not c.future.done())

@@ -24,7 +24,7 @@ import collections
 import logging
 from typing import Any, Callable, Iterable
 
-from greenflow.converter import DEFAULT_CONVERTER
+from greenflow.converter import DEFAULT_CONVERTER, register_signature
 from greenflow.errors import DefinitionError, NonDeterministicWorkflowError
 
 from ._definition import workflow_types
@@ -47,6 +47,14 @@ def build_registry(workflow_classes: Iterable[type]) -> dict:
                                       f"{other.__qualname__} and {cls.__qualname__}")
             registry[key] = (cls, wtype.method_name)
     return registry
+
+
+def vars_lookup(cls: type, name: str) -> Any:
+    """Attribute ``name`` of ``cls`` or a base, as stored (the descriptor, not what it returns)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
 
 
 class Decider:
@@ -74,6 +82,14 @@ class Decider:
             raise ValueError(f"cache_size must be an int >= 0, not {cache_size!r}")
         self.cache_size = cache_size
         self.converter = converter or DEFAULT_CONVERTER
+        for cls, method_name in self.registry.values():
+            # Decoding a run's input and signals with this converter depends only on the code.
+            definition = cls._gf_definition
+            if definition.converter is None:
+                for name in (method_name, *definition.signals.values(), *definition.queries.values()):
+                    function = vars_lookup(cls, name)
+                    if function is not None:
+                        register_signature(getattr(function, "fn", function), self.converter)
         self.fail_on_nondeterminism = fail_on_nondeterminism
         if step_timeout is not None and (isinstance(step_timeout, bool) or not isinstance(step_timeout, (int, float))
                                          or step_timeout < 0):

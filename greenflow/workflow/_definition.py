@@ -179,7 +179,7 @@ def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callab
 
     def decorate(fn: Callable) -> Callable:
         marked = _mark("@signal", "signal name", "_gf_signal", name)(fn)
-        marked._gf_signal_strict = bool(strict)
+        marked._gf_signal_strict = bool(strict)  # type: ignore[attr-defined]
         return marked
 
     return decorate
@@ -228,7 +228,8 @@ def _collect(cls: type, name: str, converter: Any) -> _Definition:
             types_[attr] = WorkflowType(name=name, method_name=attr, **o)
         elif inspect.isfunction(value) and hasattr(value, "_gf_signal"):
             if value._gf_signal in signals:
-                problems.append(f"methods {signals[value._gf_signal]} and {attr} both handle signal {value._gf_signal!r}")
+                problems.append(f"methods {signals[value._gf_signal]} and {attr} both handle "
+                                f"signal {value._gf_signal!r}")
             signals[value._gf_signal] = attr
         elif inspect.isfunction(value) and hasattr(value, "_gf_query"):
             if value._gf_query in queries:

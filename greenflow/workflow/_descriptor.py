@@ -50,7 +50,7 @@ class StubMethod:
     def __get__(self, obj: Any, cls: type | None = None) -> Any:
         if obj is not None:
             return types.MethodType(self.fn, obj)
-        return self.stub_class(self, cls)
+        return self.stub_class(self, cls if cls is not None else type(obj))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the plain function (reached only through the class ``__dict__``)."""

@@ -28,11 +28,11 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from greenflow.errors import CancelledError, WorkflowAbortedError, WorkflowBlockingError, WorkflowError
 
 from ._cancel import cancel_scope
-from ._watchdog import StepTimeout, StepWatch, current_watch
+from ._watchdog import PACKAGE_DIR, StepTimeout, StepWatch, current_watch
 
 log = logging.getLogger("greenflow.workflow")
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_DIR = PACKAGE_DIR  # frames in files under it are greenflow's, not workflow code
 
 
 class StopWorkflow(BaseException):

@@ -8,6 +8,8 @@ Outside workflow code it logs normally.
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 from greenlet import getcurrent
 
@@ -22,7 +24,7 @@ class WorkflowLogger(logging.LoggerAdapter):
             return False
         return self.logger.isEnabledFor(level)
 
-    def process(self, msg: object, kwargs: dict) -> tuple[object, dict]:
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
         """Add ``workflow_id`` and ``run_id`` to the record's ``extra`` inside workflow code."""
         run = getattr(getcurrent(), "gf_run", None)
         if run is not None:

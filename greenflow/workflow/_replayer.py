@@ -81,7 +81,7 @@ class Replayer:
     def _events(history: Any, workflow_id: str | None, run_id: str | None) -> tuple[list[dict], str, str]:
         if isinstance(history, str):
             history = json.loads(history)
-        execution = {}
+        execution: dict[str, Any] = {}
         if isinstance(history, dict):
             execution = history.get("workflowExecution") or {}
             history = history["events"]

@@ -1,9 +1,12 @@
-"""``RetryPolicy`` and ``retry()``: retries with durable timers between attempts."""
+"""``RetryPolicy``: how workflow code retries a failed call (durable timers between attempts).
+
+The policy is data only (options and validation hold it); :func:`~greenflow.workflow.retry`,
+which waits on timers, is in :mod:`._retrying`, above the workflow API it uses.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
 
 from greenflow.converter import exception_type_names
 from greenflow.errors import DECISION_TASK_ERRORS, ActivityTaskFailedError, CancelledError, ChildWorkflowFailedError
@@ -91,29 +94,3 @@ def recorded_type_names(exc: BaseException) -> tuple[str, ...]:
 def _name_matches(item: str, type_name: str) -> bool:
     module, _, qualname = type_name.partition(":")
     return item in (qualname, f"{module}.{qualname}", type_name)
-
-
-def retry(policy: RetryPolicy, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``function(*args, **kwargs)`` in workflow code, retrying per ``policy``; return its result.
-
-    Blocks for the attempts and, between them, for durable timers (``sleep``, seconds of
-    workflow time). Each attempt's commands and each wait's ``StartTimer`` are part of the
-    command sequence, so changing the policy of running executions changes it too.
-
-    Raises:
-        TypeError: ``policy`` is not a :class:`RetryPolicy`.
-        Exception: the last attempt's error, or the first one that is not retryable.
-    """
-    from ._api import sleep
-
-    if not isinstance(policy, RetryPolicy):
-        raise TypeError(f"retry() needs a RetryPolicy, not {type(policy).__name__}")
-    attempt = 1
-    while True:
-        try:
-            return function(*args, **kwargs)
-        except Exception as error:
-            if not policy.is_retryable(error) or (policy.max_attempts and attempt >= policy.max_attempts):
-                raise
-        sleep(policy.interval(attempt))
-        attempt += 1

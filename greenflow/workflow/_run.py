@@ -104,9 +104,11 @@ def describe_event(event: dict) -> str:
     t = event.get("eventType", "?")
     a = attrs_of(event)
     if "activityType" in a:
-        return f"{t} {a['activityType'].get('name')} version {a['activityType'].get('version')} id={a.get('activityId')}"
+        kind = a["activityType"]
+        return f"{t} {kind.get('name')} version {kind.get('version')} id={a.get('activityId')}"
     if "workflowType" in a and "workflowId" in a:
-        return f"{t} {a['workflowType'].get('name')} version {a['workflowType'].get('version')} workflowId={a['workflowId']}"
+        kind = a["workflowType"]
+        return f"{t} {kind.get('name')} version {kind.get('version')} workflowId={a['workflowId']}"
     if "timerId" in a:
         return f"{t} id={a['timerId']}"
     if "markerName" in a:
@@ -926,7 +928,8 @@ class WorkflowRun:
         method_name = self.definition.queries.get(name)
         if method_name is None:
             known = ", ".join(sorted(self.definition.queries)) or "none"
-            raise WorkflowError(f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
+            raise WorkflowError(
+                f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
         self.query_mode = True
         self.replaying = True
         try:
@@ -1030,7 +1033,8 @@ _HANDLERS: dict[str, Callable] = {
     "SignalExternalWorkflowExecutionInitiated": R._on_signal_initiated,
     "SignalExternalWorkflowExecutionFailed": lambda run, event: run._on_external_failed(event, "signal"),
     "RequestCancelExternalWorkflowExecutionInitiated": R._on_cancel_external_initiated,
-    "RequestCancelExternalWorkflowExecutionFailed": lambda run, event: run._on_external_failed(event, "cancel_external"),
+    "RequestCancelExternalWorkflowExecutionFailed":
+        lambda run, event: run._on_external_failed(event, "cancel_external"),
     "LambdaFunctionScheduled": R._on_lambda,
     "ScheduleLambdaFunctionFailed": R._on_lambda,
     "LambdaFunctionStarted": lambda run, event: None,

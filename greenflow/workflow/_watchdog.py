@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -36,6 +37,9 @@ from typing import Any
 from greenflow.errors import WorkflowBlockingError
 
 log = logging.getLogger("greenflow.workflow")
+
+#: greenflow's own source directory: frames in files under it are not workflow code.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: How long (real seconds) one step of workflow code may run before the watchdog stops it.
 DEFAULT_STEP_TIMEOUT = 2.0
@@ -156,12 +160,10 @@ class _Watchdog:
 
 def _user_location(thread_id: int) -> str:
     """``file:line in function()`` of the innermost frame of ``thread_id`` outside greenflow."""
-    from ._hub import _PACKAGE_DIR
-
     frame = sys._current_frames().get(thread_id)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR):
+        if not filename.startswith(PACKAGE_DIR):
             return f"{filename}:{frame.f_lineno} in {frame.f_code.co_name}()"
         frame = frame.f_back
     return "<unknown>"

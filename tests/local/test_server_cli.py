@@ -205,3 +205,18 @@ def test_the_command_imports_nothing_heavy_until_a_command_runs():
             "print(sorted(m for m in ('botocore', 'gevent', 'greenflow.local', 'greenflow.client') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_connection_limit_options_are_used(servers):
+    server = servers("--db", ":memory:", "--request-timeout", "0.3", "--idle-timeout", "30",
+                     "--max-connections", "3")
+    port = int(server.wait_listening().rsplit(":", 1)[1])
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=15) for _ in range(3)]
+    try:
+        for sock in silent:  # each closed by the request timeout, or to make room at the cap
+            assert sock.recv(1) == b""
+    finally:
+        for sock in silent:
+            sock.close()
+    assert server.stop() == 0
+    assert "connection cap reached: 3 connections open (max_connections=3)" in server.stderr()

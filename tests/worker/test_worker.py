@@ -80,5 +80,6 @@ def test_both_workers_share_names_and_defaults(env):
     for cls in (WorkflowWorker, ActivityWorker):
         assert cls(env.swf, env.domain, "a", Greeter if cls is WorkflowWorker else Greetings(),
                    shutdown_timeout=None).shutdown_timeout is None
-        with pytest.raises(ValueError, match="shutdown_timeout"):
-            cls(env.swf, env.domain, "a", Greeter if cls is WorkflowWorker else Greetings(), shutdown_timeout=-1)
+        for bad in (-1, "5", float("nan")):
+            with pytest.raises(ValueError, match="shutdown_timeout"):
+                cls(env.swf, env.domain, "a", Greeter if cls is WorkflowWorker else Greetings(), shutdown_timeout=bad)

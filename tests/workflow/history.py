@@ -14,7 +14,7 @@ import copy
 import json
 
 from greenflow.converter import DEFAULT_CONVERTER as CONV, failure_from_exception
-from greenflow.workflow import Decider
+from greenflow.worker import Decider
 
 START = 1_700_000_000.0
 

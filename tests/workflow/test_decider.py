@@ -9,6 +9,8 @@ import pytest
 
 import greenflow.workflow as wf
 from greenflow import errors
+from greenflow.testing import Replayer
+from greenflow.worker import Decider
 from greenflow.converter import DEFAULT_CONVERTER as CONV
 
 from . import history as history_module
@@ -643,7 +645,7 @@ def test_version_markers_new_and_old_runs():
 
     # a new run takes the new branch and records the marker
     history = History("V1")
-    sim = Sim(wf.Decider([V2]), history)
+    sim = Sim(Decider([V2]), history)
     sim.step()
     history.fire_timer("1")
     result = sim.step()
@@ -653,11 +655,11 @@ def test_version_markers_new_and_old_runs():
 
     # an old run, started by V1 code, keeps the old branch under V2 code
     history = History("V1")
-    Sim(wf.Decider([V1]), history).step()
+    Sim(Decider([V1]), history).step()
     history.fire_timer("1")
-    Sim(wf.Decider([V1]), history).step()
+    Sim(Decider([V1]), history).step()
     history.complete_activity("2", 2)
-    result = Sim(wf.Decider([V2]), history).step()
+    result = Sim(Decider([V2]), history).step()
     assert result_of(result.decisions[0]) == 2
 
 
@@ -676,14 +678,14 @@ def test_version_below_min_supported_is_nondeterministic():
             wf.sleep(1)
 
     history = History("Old")
-    Sim(wf.Decider([Old]), history).step()
+    Sim(Decider([Old]), history).step()
     history.fire_timer("1")
-    Sim(wf.Decider([Old]), history).step()
+    Sim(Decider([Old]), history).step()
     history.fire_timer("2")
     history.workflow_type = {"name": "V", "version": "1.0"}
     history.events[0]["workflowExecutionStartedEventAttributes"]["workflowType"] = history.workflow_type
     with pytest.raises(errors.NonDeterministicWorkflowError, match="GF-VERSION"):
-        Sim(wf.Decider([V]), history).step()
+        Sim(Decider([V]), history).step()
 
 
 def test_continue_as_new_with_options():
@@ -793,7 +795,7 @@ def test_random_and_uuid_are_seeded_by_run_id():
 
     def value(run_id):
         history = History("R", run_id=run_id)
-        return result_of(Sim(wf.Decider([R]), history).step().decisions[0])
+        return result_of(Sim(Decider([R]), history).step().decisions[0])
 
     assert value("a") == value("a")
     assert value("a") != value("b")
@@ -813,9 +815,9 @@ def test_info_and_is_replaying_and_logger(caplog):
 
     history = History("I")
     with caplog.at_level("INFO", logger="greenflow.workflow.user"):
-        Sim(wf.Decider([I], cache_size=0), history, tail=False).step()
+        Sim(Decider([I], cache_size=0), history, tail=False).step()
         history.fire_timer("1")
-        result = Sim(wf.Decider([I], cache_size=0), history, tail=False).step()
+        result = Sim(Decider([I], cache_size=0), history, tail=False).step()
     assert result_of(result.decisions[0]) == ["wf-1", "run-1", ["I", "1.0"], "tl", 3600, False]
     lines = [r.getMessage() for r in caplog.records if r.name == "greenflow.workflow.user"]
     assert lines == ["step one", "step two"]  # "step one" not repeated by the replay
@@ -831,7 +833,7 @@ def test_api_outside_workflow_raises():
 def test_unknown_workflow_type_fails_the_task():
     history = History("Nope")
     with pytest.raises(errors.WorkflowError, match="GF-UNKNOWN-TYPE"):
-        Sim(wf.Decider([Sequential]), history).step()
+        Sim(Decider([Sequential]), history).step()
 
 
 def test_fail_on_nondeterminism_option_fails_execution():
@@ -847,23 +849,23 @@ def test_fail_on_nondeterminism_option_fails_execution():
             wf.sleep(1)
 
     history = History("A")
-    Sim(wf.Decider([A]), history).step()
+    Sim(Decider([A]), history).step()
     history.complete_activity("1", 2)
-    result = Sim(wf.Decider([B], fail_on_nondeterminism=True), history).step()
+    result = Sim(Decider([B], fail_on_nondeterminism=True), history).step()
     assert kinds(result) == ["FailWorkflowExecution"]
     assert attrs(result.decisions[0])["reason"] == "NonDeterministicWorkflowError"
 
 
 def test_default_child_id_is_a_valid_swf_name_for_base64_run_ids():
     history = History("Parent", "1.0", 1, run_id="AB/dj+5D=")
-    decider = wf.Decider([Parent, Child])
+    decider = Decider([Parent, Child])
     d = attrs(Sim(decider, history).step().decisions[0])
     assert d["workflowId"] == "AB_dj+5D=-1"
     # a replayer that is not told the run ID recovers the same prefix (and random seed)
     history.child_started("AB_dj+5D=-1")
     history.child_closed("AB_dj+5D=-1", "ChildWorkflowExecutionCompleted", result="2")
     Sim(decider, history).step()
-    assert wf.Replayer([Parent, Child]).replay(history.events).closed
+    assert Replayer([Parent, Child]).replay(history.events).closed
 
 
 def test_same_child_id_twice_at_once_is_a_clear_error():

@@ -10,6 +10,7 @@ import pytest
 from gevent import monkey
 
 import greenflow.workflow as wf
+from greenflow.worker import Decider
 from greenflow import errors
 from greenflow.workflow import _watchdog
 
@@ -49,7 +50,7 @@ class Quick(wf.WorkflowDefinition):
 
 
 def decide(cls, **options):
-    decider = wf.Decider([cls], **options)
+    decider = Decider([cls], **options)
     return decider, Sim(decider, History(cls.__name__, "1.0"))
 
 
@@ -98,6 +99,6 @@ def test_step_timeout_none_turns_the_check_off():
 
 def test_bad_step_timeout_is_refused():
     with pytest.raises(ValueError, match="step_timeout"):
-        wf.Decider([Quick], step_timeout=-1)
+        Decider([Quick], step_timeout=-1)
     with pytest.raises(ValueError, match="step_timeout"):
-        wf.Decider([Quick], step_timeout="2")
+        Decider([Quick], step_timeout="2")

@@ -7,6 +7,13 @@ is applied (the task stays open).
 Then each decision is applied in order by its handler. A decision SWF cannot carry out
 becomes its ``*Failed`` event with SWF's cause, which makes another decision task follow.
 
+A decision holding a string that is not valid Unicode (a lone UTF-16 surrogate, which JSON
+can escape but nothing can store) is one SWF cannot carry out: it becomes its ``*Failed``
+event with cause ``OPERATION_NOT_PERMITTED`` instead of its handler (see :func:`check_batch`),
+so the workflow hears of it, instead of the whole answer being refused and the decision
+task retried with the same decisions for ever. The request validator finds such decisions
+(:data:`greenflow.local.wire._validation.INVALID_TEXT_DECISIONS`).
+
 Effects on *other* executions (signals, cancel requests, child starts) are deferred
 until every decision of the batch was applied, as SWF carries them out asynchronously
 after the decision task completed.
@@ -14,7 +21,8 @@ after the decision task completed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..wire._faults import validation_error
@@ -245,9 +253,7 @@ def cancel_timer(b: Batch, a: dict) -> None:
 def _external(b: Batch, a: dict, initiated_type: str, extra: dict,
               deliver: Callable[[Execution, int], None], done_type: str, failed_type: str) -> None:
     workflow_id, run_id = a["workflowId"], a.get("runId")
-    initiated = b.event(initiated_type, {"workflowId": workflow_id, "runId": run_id, **extra,
-                                         "decisionTaskCompletedEventId": b.completed_id,
-                                         "control": a.get("control")})
+    initiated = _initiate(b, a, initiated_type, extra)
 
     def later() -> None:
         target = b.core.open_run(b.ex.domain, workflow_id, run_id or None)
@@ -264,14 +270,23 @@ def _external(b: Batch, a: dict, initiated_type: str, extra: dict,
     b.deferred.append(later)
 
 
+def _initiate(b: Batch, a: dict, initiated_type: str, extra: dict) -> int:
+    """Record the ``*Initiated`` event of a signal or cancel request to another execution."""
+    return b.event(initiated_type, {"workflowId": a["workflowId"], "runId": a.get("runId"), **extra,
+                                    "decisionTaskCompletedEventId": b.completed_id, "control": a.get("control")})
+
+
+def _signal_extra(a: dict) -> dict:
+    return {"signalName": a["signalName"], "input": a.get("input")}
+
+
 def signal_external_workflow_execution(b: Batch, a: dict) -> None:
     def deliver(target: Execution, initiated: int) -> None:
         b.core.signal(b.unit, target, {"signalName": a["signalName"], "input": a.get("input"),
                                        "externalWorkflowExecution": b.ex.execution(),
                                        "externalInitiatedEventId": initiated})
 
-    _external(b, a, "SignalExternalWorkflowExecutionInitiated",
-              {"signalName": a["signalName"], "input": a.get("input")}, deliver,
+    _external(b, a, "SignalExternalWorkflowExecutionInitiated", _signal_extra(a), deliver,
               "ExternalWorkflowExecutionSignaled", "SignalExternalWorkflowExecutionFailed")
 
 
@@ -342,6 +357,63 @@ def schedule_lambda_function(b: Batch, a: dict) -> None:
                                               "cause": "LAMBDA_SERVICE_NOT_AVAILABLE_IN_REGION"})
 
 
+# ---------------------------------------------------------------------------- invalid text
+
+NOT_PERMITTED = "OPERATION_NOT_PERMITTED"
+
+
+def _failed_with_ids(event_type: str, *ids: str) -> Callable[[Batch, dict], None]:
+    """A refusal recording ``event_type`` with the decision's own ``ids``."""
+    def refuse(b: Batch, a: dict) -> None:
+        b.failed(event_type, {**{name: a.get(name) for name in ids}, "cause": NOT_PERMITTED})
+    return refuse
+
+
+def _refuse_activity(b: Batch, a: dict) -> None:
+    b.failed("ScheduleActivityTaskFailed", {
+        "activityType": {"name": a["activityType"]["name"], "version": a["activityType"]["version"]},
+        "activityId": a["activityId"], "cause": NOT_PERMITTED})
+
+
+def _refuse_external(initiated_type: str, failed_type: str,
+                     extra: Callable[[dict], dict]) -> Callable[[Batch, dict], None]:
+    """A refusal of a signal or cancel request: initiated, then failed, as SWF records them."""
+    def refuse(b: Batch, a: dict) -> None:
+        initiated = _initiate(b, a, initiated_type, extra(a))
+        b.failed(failed_type, {"workflowId": a["workflowId"], "runId": a.get("runId"), "cause": NOT_PERMITTED,
+                               "initiatedEventId": initiated, "control": a.get("control")})
+    return refuse
+
+
+def _refuse_child(b: Batch, a: dict) -> None:
+    b.failed("StartChildWorkflowExecutionFailed", {
+        "workflowType": {"name": a["workflowType"]["name"], "version": a["workflowType"]["version"]},
+        "workflowId": a["workflowId"], "initiatedEventId": 0, "control": a.get("control"),
+        "cause": NOT_PERMITTED})
+
+
+#: How each decision type is failed when it holds invalid text (ScheduleLambdaFunction is
+#: absent: its handler only records its failure, whose causes lack OPERATION_NOT_PERMITTED).
+_REFUSALS: dict[str, Callable[[Batch, dict], None]] = {
+    "ScheduleActivityTask": _refuse_activity,
+    "RequestCancelActivityTask": _failed_with_ids("RequestCancelActivityTaskFailed", "activityId"),
+    "CompleteWorkflowExecution": _failed_with_ids("CompleteWorkflowExecutionFailed"),
+    "FailWorkflowExecution": _failed_with_ids("FailWorkflowExecutionFailed"),
+    "CancelWorkflowExecution": _failed_with_ids("CancelWorkflowExecutionFailed"),
+    "ContinueAsNewWorkflowExecution": _failed_with_ids("ContinueAsNewWorkflowExecutionFailed"),
+    "RecordMarker": _failed_with_ids("RecordMarkerFailed", "markerName"),
+    "StartTimer": _failed_with_ids("StartTimerFailed", "timerId"),
+    "CancelTimer": _failed_with_ids("CancelTimerFailed", "timerId"),
+    "SignalExternalWorkflowExecution": _refuse_external(
+        "SignalExternalWorkflowExecutionInitiated", "SignalExternalWorkflowExecutionFailed", _signal_extra),
+    "RequestCancelExternalWorkflowExecution": _refuse_external(
+        "RequestCancelExternalWorkflowExecutionInitiated", "RequestCancelExternalWorkflowExecutionFailed",
+        lambda a: {}),
+    # Refused before anything is initiated, as a child start for an unknown type is.
+    "StartChildWorkflowExecution": _refuse_child,
+}
+
+
 # ---------------------------------------------------------------------------- the table
 
 def _spec(decision_type: str, handler: Callable[[Batch, dict], None], closes: bool = False) -> Spec:
@@ -368,12 +440,13 @@ DECISIONS: dict[str, Spec] = {
 }
 
 
-def check_batch(decisions: list[dict] | None) -> list[tuple[Spec, dict]]:
+def check_batch(decisions: list[dict] | None, invalid_text: Collection[int] = ()) -> list[tuple[Spec, dict]]:
     """Check a whole batch before anything is applied; returns ``(spec, attributes)`` pairs.
 
     The request validator already checked each decision against the model (its type, its
     attributes, their names, durations and priorities); what is left is the rule across
-    the batch: a decision that closes the run must be the last one.
+    the batch: a decision that closes the run must be the last one. The decisions at the
+    indexes ``invalid_text`` (holding a lone surrogate) get a spec that fails them.
 
     Raises:
         Fault: ``ValidationException`` naming the first close decision that is not last.
@@ -387,6 +460,9 @@ def check_batch(decisions: list[dict] | None) -> list[tuple[Spec, dict]]:
         if spec.closes and index != last:
             raise validation_error(f"decisions.{index + 1}: {decision['decisionType']} closes the workflow "
                                    f"execution, so it must be the last decision in the list")
+        refuse = _REFUSALS.get(decision["decisionType"]) if index in invalid_text else None
+        if refuse is not None:
+            spec = replace(spec, handler=refuse)
         checked.append((spec, decision.get(spec.attributes) or {}))
     return checked
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from ..wire._paging import page_size, page_token_codec, request_scope
 from ..wire._rules import execution_duration_problem, require
+from ..wire._validation import INVALID_TEXT_DECISIONS
 from ..storage._store import Store
 from . import _execution
 from ._state import EngineState, EventLimitFault
@@ -378,7 +379,7 @@ class Engine:
         """RespondDecisionTaskCompleted: apply the decisions; the next decision task follows if due."""
         self._tick()
         ref = decode(params["taskToken"], DECISION)
-        checked = check_batch(params.get("decisions"))
+        checked = check_batch(params.get("decisions"), params.get(INVALID_TEXT_DECISIONS, ()))
         override_timeout = params.get("taskListScheduleToStartTimeout")
 
         def respond(unit: Unit) -> None:

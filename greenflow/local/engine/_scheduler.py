@@ -103,7 +103,7 @@ class Scheduler:
                     self._sweep()
                 else:
                     handler = HANDLERS[kind]
-                    core.run(lambda unit: handler(core, unit, *args))
+                    core.run(lambda unit, handler=handler, args=args: handler(core, unit, *args))
             except EventLimitFault:
                 pass  # the run reached its event limit and was terminated instead
             except Exception:

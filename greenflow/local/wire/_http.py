@@ -248,9 +248,9 @@ class SWFProtocolHandler:
 
         if "transfer-encoding" in headers:
             # No SWF client sends chunked bodies; refuse rather than misread the stream.
-            self._send(sock, 411, _common_fault("SerializationException",
-                                                "Chunked request bodies are not supported; send Content-Length").to_wire(),
-                       close=True)
+            fault = _common_fault("SerializationException",
+                                  "Chunked request bodies are not supported; send Content-Length")
+            self._send(sock, 411, fault.to_wire(), close=True)
             return False
         length_text = headers.get("content-length", "0")
         if not (length_text.isascii() and length_text.isdigit()):
@@ -333,7 +333,8 @@ class SWFProtocolHandler:
             if self.verifier is not None:
                 self.verifier.verify(method, target, headers, body)
             params = self._parse_json(body)
-            self.validator.validate(operation, params)
+            # A lone surrogate can only be written as a \ud800-\udfff escape: search only then.
+            self.validator.validate(operation, params, surrogates_possible=b"\\ud" in body or b"\\uD" in body)
             hold = (parse_close_wait(headers.get(CLOSE_WAIT_HEADER))
                     if operation == "ListClosedWorkflowExecutions" else None)
             if sock is not None and (hold or operation in LONG_POLLS and not params.get("nextPageToken")):

@@ -73,25 +73,64 @@ def priority_problem(value: str) -> str | None:
     return None
 
 
+#: How many characters of a value a validation message quotes.
+SHOWN_CHARS = 128
+#: How many levels of a nested value a validation message looks into.
+SHOWN_DEPTH = 8
+
+
 def show(value: object) -> str:
-    """A value as AWS quotes it in a validation message (long values cut short)."""
+    """A value as AWS quotes it in a validation message (long values cut short).
+
+    Bounded in work as well as in output: a request can nest hundreds of levels in 2 KB
+    or carry megabytes, so the value is rendered only to :data:`SHOWN_DEPTH` levels and
+    rendering stops once :data:`SHOWN_CHARS` characters are written.
+    """
     if value is None:
         return "null"
     if isinstance(value, bool):
         text = "true" if value else "false"
-    elif isinstance(value, (list, tuple)):
-        text = "[" + ", ".join(_bare(v) for v in value) + "]"
     else:
-        text = _bare(value)
-    if len(text) > 128:
-        text = text[:125] + "..."
+        parts: list[str] = []
+        _render(value, parts, [0], SHOWN_DEPTH)
+        text = "".join(parts)
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS - 3] + "..."
     return f"'{text}'"
 
 
-def _bare(value: object) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_bare(v)}" for k, v in value.items()) + "}"
-    return str(value)
+def _render(value: object, parts: list[str], size: list[int], depth: int) -> None:
+    """Append ``value``'s text to ``parts`` until ``size[0]`` passes :data:`SHOWN_CHARS`."""
+    if size[0] > SHOWN_CHARS:
+        return
+    if isinstance(value, (dict, list, tuple)):
+        if depth == 0:
+            _emit("{...}" if isinstance(value, dict) else "[...]", parts, size)
+            return
+        items = value.items() if isinstance(value, dict) else value
+        _emit("{" if isinstance(value, dict) else "[", parts, size)
+        for index, item in enumerate(items):
+            if size[0] > SHOWN_CHARS:
+                return
+            if index:
+                _emit(", ", parts, size)
+            if isinstance(value, dict):
+                _emit(f"{_clip(item[0])}=", parts, size)
+                item = item[1]
+            _render(item, parts, size, depth - 1)
+        _emit("}" if isinstance(value, dict) else "]", parts, size)
+        return
+    _emit(_clip(value), parts, size)
+
+
+def _clip(value: object) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text[:SHOWN_CHARS + 1]
+
+
+def _emit(text: str, parts: list[str], size: list[int]) -> None:
+    parts.append(text)
+    size[0] += len(text)
 
 
 def violation(value: object, path: str, constraint: str) -> str:

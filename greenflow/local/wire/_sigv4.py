@@ -106,7 +106,8 @@ class SigV4Verifier:
             )
         request_time = _parse_amz_date(amz_date)
         if request_time is None:
-            raise _auth_fault("IncompleteSignatureException", f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")
+            raise _auth_fault("IncompleteSignatureException",
+                              f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")
         date, region, service, terminator = scope
         if terminator != "aws4_request" or service != self._service or date != amz_date[:8]:
             raise _auth_fault(

@@ -25,6 +25,11 @@ All problems of a request are reported at once, AWS style::
     2 validation errors detected: Value null at 'domain' failed to satisfy constraint:
     Member must not be null; Value 'a:b' at 'workflowType.name' failed to satisfy ...
 
+Every string must be valid Unicode: JSON can escape a lone UTF-16 surrogate (``"\\ud800"``),
+which no UTF-8 database or client can store, so it is refused wherever it appears (a map
+key, an unknown member) except inside RespondDecisionTaskCompleted's decisions: there the
+engine fails the one decision, the SWF way (see :mod:`greenflow.local.engine._decisions`).
+
 Timestamps arrive as epoch numbers or ISO 8601 strings and leave as epoch floats; members
 sent as JSON ``null`` are dropped; members the model does not know are ignored (as AWS
 JSON services do). Validators are compiled once per operation, so a request costs a few
@@ -418,15 +423,82 @@ class RequestValidator:
         self._checks[operation](params, "", errors)
         return errors
 
-    def validate(self, operation: str, params: Any) -> dict:
+    def validate(self, operation: str, params: Any, *, surrogates_possible: bool = True) -> dict:
         """Check a request and return its params, normalised (timestamps as epoch floats,
         ``null`` members dropped); raises :class:`~._faults.Fault` ``ValidationException``
-        listing every problem."""
+        listing every problem.
+
+        ``surrogates_possible=False`` skips the search for lone surrogates, for a caller
+        that knows the body holds no ``\\ud`` escape (the only way to write one in JSON).
+        """
         errors: list[str] = []
         self._checks[operation](params, "", errors)
+        if surrogates_possible and type(params) is dict:
+            deciding = operation == "RespondDecisionTaskCompleted"
+            for value, path in lone_surrogates(params, skip="decisions" if deciding else None):
+                _fail(errors, value, path, "must be valid Unicode (it holds a lone UTF-16 surrogate)")
+            decisions = params.get("decisions") if deciding else None
+            if type(decisions) is list:
+                invalid = frozenset(index for index, decision in enumerate(decisions) if lone_surrogates(decision))
+                if invalid:
+                    params[INVALID_TEXT_DECISIONS] = invalid
         if errors:
             raise validation_error(error_message(errors))
         return params
+
+
+class _Key:
+    """A dict key no JSON request can send (JSON keys are strings)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: Where validation leaves, in RespondDecisionTaskCompleted's params, the indexes of the
+#: decisions that hold a lone surrogate (the engine fails those decisions; see
+#: :func:`greenflow.local.engine._decisions.check_batch`). Absent when there are none.
+INVALID_TEXT_DECISIONS = _Key("INVALID_TEXT_DECISIONS")
+
+
+def is_valid_unicode(text: str) -> bool:
+    """Whether ``text`` can be encoded (no lone UTF-16 surrogate, which JSON can escape)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def lone_surrogates(value: Any, *, skip: str | None = None) -> list[tuple[str, str]]:
+    """``(string, path)`` of every string (map keys too) holding a lone surrogate, paths
+    as in validation messages; the top-level member ``skip`` is not searched.
+
+    Iterative, so a deeply nested value cannot exhaust the stack.
+    """
+    found = []
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if type(item) is str:
+            if not is_valid_unicode(item):
+                found.append((item, path or "body"))
+        elif type(item) is dict:
+            prefix = path + "." if path else ""
+            for key, member in item.items():
+                if not path and key == skip:
+                    continue
+                if not is_valid_unicode(key):
+                    found.append((key, prefix + "key"))
+                stack.append((member, prefix + key))
+        elif type(item) is list:
+            stack.extend((member, f"{path}.{index + 1}.member") for index, member in enumerate(item))
+    found.reverse()
+    return found
 
 
 def _no_input(value, path, errors):
@@ -444,4 +516,5 @@ def validate(operation: str, params: Any) -> dict:
     return default_validator().validate(operation, params)
 
 
-__all__ = ["RequestValidator", "default_validator", "validate", "member_rules", "error_message"]
+__all__ = ["RequestValidator", "default_validator", "validate", "member_rules", "error_message",
+           "is_valid_unicode", "lone_surrogates", "INVALID_TEXT_DECISIONS"]

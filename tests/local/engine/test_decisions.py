@@ -278,3 +278,51 @@ def test_continue_as_new_failures(h):
     h.decide(decision("ContinueAsNewWorkflowExecution"))
     assert h.last("w1", run_id, "ContinueAsNewWorkflowExecutionFailed")["cause"] == "WORKFLOW_TYPE_DEPRECATED"
     assert h.describe("w1", run_id)["executionInfo"]["executionStatus"] == "OPEN"
+
+
+# ---------------------------------------------------------------------------- invalid text
+
+BAD = "a\ud800b"  # a lone UTF-16 surrogate: JSON can escape it, nothing can store it
+
+
+@pytest.mark.parametrize("bad_decision, failed_event, identity", [
+    (schedule(BAD), "ScheduleActivityTaskFailed", {"activityId": BAD}),
+    (schedule("a1", input=BAD), "ScheduleActivityTaskFailed", {"activityId": "a1"}),
+    (decision("RequestCancelActivityTask", activityId=BAD), "RequestCancelActivityTaskFailed", {"activityId": BAD}),
+    (decision("RecordMarker", markerName=BAD), "RecordMarkerFailed", {"markerName": BAD}),
+    (decision("RecordMarker", markerName="m", details=BAD), "RecordMarkerFailed", {"markerName": "m"}),
+    (timer(BAD, 5), "StartTimerFailed", {"timerId": BAD}),
+    (decision("CancelTimer", timerId=BAD), "CancelTimerFailed", {"timerId": BAD}),
+    (decision("SignalExternalWorkflowExecution", workflowId=BAD, signalName="s"),
+     "SignalExternalWorkflowExecutionFailed", {"workflowId": BAD, "initiatedEventId": 6}),
+    (decision("RequestCancelExternalWorkflowExecution", workflowId="w2", control=BAD),
+     "RequestCancelExternalWorkflowExecutionFailed", {"workflowId": "w2", "control": BAD, "initiatedEventId": 6}),
+    (decision("StartChildWorkflowExecution", workflowType=WF, workflowId=BAD),
+     "StartChildWorkflowExecutionFailed", {"workflowId": BAD, "initiatedEventId": 0}),
+    (complete(BAD), "CompleteWorkflowExecutionFailed", {}),
+    (decision("FailWorkflowExecution", reason=BAD), "FailWorkflowExecutionFailed", {}),
+    (decision("CancelWorkflowExecution", details=BAD), "CancelWorkflowExecutionFailed", {}),
+    (decision("ContinueAsNewWorkflowExecution", input=BAD), "ContinueAsNewWorkflowExecutionFailed", {}),
+])
+def test_decision_holding_a_lone_surrogate_fails_with_its_failed_event(h, bad_decision, failed_event, identity):
+    run_id = started_run(h)
+    # The other decisions of the batch are carried out; the bad one is failed, not the batch.
+    task = h.decide(timer("t-ok", 60), bad_decision)
+    attrs = h.last("w1", run_id, failed_event)
+    assert attrs["cause"] == "OPERATION_NOT_PERMITTED"
+    assert attrs["decisionTaskCompletedEventId"] == task["startedEventId"] + 1
+    assert {name: attrs.get(name) for name in identity} == identity
+    assert "TimerStarted" in h.types("w1", run_id)
+    assert h.describe("w1", run_id)["executionInfo"]["executionStatus"] == "OPEN"
+    # As for any failed decision, a decision task follows, and the run goes on.
+    h.decide(complete("done"))
+    assert h.describe("w1", run_id)["executionInfo"]["closeStatus"] == "COMPLETED"
+
+
+def test_lone_surrogate_outside_the_decisions_is_refused(h):
+    started_run(h)
+    task = h.decision_task()
+    fault = h.fault("RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=[],
+                    executionContext=BAD)
+    assert fault.code == "ValidationException"
+    assert "executionContext" in fault.message and "lone UTF-16 surrogate" in fault.message

@@ -8,6 +8,8 @@ AWS-style message that names the offending field.
 from __future__ import annotations
 
 import datetime
+import http.client
+import json
 
 import botocore.session
 import pytest
@@ -401,6 +403,50 @@ def test_long_values_are_cut_short_in_messages():
     assert len(message) < 300
 
 
+def nested(depth):
+    value = "leaf"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("operation, params", [
+    ("DescribeDomain", {"name": nested(330)}),  # ~2 KB of JSON
+    ("StartWorkflowExecution", start(workflowType={"name": nested(5000), "version": "1"})),
+    ("StartWorkflowExecution", start(tagList=[nested(900)] * 3)),
+])
+def test_deeply_nested_values_are_a_validation_error(operation, params):
+    with pytest.raises(Fault) as caught:
+        validate(operation, params)
+    assert caught.value.code == "ValidationException"
+    assert "{a={a={" in caught.value.message and len(caught.value.message) < 1000
+
+
+BAD = "a\ud800b"  # a lone UTF-16 surrogate
+
+
+@pytest.mark.parametrize("operation, params, path", [
+    ("RegisterDomain", {"name": BAD, "workflowExecutionRetentionPeriodInDays": "1"}, "name"),
+    ("RegisterDomain", {"name": "d", "workflowExecutionRetentionPeriodInDays": "1", "description": "\udfff"},
+     "description"),
+    ("StartWorkflowExecution", start(input=BAD), "input"),
+    ("StartWorkflowExecution", start(tagList=["ok", BAD]), "tagList.2.member"),
+    ("StartWorkflowExecution", start(workflowType={"name": BAD, "version": "1"}), "workflowType.name"),
+    ("StartWorkflowExecution", start(unknownMember={"deep": [BAD]}), "unknownMember.deep.1.member"),
+    ("StartWorkflowExecution", start(unknownMember={BAD: 1}), "unknownMember.key"),
+    ("TagResource", {"resourceArn": "arn", "tags": [{"key": "k", "value": BAD}]}, "tags.1.member.value"),
+])
+def test_lone_surrogates_are_a_validation_error(operation, params, path):
+    with pytest.raises(Fault) as caught:
+        validate(operation, params)
+    assert caught.value.code == "ValidationException"
+    assert f"at '{path}' failed to satisfy constraint: Member must be valid Unicode" in caught.value.message
+
+
+def test_surrogate_pairs_are_valid_unicode():
+    validate("StartWorkflowExecution", start(input="smile \U0001F600"))
+
+
 def test_decision_needs_the_attributes_of_its_type():
     problem = only_problem("RespondDecisionTaskCompleted", {"taskToken": "t", "decisions": [{"decisionType": "StartTimer"}]})
     assert "at 'decisions.1.member.startTimerDecisionAttributes'" in problem
@@ -497,3 +543,21 @@ def test_valid_request_reaches_the_core_normalised(recording):
         domain="d", closeTimeFilter={"oldestDate": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)})
     assert core.requests == [("ListClosedWorkflowExecutions",
                               {"domain": "d", "closeTimeFilter": {"oldestDate": 1767225600.0}})]
+
+
+def test_lone_surrogate_over_http_is_a_validation_fault_and_stores_nothing():
+    body = b'{"name":"sur\\ud800rogate","workflowExecutionRetentionPeriodInDays":"1"}'
+    with LocalService() as service:
+        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+        try:
+            connection.request("POST", "/", body=body, headers={
+                "X-Amz-Target": "SimpleWorkflowService.RegisterDomain",
+                "Content-Type": "application/x-amz-json-1.0"})
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+        finally:
+            connection.close()
+        assert response.status == 400
+        assert answer["__type"].endswith("#ValidationException")
+        assert "lone UTF-16 surrogate" in answer["message"]
+        assert _client(service.endpoint).list_domains(registrationStatus="REGISTERED")["domainInfos"] == []
