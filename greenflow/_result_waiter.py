@@ -107,7 +107,7 @@ class _Entry:
 
     def __init__(self) -> None:
         self.closed = threading.Event()
-        self.event: dict | None = None   # the close event, once read
+        self.event: dict[str, Any] | None = None   # the close event, once read
         self.lock = threading.Lock()     # one reader of the close event at a time
         self.listeners: list[Callable[[], None]] = []
         self.waiters = 0
@@ -143,7 +143,7 @@ class ResultWaiter:
     # ------------------------------------------------------------------ public
 
     def close_event(self, workflow_id: str, run_id: str, *, started_at: float | None = None,
-                    deadline: float | None = None) -> dict | None:
+                    deadline: float | None = None) -> dict[str, Any] | None:
         """The close event of run ``run_id``, waiting for it until ``deadline`` (monotonic).
 
         ``started_at`` is the monotonic time before this client started the run, if it did:
@@ -178,7 +178,7 @@ class ResultWaiter:
             self._ensure_watcher()
 
     def watch(self, workflow_id: str, run_id: str, listener: Callable[[], None], *,
-              started_at: float | None = None) -> Callable[[], dict | None]:
+              started_at: float | None = None) -> Callable[[], dict[str, Any] | None]:
         """Call ``listener()`` (from the watcher) once run ``run_id`` is known closed.
 
         Returns a function that reads the close event (``None`` while the run is open) and
@@ -194,7 +194,7 @@ class ResultWaiter:
             listener()
         released = False
 
-        def finish() -> dict | None:
+        def finish() -> dict[str, Any] | None:
             nonlocal released
             try:
                 return self._read(key, entry) if entry.closed.is_set() else None
@@ -255,7 +255,7 @@ class ResultWaiter:
             entry.event = event
             self._mark_closed(entry)
 
-    def _read(self, key: tuple[str, str], entry: _Entry) -> dict:
+    def _read(self, key: tuple[str, str], entry: _Entry) -> dict[str, Any]:
         with entry.lock:
             while entry.event is None:
                 event = self._last_event(key)
@@ -266,7 +266,7 @@ class ResultWaiter:
                     time.sleep(0.05)
             return entry.event
 
-    def _last_event(self, key: tuple[str, str]) -> dict | None:
+    def _last_event(self, key: tuple[str, str]) -> dict[str, Any] | None:
         answer = self.swf.call("GetWorkflowExecutionHistory", domain=self.domain,
                                execution={"workflowId": key[0], "runId": key[1]},
                                reverseOrder=True, maximumPageSize=1)
@@ -334,7 +334,7 @@ class ResultWaiter:
         self._coverage_since = None
         self._seen.clear()
 
-    def _next_cursor(self, infos: list[dict], oldest: float) -> tuple[float, int]:
+    def _next_cursor(self, infos: list[dict[str, Any]], oldest: float) -> tuple[float, int]:
         """The cursor after a listing of ``infos`` (all closed at or after ``oldest``).
 
         Locally: from a little before the newest close listed (timestamps lose a fraction
@@ -368,7 +368,7 @@ class ResultWaiter:
                 log.warning("result waiter: listing closed executions of %s failed: %s", self.domain, error)
                 time.sleep(ERROR_PAUSE)
 
-    def _list_since(self, oldest: float, counted: int | None, *, wait: bool) -> list[dict]:
+    def _list_since(self, oldest: float, counted: int | None, *, wait: bool) -> list[dict[str, Any]]:
         """All executions closed at or after ``oldest`` (every page); wakes their waiters.
 
         On a greenflow service, while someone waits, the first page is held until more than
@@ -384,7 +384,7 @@ class ResultWaiter:
             self._joined.wait(min(1.0, IDLE_LINGER))
             self._joined.clear()
             wait = bool(self._entries)
-        infos: list[dict] = []
+        infos: list[dict[str, Any]] = []
         token = None
         while True:
             page_params = dict(params, nextPageToken=token) if token else params
@@ -404,7 +404,7 @@ class ResultWaiter:
             if not token:
                 return infos
 
-    def _resolve(self, infos: list[dict]) -> None:
+    def _resolve(self, infos: list[dict[str, Any]]) -> None:
         """Wake the waiters of listed runs and remember the runs, for waiters who come later."""
         now = time.monotonic()
         woken: list[_Entry] = []
@@ -428,8 +428,8 @@ class ResultWaiter:
             self._mark_closed(entry)
 
 
-def continued_run(event: dict) -> str | None:
+def continued_run(event: dict[str, Any]) -> str | None:
     """The new run's ID if ``event`` closed its run by continue-as-new, else ``None``."""
     if event["eventType"] == "WorkflowExecutionContinuedAsNew":
-        return event_attributes(event)["newExecutionRunId"]
+        return str(event_attributes(event)["newExecutionRunId"])
     return None

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
 
 from . import errors
 from ._result_waiter import CLOSE_EVENTS, ResultWaiter, continued_run
@@ -621,7 +621,8 @@ FIRST_COMPLETED = "FIRST_COMPLETED"
 ALL_COMPLETED = "ALL_COMPLETED"
 
 
-def as_completed(handles: Iterable[WorkflowHandle], timeout: float | None = None) -> Iterator[WorkflowHandle]:
+def as_completed(handles: Iterable[WorkflowHandle],
+                 timeout: float | None = None) -> Generator[WorkflowHandle, None, None]:
     """Yield each handle once its execution closed (the last run, after continue-as-new), in
     the order they close; ``handle.result()`` then returns (or raises) without waiting.
 

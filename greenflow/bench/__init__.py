@@ -11,5 +11,3 @@ and the project's ``benchmarks/`` scripts (one definition of W1-W4 for all of th
 """
 
 from __future__ import annotations
-
-__all__ = ["workloads", "runner", "chart"]

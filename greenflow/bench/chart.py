@@ -73,7 +73,7 @@ def render_svg(runs: Sequence[Any], title: str = "greenflow bench") -> str:
         for i, c in enumerate(counts):
             h = (_PANEL_H - 16) * c / tallest
             if c:
-                out.append(f'<rect x="{x1 + i * bar:.1f}" y="{y0 + _PANEL_H - 16 - h:.1f}" width="{max(1.0, bar - 1):.1f}" '
-                           f'height="{h:.1f}" fill="#ff7f0e"/>')
+                out.append(f'<rect x="{x1 + i * bar:.1f}" y="{y0 + _PANEL_H - 16 - h:.1f}" '
+                           f'width="{max(1.0, bar - 1):.1f}" height="{h:.1f}" fill="#ff7f0e"/>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

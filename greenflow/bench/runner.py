@@ -92,7 +92,7 @@ class RunResult:
         }
 
 
-def run_workflows(client: Any, method: Any, args: tuple = (), *, count: int, concurrency: int | None = None,
+def run_workflows(client: Any, method: Any, args: tuple[Any, ...] = (), *, count: int, concurrency: int | None = None,
                   collect: str = "waiters", expected: Any = None, check: bool = True, label: str = "",
                   units: int = 1, unit: str = "workflows", timeout: float = 600,
                   progress: Callable[[int, int], None] | None = None) -> RunResult:

@@ -37,7 +37,7 @@ class OneActivity(WorkflowDefinition):
     @execute(version="1.0", execution_start_to_close_timeout=3600)
     def run(self) -> int:
         """Call the activity once; returns 1."""
-        return BenchActivities.noop(1)
+        return int(BenchActivities.noop(1))
 
 
 class Sequential(WorkflowDefinition):
@@ -91,7 +91,7 @@ class Workload:
     key: str
     title: str
     method: Any
-    args: tuple
+    args: tuple[Any, ...]
     count: int
     concurrency: int | None
     units: int

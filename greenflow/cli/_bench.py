@@ -107,7 +107,7 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _plan(args: argparse.Namespace, workloads: Any) -> list[dict]:
+def _plan(args: argparse.Namespace, workloads: Any) -> list[dict[str, Any]]:
     if args.count is not None and args.count < 1:
         raise UsageError(f"--count must be at least 1, not {args.count}")
     if args.concurrency is not None and args.concurrency < 1:
@@ -154,7 +154,7 @@ def _resolve_method(spec: str) -> Any:
     return method
 
 
-def _definitions(args: argparse.Namespace, workloads: Any) -> tuple[list, list, list[str]]:
+def _definitions(args: argparse.Namespace, workloads: Any) -> tuple[list[Any], list[Any], list[str]]:
     """Workflow classes and activity objects the workers run, and the modules they come from."""
     if args.workflow:
         module = args.workflow.partition(":")[0]
@@ -185,7 +185,7 @@ def _connect(args: argparse.Namespace) -> tuple[Any, Any]:
     return swf, cleanup
 
 
-def _start_workers(args: argparse.Namespace, swf: Any, classes: list, activity_objects: list,
+def _start_workers(args: argparse.Namespace, swf: Any, classes: list[Any], activity_objects: list[Any],
                    module_names: list[str], task_list: str | None) -> Any:
     """Start the workers; returns the function that stops them."""
     if args.no_workers:
@@ -214,11 +214,11 @@ def _start_workers(args: argparse.Namespace, swf: Any, classes: list, activity_o
     return lambda: worker.stop(timeout=0)
 
 
-def _wait_running(process: subprocess.Popen, count: int) -> None:
+def _wait_running(process: subprocess.Popen[str], count: int) -> None:
     """Wait until ``count`` worker processes said they are running (their output's lines)."""
     assert process.stdout is not None
     running = 0
-    lines = []
+    lines: list[str] = []
     while running < count:
         line = process.stdout.readline()
         if not line:
@@ -272,7 +272,7 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
-def _print_table(summaries: list[dict]) -> None:
+def _print_table(summaries: list[dict[str, Any]]) -> None:
     print("| workload | workflows | C | time | wf/s | units/s | latency p50 / p90 / p99 ms | SWF calls/wf "
           "| CPU ms/wf client / service |")
     print("|---|---|---|---|---|---|---|---|---|")

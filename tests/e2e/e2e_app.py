@@ -7,7 +7,6 @@ per run to the file named by ``GREENFLOW_TEST_LOG`` (O_APPEND: whole lines, any 
 from __future__ import annotations
 
 import os
-import time
 
 import gevent
 import gevent.event
