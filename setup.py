@@ -10,6 +10,9 @@ setup(
     long_description_content_type="text/x-rst",
     python_requires=">=3.11",
     packages=find_packages(include=["greenflow", "greenflow.*"]),
+    # An explicit root makes `pip install -e .` a plain path entry (.pth) instead of an
+    # import hook, so type checkers (mypy) find the package and its py.typed.
+    package_dir={"": "."},
     package_data={"greenflow": ["py.typed", "console/templates/*.html", "console/static/*"]},
     install_requires=[
         "gevent>=24.2",

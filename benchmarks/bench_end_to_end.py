@@ -18,7 +18,7 @@ loopback HTTP through botocore. Workloads (trivial activities):
 Throughput runs from the first start until the last execution is closed (counted with
 ``CountClosedWorkflowExecutions``); their latency percentiles are the service's own
 start-to-close times from ``ListClosedWorkflowExecutions``. A progress bar shows each run
-on stderr. The closing table compares with ``../shared/reference/performance.md`` (same
+on stderr. The closing table compares with ``docs/performance.md`` (same
 machine, measured earlier the same day: compare ratios, not absolute figures).
 """
 
@@ -50,7 +50,7 @@ from greenflow.worker import WorkflowWorker  # noqa: E402
 DOMAIN = "bench"
 TASK_LIST = "bench"
 
-# Peers on the same workloads, same machine (../shared/reference/performance.md).
+# Peers on the same workloads, same machine (docs/performance.md).
 PEERS = [
     ("Temporal dev server 1.32 (SQLite)", "100-104 ms", "12.5-13.7", "30-35", "64-68", "14-19 s"),
     ("Temporal, SQLite in WAL mode", "100 ms", "23", "79", "133", "8.4 s"),

@@ -10,6 +10,10 @@ ratios; no service, no I/O (histories are generated in memory in SWF's shape).
    with the live-run cache (each task feeds only the new events) and without it (each task
    replays the whole history). Target: cached >= 50x cheaper.
 3. Memory per cached suspended run (tracemalloc), ``--runs`` runs each blocked on an activity.
+4. The determinism checks (``greenflow/workflow/_guards.py``): replay and cached decisions
+   with the checks on (this module binds ``time`` and ``os``, which are swapped for checked
+   stand-ins while workflow code runs) and off, interleaved, best of several; and
+   ``time.time()`` called outside workflow code, which must cost what it costs without greenflow.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import tracemalloc
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import greenflow.workflow as wf  # noqa: E402
+from greenflow.workflow import _guards  # noqa: E402
 from greenflow.activity import activities, activity  # noqa: E402
 from greenflow.converter import DEFAULT_CONVERTER  # noqa: E402
 
@@ -196,6 +201,40 @@ def bench_memory(runs: int) -> None:
     decider.clear()
 
 
+def bench_guards() -> None:
+    print("\n4. Determinism checks: the same work with the checks on and off (interleaved, best of 5)")
+    plans_for = _guards.plans_for
+    sequential = make_history(SequentialBench, 10_000, 1665)
+    fanout = make_history(FanoutBench, 10_000, 300, 10)
+
+    def replay(cls, events):
+        def work():
+            wf.Replayer([cls]).replay(events, run_id="run")
+        return work
+
+    def cached():
+        drive(wf.Decider([SequentialBench]), HistoryBuilder("SequentialBench", DEFAULT_CONVERTER.dumps(
+            {"args": [300]})), tail=True)
+
+    for label, work in (("replay sequential 10k events", replay(SequentialBench, sequential)),
+                        ("replay fan-out x10 10k events", replay(FanoutBench, fanout)),
+                        ("300 cached decision tasks", cached)):
+        best = {"on": float("inf"), "off": float("inf")}
+        for _ in range(5):
+            for mode in ("on", "off"):
+                _guards.plans_for = plans_for if mode == "on" else (lambda classes: [])
+                gc.collect()
+                start = time.process_time()
+                work()
+                best[mode] = min(best[mode], time.process_time() - start)
+        _guards.plans_for = plans_for
+        print(f"   {label:<32} on {best['on'] * 1e3:8.1f} ms   off {best['off'] * 1e3:8.1f} ms   "
+              f"on/off {best['on'] / best['off']:.3f}")
+    # Outside workflow code nothing is wrapped: the module's name is the C function itself.
+    assert globals()["time"] is sys.modules["time"] and type(time.time).__name__ == "builtin_function_or_method"
+    print("   outside workflow code: time.time, random.random... are the real functions (no wrapper, no cost)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=1000, help="steps of the cache benchmark (default 1000)")
@@ -206,6 +245,7 @@ def main() -> None:
         bench_throughput()
     bench_cache(options.steps)
     bench_memory(options.runs)
+    bench_guards()
 
 
 if __name__ == "__main__":

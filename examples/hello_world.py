@@ -6,10 +6,12 @@ No AWS account and no server are needed: :func:`greenflow.connect` with no endpo
 region starts the local SWF service in the background of this program, as a child process
 that stops with it (its database lives in ``~/.local/share/greenflow/greenflow.db``, or
 ``GREENFLOW_DB``). Set ``GREENFLOW_ENDPOINT``
-(a ``greenflow server``) or an AWS region to run the same code elsewhere, e.g. on Amazon SWF.
+(a ``greenflow server``) or ``GREENFLOW_REGION`` (Amazon SWF in that region) to run the same
+code elsewhere.
 """
 
-# Workers run on gevent: patch the standard library before botocore is imported.
+# Activity workers run on gevent: patch the standard library first, before any other
+# import (README.rst, "gevent and your program"; without it ActivityWorker refuses to start).
 from greenflow.swf import patch_gevent
 
 patch_gevent()

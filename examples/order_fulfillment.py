@@ -18,7 +18,8 @@ It prints one line per order with its outcome. Every wait here is durable: stop 
 process at any point, run the workers again, and each order resumes where it was.
 """
 
-# Workers run on gevent: patch the standard library before botocore is imported.
+# Activity workers run on gevent: patch the standard library first, before any other
+# import (README.rst, "gevent and your program"; without it ActivityWorker refuses to start).
 from greenflow.swf import patch_gevent
 
 patch_gevent()
@@ -27,6 +28,7 @@ import time  # noqa: E402
 
 import greenflow  # noqa: E402
 from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
+from greenflow.client import WorkflowHandle  # noqa: E402
 from greenflow.errors import CancelledError, WorkflowCanceledError, WorkflowError  # noqa: E402
 from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute,  # noqa: E402
                                 query, signal, sleep, spawn, wait_all, wait_until, workflow_options)
@@ -46,7 +48,7 @@ class PaymentGatewayDown(ConnectionError):
 class OrderActivities:
     """The side effects. In real life: a stock service, a payment gateway, a courier, e-mail."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.charges: dict[str, int] = {}  # order id -> attempts
         self.refunds: list[str] = []
         self.notifications: list[str] = []
@@ -93,12 +95,12 @@ class ShippingWorkflow(WorkflowDefinition):
 class OrderWorkflow(WorkflowDefinition):
     """One order, from stock check to shipping."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.status = "received"
         self.decision: tuple[str, str] | None = None
 
     @execute(version="1.0", execution_start_to_close_timeout=86400)
-    def process(self, order_id: str, items: list, amount: int) -> str:
+    def process(self, order_id: str, items: list[str], amount: int) -> str:
         self.status = "checking stock"
         checks = [spawn(OrderActivities.check_stock, item) for item in items]  # in parallel
         missing = [item for item, ok in zip(items, wait_all(checks)) if not ok]
@@ -115,6 +117,7 @@ class OrderWorkflow(WorkflowDefinition):
                 if not wait_until(lambda: self.decision is not None, timeout=APPROVAL_DEADLINE):
                     OrderActivities.refund(payment)
                     return "expired: no approval in time, refunded"
+                assert self.decision is not None  # wait_until returned True: a signal set it
                 verdict, who = self.decision
                 if verdict != "approve":
                     OrderActivities.refund(payment)
@@ -142,7 +145,7 @@ class OrderWorkflow(WorkflowDefinition):
         return self.status
 
 
-def wait_for_status(handle, status: str, timeout: float = 30) -> None:
+def wait_for_status(handle: WorkflowHandle[str], status: str, timeout: float = 30) -> None:
     """Poll the workflow's ``current_status`` query until it reports ``status``."""
     deadline = time.monotonic() + timeout
     while True:

@@ -1,6 +1,6 @@
 """greenflow: durable workflows in plain blocking Python, on the Amazon SWF API.
 
-The package is laid out by the architecture (see DESIGN.md):
+The package is laid out by the architecture (``docs/design.md`` in the repository explains it):
 
 * :mod:`greenflow.workflow` – the workflow side: definitions and the API workflow code
   calls; the deterministic runtime (hub, runs, decider, replayer) in its private modules
@@ -61,10 +61,22 @@ __getattr__, __dir__ = _lazy.lazy_attributes(globals(), _EXPORTS)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from greenflow.activity import ManualActivityCompletionClient, activities
-    from greenflow.client import WorkflowClient, WorkflowHandle, workflow_starter
-    from greenflow.local import LocalService
-    from greenflow.swf import SWFClient, connect
-    from greenflow.workflow import (RetryPolicy, WorkflowDefinition, activity_options, execute, query,
-                                    signal, workflow_options)
-    from greenflow.worker import ActivityWorker, Worker, WorkflowWorker
+    # `X as X`: an explicit re-export, so `mypy --strict` accepts `greenflow.connect` & co.
+    from greenflow.activity import ManualActivityCompletionClient as ManualActivityCompletionClient
+    from greenflow.activity import activities as activities
+    from greenflow.client import WorkflowClient as WorkflowClient
+    from greenflow.client import WorkflowHandle as WorkflowHandle
+    from greenflow.client import workflow_starter as workflow_starter
+    from greenflow.local import LocalService as LocalService
+    from greenflow.swf import SWFClient as SWFClient
+    from greenflow.swf import connect as connect
+    from greenflow.worker import ActivityWorker as ActivityWorker
+    from greenflow.worker import Worker as Worker
+    from greenflow.worker import WorkflowWorker as WorkflowWorker
+    from greenflow.workflow import RetryPolicy as RetryPolicy
+    from greenflow.workflow import WorkflowDefinition as WorkflowDefinition
+    from greenflow.workflow import activity_options as activity_options
+    from greenflow.workflow import execute as execute
+    from greenflow.workflow import query as query
+    from greenflow.workflow import signal as signal
+    from greenflow.workflow import workflow_options as workflow_options

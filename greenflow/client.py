@@ -18,12 +18,13 @@ local service and on Amazon SWF.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import queue
 import threading
 import time
 import uuid
-from typing import Any, Callable, Generator, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterable, Iterator, Sequence, TypeVar, overload
 
 from . import errors
 from ._result_waiter import CLOSE_EVENTS, ResultWaiter, continued_run
@@ -94,6 +95,45 @@ def _encode_args(converter: DataConverter, args: Sequence[Any], kwargs: dict[str
     return encode_args(converter, tuple(args), dict(kwargs), what)
 
 
+def _execute_function(workflow_class: type | None, workflow_type: Any) -> Callable[..., Any] | None:
+    """The ``@execute`` function of ``workflow_type`` in ``workflow_class``, if both are known."""
+    definition = getattr(workflow_class, "_gf_definition", None)
+    for method_name, kind in getattr(definition, "types", {}).items():
+        if kind == workflow_type:
+            return getattr(inspect.getattr_static(workflow_class, method_name), "fn", None)
+    return None
+
+
+def _check_arguments(fn: Callable[..., Any] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    """Raise ``TypeError`` here when the workflow's ``@execute`` method cannot take these arguments.
+
+    Checked where the caller made the mistake, rather than on the worker, where the
+    execution would fail with the same ``TypeError`` after it started.
+    """
+    if fn is None:
+        return
+    try:
+        signature = inspect.signature(fn, eval_str=True)  # `amount: int`, not `amount: 'int'`
+    except Exception:  # noqa: BLE001 - an unresolvable annotation: show it as written
+        signature = inspect.signature(fn)
+    try:
+        signature.bind(None, *args, **kwargs)  # None stands for self
+    except TypeError as error:
+        raise TypeError(f"{fn.__qualname__}{signature} cannot take these arguments: {error}") from None
+
+
+def _check_rebuildable(converter: DataConverter, text: str | None, what: str) -> None:
+    """Raise ``DataConversionError`` here when the worker could not rebuild the converted input.
+
+    Decoding what was just encoded applies the converter's own rules: a dataclass or enum
+    that is not registered would otherwise fail the execution on the worker, after it started.
+    """
+    try:
+        converter.loads(text)
+    except errors.DataConversionError as error:
+        raise errors.DataConversionError(f"{what} could not be read back by a workflow worker: {error}") from None
+
+
 def _current_options() -> dict[str, Any]:
     """The ``workflow_options(...)`` in effect where ``start`` is called."""
     from .workflow._options import current_workflow_options
@@ -103,7 +143,14 @@ def _current_options() -> dict[str, Any]:
 # --------------------------------------------------------------------------- handle
 
 
-class WorkflowHandle:
+if TYPE_CHECKING:  # for the signatures only: the client does not import the workflow side
+    from .workflow._descriptor import ClassStub
+
+#: The result type of a workflow's ``@execute`` method, carried by its handle.
+R = TypeVar("R")
+
+
+class WorkflowHandle(Generic[R]):
     """One workflow execution, identified by its workflow ID (and the run it started as).
 
     A handle follows continue-as-new: :meth:`result` waits for the last run of the chain.
@@ -186,7 +233,7 @@ class WorkflowHandle:
         events = answer.get("events") or []
         return events[0] if events else None
 
-    def result(self, timeout: float | None = None) -> Any:
+    def result(self, timeout: float | None = None) -> R:
         """Wait until the execution closes and return the workflow's result, converted back.
 
         Blocks the calling greenlet/thread on the client's shared result waiter
@@ -395,11 +442,25 @@ class WorkflowClient:
 
     # ---------------------------------------------------------------- start
 
-    def start(self, method: Callable | Any, *args: Any, workflow_id: str | None = None,
+    @overload
+    def start(self, method: ClassStub[Any, R], *args: Any, workflow_id: str | None = None,
               task_list: str | None = None, tags: Sequence[str] | None = None,
               execution_start_to_close_timeout: int | str | None = None,
               task_start_to_close_timeout: int | str | None = None, task_priority: int | str | None = None,
-              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle:
+              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle[R]: ...
+
+    @overload
+    def start(self, method: Any, *args: Any, workflow_id: str | None = None,
+              task_list: str | None = None, tags: Sequence[str] | None = None,
+              execution_start_to_close_timeout: int | str | None = None,
+              task_start_to_close_timeout: int | str | None = None, task_priority: int | str | None = None,
+              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle[Any]: ...
+
+    def start(self, method: Any, *args: Any, workflow_id: str | None = None,
+              task_list: str | None = None, tags: Sequence[str] | None = None,
+              execution_start_to_close_timeout: int | str | None = None,
+              task_start_to_close_timeout: int | str | None = None, task_priority: int | str | None = None,
+              child_policy: str | None = None, **kwargs: Any) -> WorkflowHandle[Any]:
         """Start an execution of ``method``'s workflow type with ``args``/``kwargs``; return its handle.
 
         ``method`` is a workflow's ``@execute`` method (``OrderWorkflow.process``) or its
@@ -415,6 +476,7 @@ class WorkflowClient:
         """
         workflow_type = _workflow_type_of(method)
         workflow_class = _workflow_class_of(method)
+        _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
         started_at = time.monotonic()
         execution = self._start(workflow_type, args, kwargs, dict(
             workflow_id=workflow_id, task_list=task_list, tags=tags,
@@ -425,9 +487,10 @@ class WorkflowClient:
         handle._started_at = started_at
         return handle
 
-    def start_workflow(self, workflow_type: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> WorkflowHandle:
+    def start_workflow(self, workflow_type: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> WorkflowHandle[Any]:
         """The starter protocol (``greenflow.workflow._starter``): start with options from context."""
         workflow_class = self._class_for_type(workflow_type)
+        _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
         started_at = time.monotonic()
         handle = WorkflowHandle(self, *self._start(workflow_type, args, kwargs, {},
                                                    self._converter_for(workflow_class)),
@@ -490,15 +553,16 @@ class WorkflowClient:
             if len(tags) > 5:
                 raise ValueError(f"SWF allows at most 5 tags per execution, not {len(tags)}: {tags}")
             params["tagList"] = tags
-        params["input"] = _encode_args(converter, args, kwargs,
-                                       f"input of workflow {workflow_type.name} ({workflow_id})")
+        what = f"input of workflow {workflow_type.name} ({workflow_id})"
+        params["input"] = _encode_args(converter, args, kwargs, what)
+        _check_rebuildable(converter, params["input"], what)
         self._waiter.prime()
         answer = self.swf.call("StartWorkflowExecution", **params)
         log.debug("started %s %s/%s", workflow_type.name, workflow_id, answer["runId"])
         return workflow_id, answer["runId"]
 
     def get_handle(self, workflow_id: str, run_id: str | None = None, *, pin: bool = False,
-                   workflow_class: type | None = None) -> WorkflowHandle:
+                   workflow_class: type | None = None) -> WorkflowHandle[Any]:
         """A handle on an existing execution (no call is made until it is used).
 
         Without ``run_id`` the handle means the newest run of ``workflow_id``. With

@@ -35,6 +35,16 @@ class DefinitionError(GreenflowError, TypeError):
     """A workflow or activity definition is invalid (a user bug, raised at import time)."""
 
 
+class GeventNotPatchedError(GreenflowError, RuntimeError):
+    """A part of greenflow that runs on gevent was started in a process gevent has not patched.
+
+    A user bug in the program's entry point: without patching, the gevent greenlets that
+    poll and run activities would only run while the program itself waits on gevent, so
+    in a program that blocks in ``handle.result()`` they would never run at all. The
+    message names the line to add.
+    """
+
+
 class DataConversionError(GreenflowError):
     """A value could not be converted to or from its wire form (a user bug)."""
 
@@ -88,6 +98,24 @@ class WorkflowBlockingError(WorkflowError):
     """Workflow code blocked on gevent or real I/O instead of the workflow API (a user bug)."""
 
 
+class NonDeterministicCallError(WorkflowError):
+    """Workflow code called a clock, randomness, a thread or a socket (a user bug).
+
+    Raised on the first run, where the call is made, so the mistake shows before any
+    replay diverges; the decision task is not answered. The message names the call, its
+    file and line and the workflow API to use instead.
+
+    Attributes:
+        call: what was called (``"time.time()"``).
+        location: ``file:line`` of the call.
+    """
+
+    def __init__(self, message: str, *, call: str = "", location: str = ""):
+        super().__init__(message)
+        self.call = call
+        self.location = location
+
+
 class WorkflowAbortedError(WorkflowError):
     """Workflow code raised ``SystemExit``, ``KeyboardInterrupt`` or another ``BaseException``
     that is not an ``Exception`` (a user bug, e.g. ``sys.exit()`` in workflow code).
@@ -102,7 +130,8 @@ class WorkflowAbortedError(WorkflowError):
 #: does not answer the task, so SWF retries it until fixed code is deployed (unless the
 #: worker runs with ``fail_on_nondeterminism``). ``retry()`` never retries them, and an
 #: escaping one never becomes the workflow's own ``FailWorkflowExecution``.
-DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError, WorkflowAbortedError)
+DECISION_TASK_ERRORS = (NonDeterministicWorkflowError, WorkflowBlockingError, WorkflowAbortedError,
+                        NonDeterministicCallError)
 
 
 class CancelledError(WorkflowError):

@@ -20,7 +20,7 @@ TOP = [
 ]
 WORKFLOW = [
     "Awaited", "DEFAULT_VERSION", "Future", "GreenletStack", "RetryPolicy", "STACK_TRACE_QUERY", "StackTrace",
-    "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
+    "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "allow_unsafe_calls", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
     "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn",
     "start_timer", "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options",
@@ -38,7 +38,8 @@ CLIENT = ["ALL_COMPLETED", "CLOSE_EVENTS", "FIRST_COMPLETED", "WorkflowClient", 
           "wait", "workflow_starter"]
 SWF = [
     "CallRetryPolicy", "NO_RETRY", "RetryPolicy", "SWFClient", "as_client", "client_config", "connect",
-    "default_db_path", "embedded_service", "is_patched", "is_retryable", "map_client_error", "patch_gevent",
+    "PATCH_LINES", "default_db_path", "embedded_service", "is_patched", "is_retryable", "map_client_error",
+    "patch_gevent", "require_patched",
 ]
 LOCAL = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
 TESTING = [

@@ -4,26 +4,30 @@
 activity and blocks for its result (with the ``retry`` policy, if any). Through an
 *instance* the method is a plain method, so activities are unit-tested like any class;
 the activity worker runs instances' bound methods (see :func:`activity_types`).
-Outside workflow code, calling through the class behaves like calling the plain function
-(``SomeActivities.method(instance, args)``).
+Outside workflow code, calling through the class raises
+:class:`~greenflow.errors.WorkflowError` saying so (``SomeActivities.method(instance, args)``,
+the unbound-method form, still calls the plain function).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, TypeVar, overload
 
 from greenlet import getcurrent
 
 from greenflow._swf_rules import MAX_DESCRIPTION
 from greenflow.converter import register_signature
-from greenflow.errors import DefinitionError
-from greenflow.workflow._descriptor import ClassStub, StubMethod
+from greenflow.errors import DefinitionError, WorkflowError
+from greenflow.workflow._descriptor import P, R, S, ClassStub, StubMethod
 from greenflow.workflow._options import current_activity_options
 from greenflow.workflow._retrying import retry as retry_call  # not `retry`: @activity has a `retry` argument
 from greenflow.workflow._validate import ACTIVITY_TIMEOUTS, check_activity_timeouts, collect, description_problem, \
     name_problem, priority_problem, retry_problem, version_problem
+
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +48,7 @@ class ActivityType:
     converter: Any = None
 
 
-class ActivityStub(ClassStub):
+class ActivityStub(ClassStub[P, R]):
     """``SomeActivities.method`` through the class: a remote call inside workflow code."""
 
     __slots__ = ()
@@ -59,7 +63,7 @@ class ActivityStub(ClassStub):
                                   "@activities so its @activity methods can be called from workflows")
         return table[self.method.name]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the activity: inside workflow code, schedule it and block for its result.
 
         Inside workflow code the calling workflow greenlet waits (in workflow time) until
@@ -69,32 +73,62 @@ class ActivityStub(ClassStub):
         cancellation :class:`~greenflow.errors.CancelledError`, after the ``retry`` policy
         (if any) gave up. Each call, and each retry, is a ``ScheduleActivityTask`` command:
         adding, removing or reordering calls changes the command sequence. Outside workflow
-        code it calls the plain function (``SomeActivities.method(instance, ...)``).
+        code it raises :class:`~greenflow.errors.WorkflowError` (the unbound-method form
+        ``SomeActivities.method(instance, ...)`` calls the plain function).
         """
         run = getattr(getcurrent(), "gf_run", None)
         if run is None:
-            return self.method.fn(*args, **kwargs)
+            if args and isinstance(args[0], self.cls):
+                return self.method.fn(*args, **kwargs)
+            name = f"{self.cls.__qualname__}.{self.method.name}"
+            raise WorkflowError(
+                f"{name}() was called outside a workflow run: through the class it schedules the activity "
+                f"from workflow code; to run the method here, call it on an instance "
+                f"({self.cls.__qualname__}(...).{self.method.name}(...))")
         activity_type = self.activity_type
         # The converter that will decode the result (the workflow's, when the activity names
         # none) learns the signature's dataclasses here, before any result: code decides.
         register_signature(self.method.fn, activity_type.converter or run.converter)
         options = current_activity_options()
         policy = options.get("retry") or activity_type.retry
+        result: R
         if policy is None:
-            return run.schedule_activity(activity_type, args, kwargs, options).result()
-        return retry_call(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+            result = run.schedule_activity(activity_type, args, kwargs, options).result()
+        else:
+            result = retry_call(policy, lambda: run.schedule_activity(activity_type, args, kwargs, options).result())
+        return result
 
 
-class ActivityMethod(StubMethod):
+class ActivityMethod(StubMethod[S, P, R]):
     """Descriptor made by ``@activity``; see the module docstring."""
 
     stub_class = ActivityStub
 
+    if TYPE_CHECKING:  # what checkers see; the runtime is StubMethod.__get__
+        @overload
+        def __get__(self, obj: None, cls: type | None = None) -> ActivityStub[P, R]: ...
 
+        @overload
+        def __get__(self, obj: S, cls: type | None = None) -> Callable[P, R]: ...
+
+        def __get__(self, obj: Any, cls: type | None = None) -> Any: ...
+
+
+@overload
+def activity(version: Callable[Concatenate[S, P], R]) -> ActivityMethod[S, P, R]: ...
+
+
+@overload
 def activity(version: str | None = None, name: str | None = None, *, schedule_to_start_timeout: Any = None,
              start_to_close_timeout: Any = None, schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None,
              task_list: str | None = None, task_priority: int | None = None, retry: Any = None, manual: bool = False,
-             description: str | None = None) -> Callable[[Callable], ActivityMethod]:
+             description: str | None = None) -> Callable[[Callable[Concatenate[S, P], R]], ActivityMethod[S, P, R]]: ...
+
+
+def activity(version: Any = None, name: str | None = None, *, schedule_to_start_timeout: Any = None,
+             start_to_close_timeout: Any = None, schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None,
+             task_list: str | None = None, task_priority: int | None = None, retry: Any = None, manual: bool = False,
+             description: str | None = None) -> Any:
     """Mark a method of an ``@activities`` class as an activity.
 
     ``name`` defaults to ``"<name_prefix or ClassName.><method>"``, ``version`` to the
@@ -106,7 +140,7 @@ def activity(version: str | None = None, name: str | None = None, *, schedule_to
     if callable(version) and not isinstance(version, str):  # bare @activity
         return activity()(version)
 
-    def decorate(fn: Callable) -> ActivityMethod:
+    def decorate(fn: Callable[Concatenate[S, P], R]) -> ActivityMethod[S, P, R]:
         where = getattr(fn, "__qualname__", repr(fn))
         problems: list[str] = []
         if isinstance(fn, (staticmethod, classmethod)) or not inspect.isfunction(fn):
@@ -126,10 +160,21 @@ def activity(version: str | None = None, name: str | None = None, *, schedule_to
     return decorate
 
 
+@overload
+def activities(task_list: type[T]) -> type[T]: ...
+
+
+@overload
 def activities(task_list: str | None = None, schedule_to_start_timeout: Any = None, start_to_close_timeout: Any = None,
                schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None, name_prefix: str = "",
                version: str | None = None, task_priority: int | None = None,
-               converter: Any = None) -> Callable[[type], type]:
+               converter: Any = None) -> Callable[[type[T]], type[T]]: ...
+
+
+def activities(task_list: Any = None, schedule_to_start_timeout: Any = None, start_to_close_timeout: Any = None,
+               schedule_to_close_timeout: Any = None, heartbeat_timeout: Any = None, name_prefix: str = "",
+               version: str | None = None, task_priority: int | None = None,
+               converter: Any = None) -> Any:
     """Class decorator: defaults for the class's ``@activity`` methods (inherited ones too).
 
     Activity names are ``name_prefix + method`` (default prefix ``"ClassName."``).
@@ -203,3 +248,15 @@ def activity_types(obj: Any) -> list[tuple[ActivityType, Callable]]:
     if table is None:
         raise DefinitionError(f"{type(obj).__qualname__} is not decorated with @activities")
     return [(activity_type, getattr(obj, attr)) for attr, activity_type in table.items()]
+
+
+def declared_task_list(obj: Any) -> str | None:
+    """The task list an ``@activities`` instance (or class) declares, or ``None``.
+
+    The first one its activity types name (``@activities(task_list=...)`` or an
+    ``@activity(task_list=...)``): where workflow code schedules its activities unless a
+    call overrides it, so where a worker for it should poll.
+    """
+    cls = obj if isinstance(obj, type) else type(obj)
+    table = vars(cls).get("_gf_activity_types") or {}
+    return next((kind.task_list for kind in table.values() if kind.task_list), None)

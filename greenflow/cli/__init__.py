@@ -8,7 +8,8 @@ status. :data:`COMMAND_GROUPS` lists them; a new group is a new module added the
 * :mod:`._service` – ``server``: the local SWF service in the foreground.
 * :mod:`._worker` – ``worker``: workflow and activity workers for the classes in modules.
 * :mod:`._executions` – ``start``, ``signal``, ``cancel``, ``terminate``, ``list``,
-  ``describe``, ``history``.
+  ``history``.
+* :mod:`._inspect` – ``describe`` (why a run is where it is) and ``query``.
 * :mod:`._replay` – ``replay``: a saved history against today's code.
 * :mod:`._console` – ``console``: the web console (the ``console`` extra).
 * :mod:`._bench` – ``bench``: throughput of the standard workloads or of your workflow.
@@ -25,17 +26,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _bench, _console, _executions, _replay, _service, _worker
+from . import _bench, _console, _executions, _inspect, _replay, _service, _worker
+from ._common import add_global_options
 
 #: Each group's ``add_commands(subparsers)``, in the order ``greenflow --help`` lists them.
 COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     _service.add_commands,
     _worker.add_commands,
     _executions.add_commands,
+    _inspect.add_commands,
     _replay.add_commands,
     _console.add_commands,
     _bench.add_commands,
@@ -45,11 +49,10 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
 def build_parser() -> argparse.ArgumentParser:
     """The ``greenflow`` argument parser, with every command."""
     parser = argparse.ArgumentParser(prog="greenflow", description="Durable workflows on the Amazon SWF API.")
-    parser.add_argument("--log-level", default="WARNING",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (default: WARNING)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add_commands in COMMAND_GROUPS:
         add_commands(subparsers)
+    add_global_options(parser, subparsers)
     return parser
 
 
@@ -62,7 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(func(args) or 0)
+    try:
+        return int(func(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (`greenflow history ID | head`): not an error worth a
+        # traceback. Point stdout at /dev/null so the interpreter's final flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # what a shell reports for a command killed by SIGPIPE
 
 
 __all__ = ["COMMAND_GROUPS", "build_parser", "main"]

@@ -33,12 +33,35 @@ def add_command(subparsers: Any, name: str, help: str, description: str | None =
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name, help=help, description=description or help[0].upper() + help[1:] + ".")
     if connects:
-        parser.add_argument("--endpoint", help="SWF endpoint URL (default: GREENFLOW_ENDPOINT, else Amazon SWF "
-                                               "if a region is configured, else the embedded local service)")
-        parser.add_argument("--region", help="AWS region of Amazon SWF")
-        parser.add_argument("--domain", default=os.environ.get("GREENFLOW_DOMAIN", DEFAULT_DOMAIN),
-                            help=f"SWF domain (default: GREENFLOW_DOMAIN or {DEFAULT_DOMAIN!r})")
+        # Also accepted before the command (add_global_options); SUPPRESS keeps a value
+        # given there from being reset by this parser's default.
+        add_connection_options(parser, argparse.SUPPRESS)
     return parser
+
+
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+def add_connection_options(parser: argparse.ArgumentParser, default: Any = None) -> None:
+    """``--endpoint``, ``--region`` and ``--domain``; ``default`` None fills in the real defaults."""
+    parser.add_argument("--endpoint", default=default,
+                        help="SWF endpoint URL (default: GREENFLOW_ENDPOINT, else the embedded local service)")
+    parser.add_argument("--region", default=default,
+                        help="use Amazon SWF in this AWS region (default: GREENFLOW_REGION; AWS_REGION and "
+                             "~/.aws/config alone never choose Amazon SWF)")
+    parser.add_argument("--domain", default=os.environ.get("GREENFLOW_DOMAIN", DEFAULT_DOMAIN)
+                        if default is None else default,
+                        help=f"SWF domain (default: GREENFLOW_DOMAIN or {DEFAULT_DOMAIN!r})")
+
+
+def add_global_options(parser: argparse.ArgumentParser, commands: Any) -> None:
+    """The options every command takes before its name; ``--log-level`` also after it."""
+    parser.add_argument("--log-level", default="WARNING", choices=LOG_LEVELS, help="logging level (default: WARNING)")
+    add_connection_options(parser)
+    for command_parser in commands.choices.values():
+        if "--log-level" not in command_parser._option_string_actions:
+            command_parser.add_argument("--log-level", default=argparse.SUPPRESS, choices=LOG_LEVELS,
+                                        help="logging level (default: WARNING)")
 
 
 def command(func: Handler) -> Handler:
@@ -73,6 +96,23 @@ def workflow_client(args: argparse.Namespace, task_list: str | None = None) -> A
     """A :class:`~greenflow.client.WorkflowClient` on the options' endpoint and domain."""
     from ..client import WorkflowClient
     return WorkflowClient(connect(args), args.domain, task_list)
+
+
+#: ``--input`` means the same on ``start``, ``signal`` and ``query`` (see :func:`call_args`).
+INPUT_HELP = ('arguments as JSON: a list of positional arguments, {"args": [...], "kwargs": {...}}, '
+              "or any other value as the single argument")
+
+
+def call_args(value: Any) -> tuple[list[Any], dict[str, Any]]:
+    """``--input`` JSON → (args, kwargs): a list is positional args, ``{"args", "kwargs"}`` both,
+    anything else the single argument. ``start``, ``signal`` and ``query`` read it the same way."""
+    if value is None:
+        return [], {}
+    if isinstance(value, dict) and value and set(value) <= {"args", "kwargs"}:
+        return list(value.get("args") or []), dict(value.get("kwargs") or {})
+    if isinstance(value, list):
+        return value, {}
+    return [value], {}
 
 
 def json_arg(text: str | None, what: str) -> Any:

@@ -1,5 +1,5 @@
-"""The commands on executions: ``start``, ``signal``, ``cancel``, ``terminate``, ``list``,
-``describe`` and ``history``."""
+"""The commands on executions: ``start``, ``signal``, ``cancel``, ``terminate``, ``list`` and
+``history`` (``describe`` and ``query`` are in :mod:`._inspect`)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ from types import SimpleNamespace
 from typing import Any
 
 from .._swf_rules import event_attributes
-from ._common import UsageError, add_command, command, json_arg, print_json, when, workflow_client
+from ..errors import UnknownResourceError
+from ._common import INPUT_HELP, UsageError, add_command, call_args, command, json_arg, print_json, when, \
+    workflow_client
 from ._definitions import import_spec, resolve
 
 
 def add_commands(subparsers: Any) -> None:
-    """Add ``start``, ``signal``, ``cancel``, ``terminate``, ``list``, ``describe`` and ``history``."""
+    """Add ``start``, ``signal``, ``cancel``, ``terminate``, ``list`` and ``history``."""
     p = add_command(subparsers, "start", "start a workflow execution",
                     "Start an execution of workflow type NAME (or MODULE:Class.method) and print its IDs.")
     p.add_argument("workflow", help="workflow type name, or MODULE:Class.method")
     p.add_argument("--version", help="workflow type version (required with a type name)")
-    p.add_argument("--input", default=None,
-                   help='arguments as JSON: a list of positional arguments, or {"args": [...], "kwargs": {...}}')
+    p.add_argument("--input", default=None, help=INPUT_HELP)
     p.add_argument("--workflow-id", help="workflow ID (default: a new UUID)")
     p.add_argument("--task-list", help="decision task list (default: the type's registered default)")
     p.add_argument("--tag", action="append", dest="tags", help="a tag (up to 5)")
@@ -32,7 +33,7 @@ def add_commands(subparsers: Any) -> None:
     p = add_command(subparsers, "signal", "signal a workflow execution")
     p.add_argument("workflow_id")
     p.add_argument("name", help="signal name")
-    p.add_argument("--input", default=None, help="signal arguments as JSON (a list, or a single value)")
+    p.add_argument("--input", default=None, help=INPUT_HELP)
     p.add_argument("--run-id")
     p.set_defaults(func=_signal)
 
@@ -62,16 +63,12 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print SWF's WorkflowExecutionInfo objects as JSON")
     p.set_defaults(func=_list)
 
-    p = add_command(subparsers, "describe", "describe a workflow execution")
-    p.add_argument("workflow_id")
-    p.add_argument("--run-id")
-    p.add_argument("--json", action="store_true", help="print SWF's answer as JSON")
-    p.set_defaults(func=_describe)
-
     p = add_command(subparsers, "history", "show (or save) the history of a workflow execution")
     p.add_argument("workflow_id")
     p.add_argument("--run-id")
-    p.add_argument("--json", metavar="FILE", help="save the events as JSON to FILE ('-': standard output)")
+    p.add_argument("--json", action="store_true",
+                   help="print the events as JSON (the form `greenflow replay` reads)")
+    p.add_argument("--output", "-o", metavar="FILE", help="save the events as JSON to FILE (for `greenflow replay`)")
     p.set_defaults(func=_history)
 
 
@@ -80,21 +77,9 @@ def _handle(args: argparse.Namespace) -> Any:
                                             pin=bool(getattr(args, "run_id", None)))
 
 
-def _call_args(value: Any) -> tuple[list[Any], dict[str, Any]]:
-    """``--input`` JSON → (args, kwargs): a list is positional args, ``{"args", "kwargs"}`` both."""
-    if value is None:
-        return [], {}
-    if isinstance(value, dict) and set(value) <= {"args", "kwargs"} and value:
-        return list(value.get("args") or []), dict(value.get("kwargs") or {})
-    if isinstance(value, list):
-        return value, {}
-    return [value], {}
-
-
-
 @command
 def _start(args: argparse.Namespace) -> int:
-    call_args, call_kwargs = _call_args(json_arg(args.input, "--input"))
+    positional, keywords = call_args(json_arg(args.input, "--input"))
     if ":" in args.workflow:
         module, attribute = import_spec(args.workflow)
         if not attribute:
@@ -107,9 +92,12 @@ def _start(args: argparse.Namespace) -> int:
                                  execution_start_to_close_timeout=None, task_start_to_close_timeout=None,
                                  task_priority=None, child_policy=None)
     client = workflow_client(args)
-    handle = client.start(target, *call_args, workflow_id=args.workflow_id, task_list=args.task_list,
-                          tags=args.tags, execution_start_to_close_timeout=args.execution_timeout,
-                          task_start_to_close_timeout=args.task_timeout, **call_kwargs)
+    try:
+        handle = client.start(target, *positional, workflow_id=args.workflow_id, task_list=args.task_list,
+                              tags=args.tags, execution_start_to_close_timeout=args.execution_timeout,
+                              task_start_to_close_timeout=args.task_timeout, **keywords)
+    except TypeError as error:  # --input does not fit the @execute method's signature
+        raise UsageError(f"--input: {error}") from None
     print(f"started workflow {handle.workflow_id} run {handle.run_id}", flush=True)
     if args.wait:
         print_json(handle.result(timeout=args.timeout))
@@ -118,9 +106,8 @@ def _start(args: argparse.Namespace) -> int:
 
 @command
 def _signal(args: argparse.Namespace) -> int:
-    value = json_arg(args.input, "--input")
-    call_args, call_kwargs = _call_args(value)
-    _handle(args).signal(args.name, *call_args, **call_kwargs)
+    positional, keywords = call_args(json_arg(args.input, "--input"))
+    _handle(args).signal(args.name, *positional, **keywords)
     print(f"signalled {args.workflow_id}: {args.name}")
     return 0
 
@@ -153,10 +140,15 @@ def _list(args: argparse.Namespace) -> int:
     if len(filters) > 1 or (filters and args.status):
         raise UsageError("SWF filters on one of --workflow-id, --type, --tag, --status at a time")
     infos: list[dict] = []
-    if not args.closed and not args.status:
-        infos.extend(client.list_open(limit=args.limit, **filters))
-    if args.closed or args.all or args.status:
-        infos.extend(client.list_closed(limit=args.limit, close_status=args.status, **filters))
+    try:
+        if not args.closed and not args.status:
+            infos.extend(client.list_open(limit=args.limit, **filters))
+        if args.closed or args.all or args.status:
+            infos.extend(client.list_closed(limit=args.limit, close_status=args.status, **filters))
+    except UnknownResourceError:
+        # A first `greenflow list` on a fresh machine: say why, and what makes the domain.
+        raise UsageError(f"domain {args.domain!r} does not exist yet: workers register their domain when they "
+                         "start (greenflow worker ... --domain NAME), or pass --domain") from None
     if args.json:
         print_json(infos)
         return 0
@@ -173,36 +165,6 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0
-
-
-@command
-def _describe(args: argparse.Namespace) -> int:
-    answer = _handle(args).describe()
-    if args.json:
-        print_json(answer)
-        return 0
-    info = answer["executionInfo"]
-    config = answer.get("executionConfiguration", {})
-    counts = answer.get("openCounts", {})
-    status = info["executionStatus"] if info["executionStatus"] == "OPEN" else info.get("closeStatus")
-    lines = [
-        ("workflow", f"{info['execution']['workflowId']} (run {info['execution']['runId']})"),
-        ("type", f"{info['workflowType']['name']}@{info['workflowType']['version']}"),
-        ("status", status + (" (cancel requested)" if info.get("cancelRequested") else "")),
-        ("started", when(info.get("startTimestamp"))),
-        ("closed", when(info.get("closeTimestamp"))),
-        ("task list", config.get("taskList", {}).get("name", "-")),
-        ("timeouts", f"execution {config.get('executionStartToCloseTimeout', '-')} s, "
-                     f"decision task {config.get('taskStartToCloseTimeout', '-')} s"),
-        ("child policy", config.get("childPolicy", "-")),
-        ("tags", ", ".join(info.get("tagList") or []) or "-"),
-        ("open", ", ".join(f"{key[4:]}={value}" for key, value in sorted(counts.items())) or "-"),
-    ]
-    if info.get("parent"):
-        lines.append(("parent", f"{info['parent']['workflowId']} (run {info['parent']['runId']})"))
-    for key, value in lines:
-        print(f"{key + ':':14}{value}")
     return 0
 
 
@@ -228,16 +190,16 @@ def _summary(event: dict) -> str:
 def _history(args: argparse.Namespace) -> int:
     handle = _handle(args)
     events = handle.history()
+    # The execution is saved too: replay seeds workflow.random()/uuid4() from the run ID.
+    saved = {"workflowExecution": {"workflowId": handle.workflow_id, "runId": handle.latest_run_id},
+             "events": events}
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            print_json(saved, stream)
+        print(f"saved {len(events)} events to {args.output}")
+        return 0
     if args.json:
-        # The execution is saved too: replay seeds workflow.random()/uuid4() from the run ID.
-        saved = {"workflowExecution": {"workflowId": handle.workflow_id, "runId": handle.latest_run_id},
-                 "events": events}
-        if args.json == "-":
-            print_json(saved)
-        else:
-            with open(args.json, "w", encoding="utf-8") as stream:
-                print_json(saved, stream)
-            print(f"saved {len(events)} events to {args.json}")
+        print_json(saved)
         return 0
     for event in events:
         print(f"{event['eventId']:>5}  {when(event.get('eventTimestamp'))}  {event['eventType']:<42} {_summary(event)}"

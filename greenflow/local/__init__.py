@@ -33,7 +33,7 @@ Layout (private; a request travels down this list):
 """
 
 from ._clock import SystemClock, VirtualClock
-from .storage._lock import DatabaseInUseError, Owner, current_owner
 from ._local_service import LocalService
+from .storage._lock import DatabaseInUseError, Owner, current_owner
 
 __all__ = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]

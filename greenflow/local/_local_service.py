@@ -36,9 +36,9 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from .storage._lock import DatabaseLock
 from .wire._connections import IDLE_TIMEOUT, REQUEST_TIMEOUT, ConnectionLimits
 from .wire._http import OperationHandler, SWFProtocolHandler
-from .storage._lock import DatabaseLock
 from .wire._sigv4 import SigV4Verifier
 
 log = logging.getLogger("greenflow.local")
@@ -117,7 +117,7 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
 @contextlib.contextmanager
@@ -209,12 +209,12 @@ class LocalService:
         self._requested_port = port
         self._core_factory = core_factory
         self._port: int | None = None
-        self._hub = None
+        self._hub: Any = None
         self._thread_id: int | None = None
         self._stop_event: Event | None = None
         self._running = False
         self._stop_requested = False
-        self._done = None  # a real lock, held while the service thread runs
+        self._done: Any = None  # a real lock (the original _thread's), held while the service thread runs
         self.core: OperationHandler | None = None
 
     # ------------------------------------------------------------------ where
@@ -350,9 +350,12 @@ class LocalService:
         """
         self.call(lambda core: core.advance_time(seconds))
 
-    def call(self, function: Callable[[OperationHandler], Any]) -> Any:
+    def call(self, function: Callable[[Any], Any]) -> Any:
         """Run ``function(core)`` in the service's hub thread and return its result
-        (or raise its exception); for tests and tools that need the core directly."""
+        (or raise its exception); for tests and tools that need the core directly.
+
+        The core is an :class:`~._operations.Operations` (or what ``core_factory`` built).
+        """
         if not self._running or self._hub is None:
             raise RuntimeError("the local SWF service is not running")
         if _get_ident() == self._thread_id:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .storage._checkpoint import IdleCheckpointer
 from ._clock import Clock, SystemClock
-from .engine import Engine
-from .wire._faults import Fault
 from ._registry import Registry
-from .storage._store import Store
 from ._visibility import Visibility
+from .engine import Engine
+from .storage._checkpoint import IdleCheckpointer
+from .storage._store import Store
+from .wire._faults import Fault
 
 Handler = Callable[[dict], dict]
 

@@ -34,9 +34,9 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from .storage._store import Store
 from .wire._faults import Fault, limit_exceeded, operation_not_permitted, unknown_resource, validation_error
 from .wire._paging import page_size, page_token_codec, request_scope
-from .storage._store import Store
 
 REGISTERED = "REGISTERED"
 DEPRECATED = "DEPRECATED"
@@ -125,7 +125,9 @@ _TYPE_COLUMNS = ("kind, domain, name, version, status, description, creation_dat
 
 def _type_record(row: tuple) -> TypeRecord:
     """A TypeRecord from a ``SELECT {_TYPE_COLUMNS}`` row."""
-    return TypeRecord(*row[:8], configuration=json.loads(row[8]))
+    kind, domain, name, version, status, description, created, deprecated, configuration = row
+    return TypeRecord(kind, domain, name, version, status, description, created, deprecated,
+                      json.loads(configuration))
 
 
 def _type_text(kind: str, name: str, version: str) -> str:
@@ -204,9 +206,9 @@ class Registry:
         """The domain named ``name``, registered or deprecated, or ``None``."""
         return self._domains.get(name)
 
-    def require_domain(self, name: str) -> DomainRecord:
+    def require_domain(self, name: str | None) -> DomainRecord:
         """The domain named ``name``; raises ``UnknownResourceFault`` naming it if there is none."""
-        record = self._domains.get(name)
+        record = self._domains.get(name) if name is not None else None
         if record is None:
             raise unknown_resource(f"Unknown domain: {name}")
         return record
@@ -226,7 +228,8 @@ class Registry:
     def _require_type(self, kind: str, params: dict) -> TypeRecord:
         domain = self.require_domain(params.get("domain"))
         ident = params.get(_TYPE_MEMBER[kind]) or {}
-        name, version = ident.get("name"), ident.get("version")
+        name: str = ident.get("name") or ""
+        version: str = ident.get("version") or ""
         record = self._types.get((kind, domain.name, name, version))
         if record is None:
             raise unknown_resource(f"Unknown type: {_type_text(kind, name, version)}")

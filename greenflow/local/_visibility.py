@@ -19,9 +19,9 @@ import datetime
 import json
 from typing import Any
 
+from .storage._store import Store
 from .wire._faults import validation_error
 from .wire._paging import page_size, page_token_codec, request_scope
-from .storage._store import Store
 
 #: SWF's CloseStatus values.
 CLOSE_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW", "TIMED_OUT")

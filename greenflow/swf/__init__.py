@@ -10,7 +10,7 @@ first use), so an entry point can run ``greenflow.swf.patch_gevent()`` first thi
 from __future__ import annotations
 
 from .. import _lazy
-from ._gevent import is_patched, patch_gevent
+from ._gevent import PATCH_LINES, is_patched, patch_gevent, require_patched
 
 _LAZY = {
     "SWFClient": "._client",
@@ -26,7 +26,7 @@ _LAZY = {
     "map_client_error": "._errors",
 }
 
-__all__ = ["patch_gevent", "is_patched", *_LAZY]
+__all__ = ["patch_gevent", "is_patched", "require_patched", "PATCH_LINES", *_LAZY]
 
 
 # Deferred so that importing greenflow.swf does not import botocore before patching.

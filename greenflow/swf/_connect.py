@@ -4,13 +4,20 @@ Resolution order (first match wins):
 
 1. an explicit ``endpoint`` (a local service URL, or any SWF-compatible endpoint);
 2. the ``GREENFLOW_ENDPOINT`` environment variable;
-3. a region — the ``region`` argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the
-   botocore configuration (``~/.aws/config``, ``AWS_PROFILE``) — meaning **Amazon SWF**,
-   with botocore's normal credential chain;
+3. **Amazon SWF**, only when asked for explicitly: the ``region`` argument, the
+   ``GREENFLOW_REGION`` environment variable (``greenflow --region``), or a ``session``
+   passed in with a region configured; credentials come from botocore's normal chain;
 4. otherwise the **embedded default**: the local service started in the background of
    this process on a loopback port, storing its state in ``GREENFLOW_DB`` or
    ``~/.local/share/greenflow/greenflow.db`` (``db_path=":memory:"`` for tests), stopped when
    the interpreter exits.
+
+``AWS_REGION``, ``AWS_DEFAULT_REGION`` and ``~/.aws/config`` never choose Amazon SWF on
+their own: AWS developers have them set for other work, and a program that silently
+registered domains and ran workflows in their account would be a costly surprise.
+Every ``connect()`` logs at INFO which backend it talks to (the endpoint; for Amazon SWF
+the region, where the credentials come from and, when the configuration names it, the
+account).
 
 The embedded service runs as a child process owned by this one (``embedded="process"``,
 the default): it has its own GIL, which roughly doubles end-to-end throughput on a
@@ -34,6 +41,8 @@ import time
 from typing import Any
 
 import botocore
+import botocore.credentials
+import botocore.exceptions
 import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -44,6 +53,8 @@ from ._retry import CallRetryPolicy
 
 log = logging.getLogger("greenflow.swf")
 
+#: The environment variable that chooses Amazon SWF in a region (``AWS_REGION`` does not).
+REGION_VARIABLE = "GREENFLOW_REGION"
 #: Long polls last up to 60 s; AWS asks clients to wait at least 70 s for the answer.
 READ_TIMEOUT = 75
 CONNECT_TIMEOUT = 5
@@ -116,22 +127,55 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
     if endpoint:
         if "://" not in endpoint:
             endpoint = f"http://{endpoint}"  # "127.0.0.1:8042" from a command line
-        return SWFClient(_local_client(botocore_session, endpoint, region, botocore_config, explicit_session=session),
-                         retry=retry)
-    region = (region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-              or botocore_session.get_config_variable("region"))
+        client = _local_client(botocore_session, endpoint, region, botocore_config, explicit_session=session)
+        log.info("greenflow talks to the SWF service at %s", endpoint)
+        return SWFClient(client, retry=retry)
+    region = region or os.environ.get(REGION_VARIABLE) or None
+    if region is None and session is not None:
+        region = botocore_session.get_config_variable("region")  # a session given for Amazon SWF
     if region:
-        log.debug("connecting to Amazon SWF in %s", region)
         with _create_lock:
             client = botocore_session.create_client("swf", region_name=region, config=botocore_config)
+        log.info("greenflow talks to Amazon SWF in %s (%s)", region, aws_identity(botocore_session))
         return SWFClient(client, retry=retry)
     service = embedded_service(db_path, mode=mode)
+    ignored = [name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(name)]
+    log.info("greenflow talks to the embedded local SWF service at %s (database %s)%s", service.endpoint,
+             service.db_path, f"; {' and '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not choose "
+                              f"Amazon SWF: pass region= or set {REGION_VARIABLE}" if ignored else "")
     if "signature_version" not in config:
         # Our own service, started without credentials: it checks no signature, so skip
         # SigV4 (about 90 µs of client CPU per call).
         botocore_config = botocore_config.merge(Config(signature_version=UNSIGNED))
     client = _local_client(botocore_session, service.endpoint, None, botocore_config, explicit_session=None)
     return SWFClient(client, local_service=service, retry=retry)
+
+
+def aws_identity(botocore_session: Any) -> str:
+    """Who the calls to Amazon SWF are made as, as far as is known without a network call.
+
+    Where the credentials come from and their access key ID (shortened), and the account
+    when the profile names a role ARN; botocore has already resolved the credentials when
+    it built the client, so this costs nothing. The account of plain access keys is only
+    known to AWS (``aws sts get-caller-identity``), which greenflow does not call.
+    """
+    credentials = botocore_session.get_credentials()
+    if credentials is None:
+        return "no AWS credentials found: calls will fail until botocore's credential chain finds some"
+    what = f"credentials from {credentials.method}"
+    if not isinstance(credentials, botocore.credentials.RefreshableCredentials):
+        # Reading the key of refreshable (assumed-role, instance) credentials may fetch
+        # them from AWS; plain keys are already here.
+        key = credentials.access_key or ""
+        what += f", access key {key[:4]}…{key[-4:]}"
+    try:
+        role_arn = botocore_session.get_scoped_config().get("role_arn") or ""
+    except botocore.exceptions.ProfileNotFound:  # botocore says so on the first call
+        role_arn = ""
+    parts = role_arn.split(":")
+    if len(parts) > 4 and parts[4]:
+        return f"account {parts[4]}, role {role_arn}, {what}"
+    return f"account not looked up (`aws sts get-caller-identity` shows it), {what}"
 
 
 _sessions: dict[tuple, Any] = {}
@@ -212,7 +256,7 @@ def _start_or_attach(path: str, mode: str) -> Any:
         owner = current_owner(path) if path != ":memory:" else None
         if owner is not None:
             if owner.endpoint:
-                log.warning("using the greenflow service of process %d at %s (it has %s open); it stops "
+                log.info("using the greenflow service of process %d at %s (it has %s open); it stops "
                             "when that process exits: run `greenflow server` for a service of its own",
                             owner.pid, owner.endpoint, path)
                 return AttachedService(path, owner.endpoint, owner.pid)
@@ -226,7 +270,7 @@ def _start_or_attach(path: str, mode: str) -> Any:
                     raise
             else:
                 atexit.register(_stop, service)
-                log.info("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
+                log.debug("started the embedded greenflow SWF service at %s (database %s)", service.endpoint, path)
                 return service
         if time.monotonic() > deadline:
             raise DatabaseInUseError(path, owner)

@@ -25,7 +25,11 @@ unit-test its heartbeats and cancellation.
 history --json``) against today's code, for CI of workflow changes.
 
 Pytest fixtures are in :mod:`greenflow.testing.pytest_plugin` (add
-``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``).
+``pytest_plugins = ["greenflow.testing.pytest_plugin"]`` to a ``conftest.py``). Activity
+workers run on gevent: the program (for pytest, ``conftest.py``) starts with
+``from greenflow.swf import patch_gevent`` and ``patch_gevent()``, or
+:meth:`LocalTestEnvironment.activity_worker` raises
+:class:`~greenflow.errors.GeventNotPatchedError` naming those lines.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ import time
 import uuid
 from typing import Any, Callable, Iterator
 
+from greenflow.activity._definition import declared_task_list
+from greenflow.workflow._definition import workflow_types
 from greenflow.workflow._replayer import Replayer  # checks saved histories against today's code
 
 from ._activity import ActivityEnvironment
@@ -234,18 +240,26 @@ class LocalTestEnvironment:
     # ---------------------------------------------------------------- clients and workers
 
     def client(self, task_list: str | None = None, **kwargs: Any) -> Any:
-        """A :class:`~greenflow.client.WorkflowClient` on this domain (default task list: ours)."""
+        """A :class:`~greenflow.client.WorkflowClient` on this domain.
+
+        Without ``task_list``, executions start on the task list the workflow's ``@execute``
+        declares, else on its registered default: the task list of the first workflow
+        worker started for it here (:meth:`workflow_worker` registers it so).
+        """
         from greenflow.client import WorkflowClient
-        return WorkflowClient(self.swf, self.domain, task_list or self.task_list, **kwargs)
+        return WorkflowClient(self.swf, self.domain, task_list, **kwargs)
 
     def workflow_worker(self, *workflow_classes: type, task_list: str | None = None, start: bool = True,
                         **kwargs: Any) -> Any:
         """Return a :class:`~greenflow.worker.WorkflowWorker` stopped when the environment closes.
 
-        It is started in the background unless ``start=False``.
+        It is started in the background unless ``start=False``. ``task_list`` defaults to
+        the one the classes' ``@execute`` declare, else the environment's.
         """
         from greenflow.worker import WorkflowWorker
-        worker = WorkflowWorker(self.swf, self.domain, task_list or self.task_list, *workflow_classes, **kwargs)
+        declared = {kind.task_list for cls in workflow_classes for kind in workflow_types(cls) if kind.task_list}
+        task_list = task_list or self._declared("workflow classes", declared)
+        worker = WorkflowWorker(self.swf, self.domain, task_list, *workflow_classes, **kwargs)
         if start:
             worker.start()
         self._workers.append(worker)
@@ -257,15 +271,30 @@ class LocalTestEnvironment:
 
         It is started in the background unless ``start=False``.
 
-        ``task_list`` defaults to the environment's; activities whose ``@activities`` name
-        another task list are polled there only if you pass that one.
+        ``task_list`` defaults to the one the objects' ``@activities``/``@activity`` declare
+        (where workflow code schedules them), else the environment's.
+
+        Raises:
+            ValueError: the objects declare different task lists (start one worker per list).
+            GeventNotPatchedError: gevent has not patched this process (the error names the
+                line to add at the top of ``conftest.py``).
         """
         from greenflow.activity import ActivityWorker
-        worker = ActivityWorker(self.swf, self.domain, task_list or self.task_list, *activity_objects, **kwargs)
+        declared = {name for name in map(declared_task_list, activity_objects) if name}
+        task_list = task_list or self._declared("activity objects", declared)
+        worker = ActivityWorker(self.swf, self.domain, task_list, *activity_objects, **kwargs)
         if start:
             worker.start()
         self._workers.append(worker)
         return worker
+
+
+    def _declared(self, what: str, declared: set[str]) -> str:
+        """The one task list ``declared``, else the environment's; several is a mistake."""
+        if len(declared) > 1:
+            raise ValueError(f"the {what} declare different task lists ({', '.join(sorted(declared))}): "
+                             "start one worker per task list (task_list=...)")
+        return next(iter(declared), self.task_list)
 
 
 def stop_all(workers: list[Any], timeout: float | None = 0) -> None:

@@ -1,6 +1,11 @@
 """Pytest fixtures for greenflow: an in-process local service with virtual time.
 
-Enable them in a ``conftest.py``::
+Enable them in a ``conftest.py``; tests that run activity workers also need gevent's
+monkey-patching, first, before any other import (an ``ActivityWorker`` refuses to start
+without it, naming these lines)::
+
+    from greenflow.swf import patch_gevent
+    patch_gevent()
 
     pytest_plugins = ["greenflow.testing.pytest_plugin"]
 

@@ -51,6 +51,7 @@ from ..converter import (
     failure_from_exception,
 )
 from ..errors import CancelledError, DefinitionError, GreenflowError, SWFError, UnknownResourceError
+from ..swf import require_patched
 from ._loop import DEFAULT_RETENTION_DAYS, DEFAULT_SHUTDOWN_TIMEOUT, OutageBackoff, PollingWorker
 
 log = logging.getLogger("greenflow.activity")
@@ -68,6 +69,13 @@ class WorkerShutdownError(GreenflowError):
 
     The task is answered as failed with this error so the workflow can retry it at once.
     """
+
+
+def _task_name(ctx: ActivityContext) -> str:
+    """An activity task for log lines: type, version, activity ID and the execution it belongs to."""
+    name, version = ctx.activity_type
+    return (f"activity {name} (version {version}, id {ctx.activity_id}) of workflow {ctx.workflow_id} "
+            f"(run {ctx.run_id})")
 
 
 class ActivityWorker(PollingWorker):
@@ -147,6 +155,10 @@ class ActivityWorker(PollingWorker):
             if key in self._activities:
                 raise DefinitionError(f"activity {key[0]} version {key[1]} is defined twice in this worker")
             self._activities[key] = (activity_type, function)
+            if activity_type.task_list and activity_type.task_list != self.task_list:
+                log.warning("activity %s declares task list %r but this worker polls %r: workflow calls that do not "
+                            "override the task list wait on %r for a worker there", key[0], activity_type.task_list,
+                            self.task_list, activity_type.task_list)
             converter = getattr(activity_type, "converter", None) or self.converter
             if isinstance(converter, JSONConverter):
                 # Dataclasses and enums in an activity's signature may cross the wire.
@@ -174,14 +186,22 @@ class ActivityWorker(PollingWorker):
         for activity_type in self.activity_types:
             self.swf.ensure_activity_type(self.domain, activity_type, task_list=self.task_list)
 
+    def start(self) -> "ActivityWorker":
+        """Register (unless ``register=False``) and start polling in background greenlets; returns self.
+
+        Raises:
+            GeventNotPatchedError: gevent has not patched this process: the greenlets that
+                poll and run activities would never run while the program waits elsewhere
+                (the error names the lines to add).
+        """
+        require_patched("ActivityWorker")
+        return super().start()
+
     def _start_polling(self) -> None:
         self._hub = gevent.get_hub()
         self._hub_ident = _real_get_ident()
         if self.executor == "thread":
             self._threadpool = ThreadPool(self.thread_pool_size)
-        if self.executor == "gevent" and not self.gevent_patched():
-            log.warning("gevent has not monkey-patched this process: SWF calls will block every activity and "
-                        "poll in turn; call greenflow.swf.patch_gevent() first thing in your program")
         self._slots = gevent.lock.Semaphore(self.capacity)
         self._poller_greenlets = [gevent.spawn(self._poll_loop) for _ in range(self.pollers)]
         log.info("activity worker %s polling %s/%s (%d activity types, %d slots, %d pollers, %s executor)",
@@ -259,7 +279,7 @@ class ActivityWorker(PollingWorker):
             started_event_id=task.get("startedEventId", 0), domain=self.domain, task_list=self.task_list,
             input=task.get("input"), converter=converter, manual=bool(getattr(activity_type, "manual", False)),
             _call=self._call_from_any_thread)
-        what = f"activity {name} (version {version}, id {ctx.activity_id})"
+        what = _task_name(ctx)
         try:
             if function is None:
                 known = ", ".join(f"{n} {v}" for n, v in sorted(self._activities))
@@ -332,10 +352,10 @@ class ActivityWorker(PollingWorker):
             self.retrying(f"{operation} for activity {ctx.activity_id}",
                           lambda: self.swf.call(operation, taskToken=ctx.task_token, **params), while_stopping=True)
         except UnknownResourceError:
-            log.warning("activity %s (%s) is no longer open (timed out, or its execution closed): %s dropped",
-                        ctx.activity_id, ctx.activity_type[0], operation)
+            log.warning("%s is no longer open (timed out, or its execution closed): %s dropped", _task_name(ctx),
+                        operation)
         except SWFError as error:
-            log.error("%s for activity %s refused: %s", operation, ctx.activity_id, error)
+            log.error("%s for %s refused: %s", operation, _task_name(ctx), error)
 
     def _call_from_any_thread(self, operation: str, **params: Any) -> dict:
         """``client.call`` from an activity: directly in the hub's thread, else handed to the hub.

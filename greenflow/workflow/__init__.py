@@ -7,7 +7,9 @@ workflow by subclassing :class:`WorkflowDefinition` and marking its entry point 
 functions here instead of their non-deterministic Python equivalents: :func:`sleep` for
 ``time.sleep``, :func:`now` for ``datetime.now``, :func:`random`/:func:`uuid4`,
 :func:`spawn`/:func:`wait_all`/:func:`wait_any` for threads, :func:`wait_until` for
-conditions.
+conditions. Calling the Python equivalents from workflow code raises
+:class:`~greenflow.errors.NonDeterministicCallError` on the first run, naming the line
+(:func:`allow_unsafe_calls` for code that knows what it does; ``_guards`` says how).
 
 Determinism: every replay must make the same commands in the same order. Adding,
 removing or reordering calls that make commands (activities, child workflows, ``sleep``,
@@ -24,7 +26,8 @@ Layout (private modules, re-exported here; ``tests/test_exports.py`` pins the na
 through the class), ``_validate`` (decoration-time checks; SWF's rules are in
 :mod:`greenflow._swf_rules`), ``_options`` (option context managers), ``_api``
 (functions for workflow code), ``_hub`` (scheduler, :class:`Future`), ``_commands``
-(commands and their decisions), ``_run`` (one run's replay state), ``_decider``
+(commands and their decisions), ``_guards`` (clocks & co. refused in workflow code),
+``_run`` (one run's replay state), ``_decider``
 (decision tasks, live-run cache), ``_split`` (decision limits), ``_replayer``,
 ``_retry`` (``RetryPolicy``), ``_retrying`` (``retry()``), ``_watchdog`` (the step
 timeout), ``_logger``, ``_starter``, ``_stack`` (stack traces of a replayed run, the
@@ -39,6 +42,7 @@ import importlib
 from ._api import (DEFAULT_VERSION, continue_as_new, info, is_replaying, now, random, request_cancel_external,
                    shield, side_effect, signal_external, sleep, spawn, start_timer, uuid4, version, wait_all, wait_any,
                    wait_until)
+from ._guards import allow_unsafe_calls
 from ._definition import WorkflowDefinition, WorkflowType, execute, query, signal, workflow, workflow_type_of, \
     workflow_types
 from ._hub import Future
@@ -51,7 +55,7 @@ from ._stack import STACK_TRACE_QUERY, Awaited, GreenletStack, StackTrace
 
 __all__ = [
     "Awaited", "DEFAULT_VERSION", "Future", "GreenletStack", "RetryPolicy", "STACK_TRACE_QUERY", "StackTrace",
-    "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "continue_as_new",
+    "WorkflowDefinition", "WorkflowInfo", "WorkflowType", "activity_options", "allow_unsafe_calls", "continue_as_new",
     "current_workflow_options", "execute", "info", "is_replaying", "logger", "now", "query", "random",
     "request_cancel_external", "retry", "shield", "side_effect", "signal", "signal_external", "sleep", "spawn",
     "start_timer", "uuid4", "version", "wait_all", "wait_any", "wait_until", "workflow", "workflow_options",

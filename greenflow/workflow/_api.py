@@ -20,7 +20,7 @@ import contextlib
 import contextvars
 import datetime
 import uuid as _uuid
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, ParamSpec, TypeVar
 
 from greenlet import getcurrent
 
@@ -34,6 +34,9 @@ from ._validate import name_problem
 __all__ = ["sleep", "start_timer", "now", "spawn", "wait_all", "wait_any", "wait_until", "random", "uuid4",
            "side_effect", "version", "continue_as_new", "signal_external", "request_cancel_external", "info",
            "is_replaying", "shield", "DEFAULT_VERSION"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def sleep(seconds: float | datetime.timedelta) -> None:
@@ -79,7 +82,7 @@ def now() -> datetime.datetime:
     return run.now
 
 
-def spawn(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+def spawn(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
     """Run ``function(*args, **kwargs)`` in a new workflow greenlet; return its :class:`Future`.
 
     The replacement for threads and ``gevent.spawn`` in workflow code. ``function`` may
@@ -108,7 +111,7 @@ def _futures(futures: tuple) -> list[Future]:
     return list(futures)
 
 
-def wait_all(*futures: Future | Iterable[Future]) -> list[Any]:
+def wait_all(*futures: Future[T] | Iterable[Future[T]]) -> list[T]:
     """Block until every future is done; return their results in argument order.
 
     The replacement for joining threads. Makes no command. Accepts futures as arguments
@@ -126,7 +129,7 @@ def wait_all(*futures: Future | Iterable[Future]) -> list[Any]:
     return [f.result() for f in futures_]
 
 
-def wait_any(*futures: Future | Iterable[Future], timeout: float | None = None) -> Future | None:
+def wait_any(*futures: Future[T] | Iterable[Future[T]], timeout: float | None = None) -> Future[T] | None:
     """Block until at least one future is done and return it (the first done, in argument order).
 
     With ``timeout`` (seconds of workflow time) a durable timer is started, and cancelled if

@@ -14,17 +14,19 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import types
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, TypeVar, overload
 
 from greenlet import getcurrent
 
 from greenflow.converter import register_signature
 from greenflow.errors import DefinitionError, WorkflowError
 
-from ._descriptor import ClassStub, StubMethod
+from ._descriptor import P, R, S, ClassStub, StubMethod
 from ._starter import current_starter
 from ._validate import check_durations, child_policy_problem, collect, description_problem, name_problem, \
     priority_problem, version_problem
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _raise(where: str, problems: list[str]) -> None:
         raise DefinitionError(f"{where}: " + "; ".join(problems))
 
 
-class ExecuteStub(ClassStub):
+class ExecuteStub(ClassStub[P, R]):
     """``SomeWorkflow.run`` accessed through the class; see :class:`ExecuteMethod`."""
 
     __slots__ = ()
@@ -70,7 +72,7 @@ class ExecuteStub(ClassStub):
         """The :class:`WorkflowType` this call starts."""
         return _definition_of(self.cls).types[self.method.name]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
         """Start this workflow: as a child inside a run (blocking), else through the starter.
 
         Inside workflow code this blocks the calling workflow greenlet until the child
@@ -91,7 +93,7 @@ class ExecuteStub(ClassStub):
         return starter.start_workflow(self.workflow_type, args, kwargs)
 
 
-class ExecuteMethod(StubMethod):
+class ExecuteMethod(StubMethod[S, P, R]):
     """Descriptor made by ``@execute``: the workflow's entry point.
 
     Through the class (``Orders.run(...)``): inside a workflow run it starts a child
@@ -102,10 +104,19 @@ class ExecuteMethod(StubMethod):
 
     stub_class = ExecuteStub
 
+    if TYPE_CHECKING:  # what checkers see; the runtime is StubMethod.__get__
+        @overload
+        def __get__(self, obj: None, cls: type | None = None) -> ExecuteStub[P, R]: ...
+
+        @overload
+        def __get__(self, obj: S, cls: type | None = None) -> Callable[P, R]: ...
+
+        def __get__(self, obj: Any, cls: type | None = None) -> Any: ...
+
 
 def execute(version: str, execution_start_to_close_timeout: Any = None, task_start_to_close_timeout: Any = 30,
             task_list: str | None = None, task_priority: int | None = None, child_policy: str | None = "TERMINATE",
-            description: str | None = None) -> Callable[[Callable], ExecuteMethod]:
+            description: str | None = None) -> Callable[[Callable[Concatenate[S, P], R]], ExecuteMethod[S, P, R]]:
     """Mark a ``WorkflowDefinition`` method as the workflow's entry point, for one version.
 
     The method is replayed: running executions of this version re-run it against their
@@ -132,7 +143,7 @@ def execute(version: str, execution_start_to_close_timeout: Any = None, task_sta
     if callable(version) and not isinstance(version, str):
         raise DefinitionError(f"@execute needs a version: write @execute(version=\"1.0\") above {version.__qualname__}")
 
-    def decorate(fn: Callable) -> ExecuteMethod:
+    def decorate(fn: Callable[Concatenate[S, P], R]) -> ExecuteMethod[S, P, R]:
         problems = _function_problems(fn, "@execute") + collect(
             version_problem(version),
             name_problem("task_list", task_list) if task_list is not None else None,
@@ -147,10 +158,10 @@ def execute(version: str, execution_start_to_close_timeout: Any = None, task_sta
     return decorate
 
 
-def _mark(decorator: str, what: str, attribute: str, name: str | None) -> Callable[[Callable], Callable]:
+def _mark(decorator: str, what: str, attribute: str, name: str | None) -> Callable[[F], F]:
     """The decorator behind ``@signal``/``@query``: validate, then tag the function with its name."""
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: F) -> F:
         handled = name or getattr(fn, "__name__", "")
         problems = _function_problems(fn, decorator) + collect(name_problem(what, handled))
         _raise(f"{decorator} on {getattr(fn, '__qualname__', fn)!s}", problems)
@@ -160,7 +171,15 @@ def _mark(decorator: str, what: str, attribute: str, name: str | None) -> Callab
     return decorate
 
 
-def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callable], Callable]:
+@overload
+def signal(name: F) -> F: ...
+
+
+@overload
+def signal(name: str | None = None, *, strict: bool = False) -> Callable[[F], F]: ...
+
+
+def signal(name: Any = None, *, strict: bool = False) -> Any:
     """Mark a method as the handler of signal ``name`` (default: the method name).
 
     Each signal runs the handler in a new workflow greenlet, in history order; it may block
@@ -177,7 +196,7 @@ def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callab
     if callable(name):  # bare @signal
         return signal()(name)
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: F) -> F:
         marked = _mark("@signal", "signal name", "_gf_signal", name)(fn)
         marked._gf_signal_strict = bool(strict)  # type: ignore[attr-defined]
         return marked
@@ -185,7 +204,15 @@ def signal(name: str | None = None, *, strict: bool = False) -> Callable[[Callab
     return decorate
 
 
-def query(name: str | None = None) -> Callable[[Callable], Callable]:
+@overload
+def query(name: F) -> F: ...
+
+
+@overload
+def query(name: str | None = None) -> Callable[[F], F]: ...
+
+
+def query(name: Any = None) -> Any:
     """Mark a read-only method a client can evaluate by replaying the history.
 
     The query name defaults to the method name. A query must not block or make commands
@@ -253,7 +280,7 @@ class WorkflowDefinition:
 
     _gf_definition: _Definition
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._gf_definition = _collect(cls, cls.__name__, None)
 

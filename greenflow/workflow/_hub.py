@@ -21,12 +21,13 @@ import logging
 import os
 import sys
 from collections import deque
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from greenflow.errors import CancelledError, WorkflowAbortedError, WorkflowBlockingError, WorkflowError
 
+from . import _guards
 from ._cancel import cancel_scope
 from ._watchdog import PACKAGE_DIR, StepTimeout, StepWatch, current_watch
 
@@ -91,6 +92,10 @@ class WorkflowGreenlet(greenlet):
     greenlets by creation; ``waiting_on`` is what it is blocked on, for stack traces:
     ``(futures, predicate)`` (either may be empty/None), or None while it runs.
     """
+
+    #: Clocks, randomness, threads and sockets are refused here (see ``_guards``);
+    #: ``allow_unsafe_calls()`` turns it off for one block.
+    gf_checks = True
 
     def __init__(self, run, function: Callable, args: tuple = (), kwargs: dict | None = None,
                  name: str = "workflow greenlet", role: str = "spawn"):
@@ -188,6 +193,7 @@ class Hub:
         self._driver: greenlet | None = None
         self._watch: StepWatch | None = None
         self._killing = False
+        self._guard_plans: list[Any] | None = None
         self.serial = 0
 
     # ---------------------------------------------------------------- driver side
@@ -216,7 +222,19 @@ class Hub:
         self._driver = getcurrent()
         self.greenlet.parent = self._driver
         self._watch = current_watch()  # the OS thread driving us now
-        self.greenlet.switch()
+        plans = self._guard_plans
+        if plans is None:
+            registry = getattr(self.run, "registry", None) or {}
+            plans = self._guard_plans = _guards.plans_for(entry[0] for entry in registry.values())
+        if not plans:
+            self.greenlet.switch()
+            return
+        # Only while workflow code runs do its module's clocks & co. refuse to be called.
+        _guards.enter(plans)
+        try:
+            self.greenlet.switch()
+        finally:
+            _guards.leave(plans)
 
     def _loop(self) -> None:
         ready = self.ready
@@ -344,7 +362,10 @@ class Hub:
 _PENDING = object()
 
 
-class Future:
+T = TypeVar("T")
+
+
+class Future(Generic[T]):
     """The eventual result of a command (activity, timer, child...) or of a spawned function.
 
     Like :class:`concurrent.futures.Future`, but waiting is a workflow-greenlet switch, not
@@ -372,7 +393,7 @@ class Future:
         """True once the future has a result or an exception. Never blocks."""
         return self._value is not _PENDING
 
-    def result(self) -> Any:
+    def result(self) -> T:
         """Block this workflow greenlet until done; return the result or raise the exception.
 
         Waits in workflow time, for as long as history takes to settle the command (there

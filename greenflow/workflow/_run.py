@@ -43,6 +43,7 @@ from greenflow.errors import CancelledError, NonDeterministicWorkflowError, Work
 
 from . import _commands as C
 from ._cancel import track
+from ._guards import allow_unsafe_calls
 from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
 from ._known import known_exception_classes
 from ._options import current_activity_options, current_workflow_options
@@ -853,7 +854,9 @@ class WorkflowRun:
             self.fatal(error)
             raise error
         else:
-            details = encode_value(self.converter, function(), "side_effect result")
+            with allow_unsafe_calls():  # recording the value is what makes it safe
+                value = function()
+            details = encode_value(self.converter, value, "side_effect result")
         self._add(C.RecordMarker(name, details, location))
         return _loads(self.converter, details)
 

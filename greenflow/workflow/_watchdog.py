@@ -20,6 +20,12 @@ running steps a few times per second. For a step over its limit it
 3. raises :class:`StepTimeout` asynchronously in the stuck thread, which unwinds the
    workflow code as soon as it runs Python bytecode again.
 
+Time the stuck thread spent waiting for a CPU (on a machine overloaded by other processes)
+is not counted against the step: the watchdog reads the thread's run-queue wait from
+``/proc/self/task/TID/schedstat`` when the kernel provides it, so a step of short workflow
+code starved of CPU is not mistaken for a loop. Real blocking I/O waits off the run queue,
+so it still counts in full.
+
 Fast path cost per step: two attribute writes and a clock read. The only lock is taken
 when a step ended just as the watchdog fired (see :meth:`StepWatch.end`).
 """
@@ -60,6 +66,7 @@ def _original(module: str, name: str) -> Any:
 _start_new_thread = _original("_thread", "start_new_thread")
 _allocate_lock = _original("_thread", "allocate_lock")
 _get_ident = _original("_thread", "get_ident")
+_get_native_id = _original("_thread", "get_native_id")
 _sleep = _original("time", "sleep")
 # PyThreadState_SetAsyncExc(thread_id, exception class) schedules the exception in that
 # thread; with NULL it withdraws one not delivered yet. Two prototypes: py_object cannot be NULL.
@@ -77,10 +84,16 @@ class StepTimeout(BaseException):
 class StepWatch:
     """The step running in one OS thread (at most one at a time: steps never interleave)."""
 
-    __slots__ = ("thread_id", "token", "active", "started", "run", "fired", "lock")
+    __slots__ = ("thread_id", "native_id", "token", "active", "started", "run", "fired", "lock",
+                 "seen", "waited_before")
 
-    def __init__(self, thread_id: int):
+    def __init__(self, thread_id: int, native_id: int = 0):
         self.thread_id = thread_id
+        self.native_id = native_id
+        # Set by the watchdog thread only: the step it last saw, and the thread's run-queue
+        # wait (seconds) when it first saw that step.
+        self.seen = -1
+        self.waited_before = 0.0
         self.token = 0
         self.active = False
         self.started = 0.0
@@ -121,7 +134,7 @@ class _Watchdog:
         watch = self.watches.get(thread_id)
         if watch is None:
             with self.lock:
-                watch = self.watches.setdefault(thread_id, StepWatch(thread_id))
+                watch = self.watches.setdefault(thread_id, StepWatch(thread_id, _get_native_id()))
                 if not self.started:
                     self.started = True
                     _start_new_thread(self._loop, ())
@@ -142,10 +155,16 @@ class _Watchdog:
             if not watch.active or run is None or watch.fired == token:
                 continue
             limit = run.step_timeout  # None or 0: not watched (a debugger session)
-            if not limit or now - watch.started <= limit:
+            if not limit:
+                continue
+            waited = runqueue_wait(watch.native_id)
+            if watch.seen != token:  # first look at this step: its starvation so far counts
+                watch.seen, watch.waited_before = token, waited
+            ran = now - watch.started - (waited - watch.waited_before)
+            if ran <= limit:
                 continue
             error = WorkflowBlockingError(
-                f"GF-STEP-TIMEOUT: workflow code ran {now - watch.started:.1f} s without yielding "
+                f"GF-STEP-TIMEOUT: workflow code ran {ran:.1f} s without yielding "
                 f"(limit {limit:g} s) at {_user_location(watch.thread_id)}: a CPU-bound loop, or blocking "
                 "I/O that gevent does not patch. Workflow code must only decide what to do next: move "
                 "slow work into an activity. The decision task is not answered.")
@@ -156,6 +175,16 @@ class _Watchdog:
                 run.fatal(error)
                 _raise_async(watch.thread_id, StepTimeout)
             log.error("%s (workflow %s)", error, getattr(run, "workflow_id", "?"))
+
+
+def runqueue_wait(native_id: int) -> float:
+    """Seconds the OS thread ``native_id`` of this process has spent runnable but waiting
+    for a CPU, from the kernel's schedstat (0.0 where the kernel does not provide it)."""
+    try:
+        with open(f"/proc/self/task/{native_id}/schedstat", "rb") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _user_location(thread_id: int) -> str:

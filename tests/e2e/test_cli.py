@@ -73,7 +73,7 @@ def test_start_signal_list_describe_history_and_replay(env, capsys, tmp_path, mo
     assert "WorkflowExecutionStarted" in out and "signalName=message" in out and "WorkflowExecutionCompleted" in out
 
     saved = tmp_path / "history.json"
-    assert cli(env, "history", "cli-1", "--json", str(saved)) == 0
+    assert cli(env, "history", "cli-1", "--output", str(saved)) == 0
     assert len(json.loads(saved.read_text())["events"]) == len(handle.history())
 
     # replay: today's code reproduces the history; a changed workflow does not.

@@ -36,6 +36,8 @@ from botocore.model import Shape
 
 from greenflow.local import LocalService, VirtualClock
 
+from .rawhttp import read_answer
+
 SEED = 92026
 #: How many of the (shuffled) model cases are sent; semantic and wire cases come on top.
 MODEL_CASES = 3200
@@ -336,25 +338,6 @@ def snapshot(swf, arn: str) -> dict:
             domain=HOME, execution={"workflowId": "home-run", "runId": run_id})),
         "decision tasks": clean(swf.count_pending_decision_tasks(domain=HOME, taskList={"name": "tl"})),
     }
-
-
-def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed without an answer"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    while len(body) < int(headers["content-length"]):
-        chunk = sock.recv(65536)
-        assert chunk, "connection closed mid-answer"
-        body += chunk
-    return int(lines[0].split()[1]), headers, body
 
 
 def check_fault(case: str, status: int, content_type: str | None, body: bytes, failures: list) -> None:

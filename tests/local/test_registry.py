@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from greenflow.local.wire._faults import Fault
-from greenflow.local.wire._paging import PageTokenCodec, page_token_codec, request_scope
 from greenflow.local._registry import DomainRecord, Registry, TypeRecord
 from greenflow.local.storage._store import Store
+from greenflow.local.wire._faults import Fault
+from greenflow.local.wire._paging import PageTokenCodec, page_token_codec, request_scope
 
 from .validated import Validated
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -31,11 +32,16 @@ def make_client(endpoint, key_id="AKIDCLI", secret="cli-secret"):
 class Server:
     """One ``python -m greenflow server`` subprocess; always gone after the test."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, open_files: int | None = None):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+
+        def limit_open_files() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "greenflow", "server", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=limit_open_files)
         self.endpoint = None
 
     def wait_listening(self) -> str:
@@ -66,8 +72,8 @@ class Server:
 def servers():
     started = []
 
-    def start(*args):
-        server = Server(*args)
+    def start(*args, **options):
+        server = Server(*args, **options)
         started.append(server)
         return server
 
@@ -220,3 +226,20 @@ def test_connection_limit_options_are_used(servers):
             sock.close()
     assert server.stop() == 0
     assert "connection cap reached: 3 connections open (max_connections=3)" in server.stderr()
+
+
+def test_idle_connections_beyond_the_open_file_limit_do_not_lock_clients_out(servers):
+    # 300 idle connections against a server allowed 256 open files: the default cap
+    # (derived from that limit) closes idle ones, so a real client is still answered.
+    server = servers("--db", ":memory:", open_files=256)
+    endpoint = server.wait_listening()
+    port = int(endpoint.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=15) for _ in range(300)]
+    try:
+        client = make_client(endpoint)
+        assert client.list_domains(registrationStatus="REGISTERED")["domainInfos"] == []
+    finally:
+        for sock in idle:
+            sock.close()
+    assert server.stop() == 0
+    assert "connection cap reached" in server.stderr()

@@ -11,10 +11,10 @@ import json
 import pytest
 
 from greenflow.local._clock import VirtualClock
-from greenflow.local.wire._faults import Fault
 from greenflow.local._registry import Registry
-from greenflow.local.storage._store import Store
 from greenflow.local._visibility import Visibility
+from greenflow.local.storage._store import Store
+from greenflow.local.wire._faults import Fault
 
 T0 = 1_700_000_000.0
 

@@ -44,7 +44,7 @@ def test_server_command_refuses_a_file_in_use(tmp_path):
         assert "in use by another greenflow service" in result.stderr and first.endpoint in result.stderr
 
 
-def test_connect_attaches_to_another_process_embedded_service(tmp_path):
+def test_connect_attaches_to_another_process_embedded_service(tmp_path, caplog):
     db = str(tmp_path / "shared.db")
     owner_script = (
         "import sys\n"
@@ -59,7 +59,11 @@ def test_connect_attaches_to_another_process_embedded_service(tmp_path):
     try:
         endpoint = owner.stdout.readline().strip()
         assert endpoint.startswith("http://127.0.0.1:")
-        client = connect(db_path=db)
+        with caplog.at_level("INFO", logger="greenflow.swf"):
+            client = connect(db_path=db)
+        # Said once, at INFO: a warning on every command of a normal setup is noise.
+        attached = [r for r in caplog.records if "using the greenflow service of process" in r.getMessage()]
+        assert [r.levelname for r in attached] == ["INFO"]
         try:
             service = client.local_service
             assert isinstance(service, AttachedService) and service.running

@@ -81,18 +81,57 @@ def test_local_endpoint_gets_default_region_and_dummy_credentials():
     assert credentials.access_key == "greenflow"
 
 
-@pytest.mark.parametrize("how", ["argument", "AWS_REGION", "AWS_DEFAULT_REGION", "config file"])
-def test_region_means_amazon_swf(monkeypatch, tmp_path, how):
+@pytest.mark.parametrize("how", ["argument", "GREENFLOW_REGION"])
+def test_region_means_amazon_swf(monkeypatch, tmp_path, how, caplog):
+    caplog.set_level("INFO", logger="greenflow.swf")
     if how == "argument":
         client = connect(region="eu-west-1")
-    elif how == "config file":
-        (tmp_path / "aws-config").write_text("[default]\nregion = eu-west-1\n")
-        client = connect()
     else:
         monkeypatch.setenv(how, "eu-west-1")
         client = connect()
     assert client.endpoint == "https://swf.eu-west-1.amazonaws.com"
     assert client.local_service is None and not FakeService.instances
+    assert "greenflow talks to Amazon SWF in eu-west-1 (no AWS credentials found" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["AWS_REGION", "AWS_DEFAULT_REGION", "config file"])
+def test_aws_configuration_alone_never_means_amazon_swf(monkeypatch, tmp_path, how, caplog):
+    # An AWS developer's usual setup must not send hello_world.py to their AWS account.
+    caplog.set_level("INFO", logger="greenflow.swf")
+    if how == "config file":
+        (tmp_path / "aws-config").write_text("[default]\nregion = eu-west-1\n")
+    else:
+        monkeypatch.setenv(how, "eu-west-1")
+    client = connect()
+    assert client.local_service is FakeService.instances[0]
+    assert "greenflow talks to the embedded local SWF service at http://127.0.0.1:" in caplog.text
+    if how != "config file":
+        assert f"{how} does not choose Amazon SWF: pass region= or set GREENFLOW_REGION" in caplog.text
+
+
+def test_amazon_swf_log_names_credentials_and_account(monkeypatch, tmp_path, caplog):
+    caplog.set_level("INFO", logger="greenflow.swf")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY1234")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    connect(region="eu-west-1")
+    assert "account not looked up" in caplog.text and "credentials from env, access key AKIA…1234" in caplog.text
+    caplog.clear()
+    (tmp_path / "aws-config").write_text(
+        "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/swf-worker\nsource_profile = base\n"
+        "[profile base]\n")
+    (tmp_path / "aws-credentials").write_text("[base]\naws_access_key_id = AKIABASE00009999\n"
+                                              "aws_secret_access_key = s\n")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    session = botocore.session.Session(profile="ops")
+    connect(region="eu-west-1", session=session)
+    assert "account 123456789012, role arn:aws:iam::123456789012:role/swf-worker" in caplog.text
+
+
+def test_endpoint_is_logged(caplog):
+    caplog.set_level("INFO", logger="greenflow.swf")
+    connect("http://127.0.0.1:2222")
+    assert "greenflow talks to the SWF service at http://127.0.0.1:2222" in caplog.text
 
 
 def test_explicit_region_beats_env(monkeypatch):

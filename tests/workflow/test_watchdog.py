@@ -26,11 +26,12 @@ real_sleep = monkey.get_original("time", "sleep")
 class Spins(wf.WorkflowDefinition):
     @wf.execute(version="1.0")
     def run(self):
-        until = time.monotonic() + GIVE_UP
         spins = 0
         try:
-            while time.monotonic() < until:  # a CPU-bound loop
-                spins += 1
+            with wf.allow_unsafe_calls():  # reads the real clock to bound the loop
+                until = time.monotonic() + GIVE_UP
+                while time.monotonic() < until:  # a CPU-bound loop
+                    spins += 1
         except Exception:  # noqa: BLE001 - the watchdog's exception must not be swallowable
             return "swallowed"
         return "ran to the end"
@@ -88,9 +89,10 @@ def test_step_timeout_none_turns_the_check_off():
     class SpinsBriefly(wf.WorkflowDefinition):
         @wf.execute(version="1.0")
         def run(self):
-            until = time.monotonic() + 0.5
-            while time.monotonic() < until:
-                pass
+            with wf.allow_unsafe_calls():
+                until = time.monotonic() + 0.5
+                while time.monotonic() < until:
+                    pass
             return "done"
 
     _, sim = decide(SpinsBriefly, step_timeout=None)
@@ -102,3 +104,27 @@ def test_bad_step_timeout_is_refused():
         Decider([Quick], step_timeout=-1)
     with pytest.raises(ValueError, match="step_timeout"):
         Decider([Quick], step_timeout="2")
+
+
+def test_time_spent_waiting_for_a_cpu_is_not_counted(monkeypatch):
+    # A machine overloaded by other processes: every real second of the step is spent in
+    # the run queue, as the kernel's schedstat reports it. The step's own work is short,
+    # so the watchdog must not blame workflow code for the starvation.
+    started = time.monotonic()
+    monkeypatch.setattr(_watchdog, "runqueue_wait", lambda native_id: time.monotonic() - started)
+
+    class StarvedBriefly(wf.WorkflowDefinition):
+        @wf.execute(version="1.0")
+        def run(self):
+            real_sleep(1.0)  # stands for a step that waits for a CPU (see runqueue_wait above)
+            return "done"
+
+    _, sim = decide(StarvedBriefly, step_timeout=0.3)
+    assert kinds(sim.step()) == ["CompleteWorkflowExecution"]
+
+
+def test_the_run_queue_wait_of_a_real_thread_is_read():
+    import threading
+    before = _watchdog.runqueue_wait(threading.get_native_id())
+    assert before >= 0.0
+    assert _watchdog.runqueue_wait(-1) == 0.0  # no such thread: nothing counted

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..wire._faults import validation_error
-from ._state import OPEN_LIMIT, EngineState
 from ._execution import Execution
 from ._resolve import ACTIVITY_OPTIONS, WORKFLOW_OPTIONS, resolve
+from ._state import OPEN_LIMIT, EngineState
 from ._unit import Unit
 from ._values import new_run_id, seconds
 
@@ -207,7 +207,7 @@ def continue_as_new_workflow_execution(b: Batch, a: dict) -> None:
     if ex.parent:
         parent = b.core.open_run(ex.domain, ex.parent["workflowId"], ex.parent["runId"])
         child = parent.children.get(str(ex.parent_initiated)) if parent else None
-        if child is not None:
+        if parent is not None and child is not None:
             child["runId"] = new.run_id
             b.unit.touch(parent)
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from ..storage._store import Store
 from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from ..wire._paging import page_size, page_token_codec, request_scope
 from ..wire._rules import execution_duration_problem, require
 from ..wire._validation import INVALID_TEXT_DECISIONS
-from ..storage._store import Store
 from . import _execution
-from ._state import EngineState, EventLimitFault
 from ._decisions import apply_batch, check_batch
 from ._execution import Execution
 from ._history import select_range
 from ._queues import TaskQueue, wait_for_task
 from ._resolve import WORKFLOW_OPTIONS, resolve
 from ._scheduler import Scheduler
+from ._state import EngineState, EventLimitFault
 from ._tokens import ACTIVITY, DECISION, TaskRef, decode, encode, new_nonce
 from ._unit import Unit
 from ._values import seconds
@@ -236,7 +236,7 @@ class Engine:
         for key in ("taskPriority", "lambdaRole"):
             if ex.config.get(key) is not None:
                 configuration[key] = ex.config[key]
-        response = {
+        response: dict[str, Any] = {
             "executionInfo": info,
             "executionConfiguration": configuration,
             "openCounts": {
@@ -327,7 +327,7 @@ class Engine:
         workflow_id, run_id, scheduled = item
         ex = self.core.open_run(domain, workflow_id, run_id)
         d = ex.decision if ex else None
-        if d is None or d["scheduled"] != scheduled or d["started"]:
+        if ex is None or d is None or d["scheduled"] != scheduled or d["started"]:
             return None  # stale entry: the task timed out or the run closed
         self.core.events(unit, ex)  # load the history before adding to it
         started = unit.event(ex, "DecisionTaskStarted", {"identity": params.get("identity"),
@@ -386,7 +386,8 @@ class Engine:
             core = self.core
             ex = core.open_run(ref.domain, ref.workflow_id, ref.run_id)
             d = ex.decision if ex else None
-            if d is None or d["scheduled"] != ref.scheduled_id or not d["started"] or d["nonce"] != ref.nonce:
+            if ex is None or d is None or d["scheduled"] != ref.scheduled_id or not d["started"] \
+                    or d["nonce"] != ref.nonce:
                 raise _stale_task()
             task_list = params.get("taskList")
             completed = unit.event(ex, "DecisionTaskCompleted", {
@@ -424,7 +425,7 @@ class Engine:
         workflow_id, run_id, scheduled = item
         ex = self.core.open_run(domain, workflow_id, run_id)
         activity = ex.activity_by_scheduled(scheduled) if ex else None
-        if activity is None or activity["started"]:
+        if ex is None or activity is None or activity["started"]:
             return None
         started = unit.event(ex, "ActivityTaskStarted", {"identity": params.get("identity"),
                                                          "scheduledEventId": scheduled})
@@ -468,7 +469,7 @@ class Engine:
         ref = decode(token, ACTIVITY)
         ex = self.core.open_run(ref.domain, ref.workflow_id, ref.run_id)
         activity = ex.activity_by_scheduled(ref.scheduled_id) if ex else None
-        if activity is None or not activity["started"] or activity["nonce"] != ref.nonce:
+        if ex is None or activity is None or not activity["started"] or activity["nonce"] != ref.nonce:
             raise _stale_task()
         return ex, activity
 

@@ -245,7 +245,7 @@ def select_open(conn: sqlite3.Connection) -> list[Execution]:
     Domain by domain, over the ``(domain, status, start_ts)`` index: there is no index on
     ``status`` alone (it would cost every start and close a page of writes).
     """
-    runs = []
+    runs: list[Execution] = []
     for (domain,) in conn.execute("SELECT name FROM domains").fetchall():
         # INDEXED BY: without statistics SQLite would rather scan the domain's primary key.
         rows = conn.execute(f"SELECT {COLUMNS} FROM executions INDEXED BY executions_by_start"

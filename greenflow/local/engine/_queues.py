@@ -19,8 +19,8 @@ from typing import Callable, Hashable
 
 from gevent.event import Event
 
-from ..wire._faults import limit_exceeded
 from .._waiting import before_blocking
+from ..wire._faults import limit_exceeded
 
 #: Most long polls waiting on one task list at once (SWF: 1,000).
 MAX_POLLERS = 1000

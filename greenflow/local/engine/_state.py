@@ -17,12 +17,12 @@ import logging
 from typing import Any, Callable, TypeVar
 
 from .._close_wait import CloseSignal
-from ..wire._faults import Fault, limit_exceeded
 from ..storage._store import Store
+from ..wire._faults import Fault, limit_exceeded
 from . import _execution
+from ._deadlines import Deadlines
 from ._execution import CLOSED, Execution
 from ._queues import TaskQueues
-from ._deadlines import Deadlines
 from ._unit import EventLimitReached, Unit
 from ._values import new_run_id, priority, seconds
 
@@ -196,6 +196,7 @@ class EngineState:
 
     def _queue_decision(self, unit: Unit, ex: Execution) -> None:
         d = ex.decision
+        assert d is not None, "a decision task was just scheduled"
         queue = self.decision_queues.get(ex.domain, d["list"])
         item = (ex.workflow_id, ex.run_id, d["scheduled"])
         unit.after(lambda: queue.push(item, priority(d["priority"])))
@@ -306,8 +307,9 @@ class EngineState:
                        "scheduled_ts": unit.now, "started_ts": None}
         ex.decision_pending = False
         self._queue_decision(unit, ex)
-        if seconds(s2s) is not None:
-            self.deadline(unit, unit.now + seconds(s2s), "decision_s2s", ex.key, scheduled)
+        timeout = seconds(s2s)
+        if timeout is not None:
+            self.deadline(unit, unit.now + timeout, "decision_s2s", ex.key, scheduled)
 
     def close_run(self, unit: Unit, ex: Execution, close_status: str, event_type: str,
                   attributes: dict) -> int:

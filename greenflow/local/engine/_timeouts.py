@@ -67,7 +67,7 @@ def _activity(kind: str, timeout_type: str) -> Callable[..., None]:
     def fire(core: EngineState, unit: Unit, key: tuple, scheduled: int, started: int) -> None:
         ex = core.open_run(*key)
         activity = ex.activity_by_scheduled(scheduled) if ex else None
-        if activity is None:
+        if ex is None or activity is None:
             return
         if kind in ("activity_st2c", "activity_hb") and activity["started"] != started:
             return
@@ -94,7 +94,7 @@ def timer(core: EngineState, unit: Unit, key: tuple, timer_id: str, started: int
     """A timer fires: TimerFired and a decision task."""
     ex = core.open_run(*key)
     t = ex.timers.get(timer_id) if ex else None
-    if t is None or t["started"] != started:
+    if ex is None or t is None or t["started"] != started:
         return
     unit.touch(ex)
     del ex.timers[timer_id]

@@ -10,6 +10,7 @@ import secrets
 
 from ..wire._rules import NONE
 
+
 def seconds(duration: str | None) -> int | None:
     """The seconds of a checked duration, ``None`` for ``NONE`` or absent."""
     if duration is None or duration == NONE:

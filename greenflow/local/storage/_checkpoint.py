@@ -37,8 +37,8 @@ class IdleCheckpointer:
     def __init__(self, store: Store, idle_seconds: float = IDLE_SECONDS):
         self.store = store
         self.idle_seconds = idle_seconds
-        self._greenlet = None
-        self._work = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._work: Event | None = None
 
     def start(self) -> None:
         """Spawn the greenlet (in the service's hub thread)."""
@@ -55,11 +55,13 @@ class IdleCheckpointer:
 
     def _run(self) -> None:
         store = self.store
+        work = self._work
+        assert work is not None, "made by start()"
         while True:
             if not store.commits_since_checkpoint:
-                self._work.clear()
-                store.on_next_commit(self._work.set)
-                self._work.wait()
+                work.clear()
+                store.on_next_commit(work.set)
+                work.wait()
             # Wait until a whole quiet spell passes without a commit.
             while True:
                 seen = store.commits

@@ -95,8 +95,10 @@ class DatabaseLock:
 
     def _write(self, endpoint: str | None) -> None:
         data = json.dumps({"pid": os.getpid(), "endpoint": endpoint}).encode()
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, data, 0)
+        fd = self._fd
+        assert fd is not None, "written only while the lock is held"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
 
 
 def current_owner(db_path: str) -> Owner | None:

@@ -23,7 +23,7 @@ checkpoints earlier, when it is idle (:meth:`Store.checkpoint`, called by
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from typing import Callable, Literal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS domains (
@@ -224,7 +224,7 @@ class _Transaction:
         store._depth += 1
         return store.connection
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
+    def __exit__(self, exc_type, exc, traceback) -> Literal[False]:
         store = self._store
         store._depth -= 1
         if store._depth:

@@ -44,14 +44,14 @@ from gevent.event import Event
 
 from ... import __version__
 from ..._extensions import CLOSE_WAIT_HEADER
+from .._close_wait import parse_close_wait
+from .._waiting import before_blocking
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
-from .._close_wait import parse_close_wait
-from .._waiting import before_blocking
 
 log = logging.getLogger("greenflow.local")
 

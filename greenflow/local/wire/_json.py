@@ -11,7 +11,7 @@ circular-reference check: the service only encodes trees it built itself).
 from __future__ import annotations
 
 import json
-from json.encoder import c_make_encoder, encode_basestring_ascii
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, Callable
 
 _python_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode

@@ -34,8 +34,8 @@ import json
 import secrets
 from typing import Any
 
-from ._faults import validation_error
 from ..storage._store import Store
+from ._faults import validation_error
 
 #: The ``meta`` key holding the hex HMAC secret.
 SECRET_KEY = "page_token_secret"

@@ -177,7 +177,8 @@ class SigV4Verifier:
                               f"Credential must have exactly 5 slash-delimited elements, e.g. "
                               f"keyid/date/region/service/term, got '{fields['Credential']}'")
         signed_headers = fields["SignedHeaders"].lower().split(";")
-        return credential[0], tuple(credential[1:]), signed_headers, fields["Signature"]
+        scope = (credential[1], credential[2], credential[3], credential[4])
+        return credential[0], scope, signed_headers, fields["Signature"]
 
     def _check_skew(self, amz_date: str, request_time: float) -> None:
         now = self._now()

@@ -59,8 +59,8 @@ def test_service_event_types_cover_the_model():
     """The service's catalogue of event types (``greenflow.local.wire._model``) is the model's 54,
     each with the ``<lowerCamelEventType>EventAttributes`` member of the HistoryEvent shape,
     and the engine names the attributes of the events it writes by the same rule."""
-    from greenflow.local.wire import _model
     from greenflow.local.engine import _unit
+    from greenflow.local.wire import _model
 
     members = MODEL.shape_for("HistoryEvent").members
     assert set(_model.event_types()) == set(EVENT_TYPES)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from greenflow.local._clock import VirtualClock
-from greenflow.local.wire._faults import Fault
 from greenflow.local._operations import Operations
 from greenflow.local.storage._store import Store
+from greenflow.local.wire._faults import Fault
 
 from ..validated import handle
 

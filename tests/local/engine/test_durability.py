@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 
-from .harness import DOMAIN, T0, Harness, complete, decision, schedule, timer
 from greenflow.local._clock import VirtualClock
 from greenflow.local.engine import _decisions
 from greenflow.local.storage._store import Store
+
+from .harness import DOMAIN, T0, Harness, complete, decision, schedule, timer
 
 
 @pytest.fixture

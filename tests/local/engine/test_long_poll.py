@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gevent
 
-from .harness import T0, Harness, timer
 from greenflow.local._clock import VirtualClock
 from greenflow.local.storage._store import Store
+
+from .harness import T0, Harness, timer
 
 
 def long_poll_harness(poll_timeout=5.0) -> Harness:

@@ -8,8 +8,8 @@ import gevent
 import pytest
 
 from greenflow.local.storage._checkpoint import IdleCheckpointer
-from greenflow.local.wire._json import dumps
 from greenflow.local.storage._store import Store
+from greenflow.local.wire._json import dumps
 
 
 @pytest.fixture

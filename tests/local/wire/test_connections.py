@@ -18,6 +18,8 @@ from botocore.config import Config
 from greenflow.local import LocalService
 from greenflow.local.wire._connections import ConnectionLimits
 
+from ..rawhttp import read_answer
+
 DOMAIN = "conn"
 TASK_LIST = {"name": "conn-tl"}
 #: Long enough for anything these tests wait for; a wait this long means a hang.
@@ -41,20 +43,6 @@ def request_bytes(operation: str, params: dict) -> bytes:
             f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-def read_answer(sock: socket.socket) -> tuple[int, dict]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "the service closed the connection without answering"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    length = int(next(line.split(":", 1)[1] for line in lines if line.lower().startswith("content-length:")))
-    while len(body) < length:
-        body += sock.recv(65536)
-    return int(lines[0].split()[1]), json.loads(body)
-
-
 def closed_by_service(sock: socket.socket) -> bool:
     """Waits (up to :data:`PATIENCE`) for the service to close ``sock``."""
     try:
@@ -64,26 +52,23 @@ def closed_by_service(sock: socket.socket) -> bool:
 
 
 def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout():
-    with LocalService(idle_timeout=0.3, request_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
-            assert read_answer(sock)[0] == 200
-            assert closed_by_service(sock)
+    with LocalService(idle_timeout=0.3, request_timeout=PATIENCE) as service, connect(service) as sock:
+        sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
+        assert read_answer(sock)[0] == 200
+        assert closed_by_service(sock)
 
 
 def test_keep_alive_connection_in_use_stays_open():
-    with LocalService(idle_timeout=0.5, request_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            for _ in range(8):  # 1.6 s in all, three idle timeouts, never idle for one
-                sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
-                assert read_answer(sock)[0] == 200
-                time.sleep(0.2)
+    with LocalService(idle_timeout=0.5, request_timeout=PATIENCE) as service, connect(service) as sock:
+        for _ in range(8):  # 1.6 s in all, three idle timeouts, never idle for one
+            sock.sendall(request_bytes("ListDomains", {"registrationStatus": "REGISTERED"}))
+            assert read_answer(sock)[0] == 200
+            time.sleep(0.2)
 
 
 def test_silent_new_connection_is_closed_after_the_request_timeout():
-    with LocalService(request_timeout=0.3, idle_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            assert closed_by_service(sock)
+    with LocalService(request_timeout=0.3, idle_timeout=PATIENCE) as service, connect(service) as sock:
+        assert closed_by_service(sock)
 
 
 def dribble(sock: socket.socket, data: bytes) -> bool:
@@ -97,7 +82,7 @@ def dribble(sock: socket.socket, data: bytes) -> bool:
     sock.settimeout(0.01)
     try:
         return sock.recv(1) == b""
-    except (socket.timeout, BlockingIOError):
+    except (TimeoutError, BlockingIOError):
         return False
     except ConnectionResetError:
         return True
@@ -105,18 +90,16 @@ def dribble(sock: socket.socket, data: bytes) -> bool:
 
 def test_request_head_sent_a_byte_at_a_time_is_cut_at_the_request_timeout():
     # Each byte comes well within the timeout; the head as a whole does not (slowloris).
-    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            assert dribble(sock, b"POST / HTTP/1.1\r\nX-Slow: " + b"a" * 200)
+    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service, connect(service) as sock:
+        assert dribble(sock, b"POST / HTTP/1.1\r\nX-Slow: " + b"a" * 200)
 
 
 def test_request_body_sent_a_byte_at_a_time_is_cut_at_the_request_timeout():
-    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service:
-        with connect(service) as sock:
-            head = request_bytes("ListDomains", {"registrationStatus": "REGISTERED" + " " * 200})
-            head, _, body = head.partition(b"\r\n\r\n")
-            sock.sendall(head + b"\r\n\r\n")
-            assert dribble(sock, body)
+    with LocalService(request_timeout=0.5, idle_timeout=PATIENCE) as service, connect(service) as sock:
+        head = request_bytes("ListDomains", {"registrationStatus": "REGISTERED" + " " * 200})
+        head, _, body = head.partition(b"\r\n\r\n")
+        sock.sendall(head + b"\r\n\r\n")
+        assert dribble(sock, body)
 
 
 def test_at_the_connection_cap_the_longest_idle_connection_makes_room(caplog):

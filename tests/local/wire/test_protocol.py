@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 
 import greenflow
 from greenflow.local import LocalService
-from greenflow.local.wire._faults import unknown_resource
 from greenflow.local._local_service import load_credentials
+from greenflow.local.wire._faults import unknown_resource
 
 SESSION = botocore.session.get_session()
 #: The repository root, so subprocesses import this greenflow.

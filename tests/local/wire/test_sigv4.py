@@ -19,6 +19,8 @@ from greenflow.local import LocalService
 from greenflow.local.wire._faults import Fault
 from greenflow.local.wire._sigv4 import SigV4Verifier
 
+from ..rawhttp import post
+
 KEY_ID, SECRET = "AKIDLOCALTEST", "local-secret-key"
 
 
@@ -306,14 +308,8 @@ def test_body_swap_attack_registers_nothing_over_http():
     with LocalService(credentials={KEY_ID: SECRET}) as service:
         _, headers, _ = signed(legit, target="SimpleWorkflowService.RegisterDomain")
         headers["x-amz-content-sha256"] = hashlib.sha256(legit).hexdigest()
-        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
-        try:
-            connection.request("POST", "/", body=evil, headers=headers)
-            response = connection.getresponse()
-            answer = json.loads(response.read())
-        finally:
-            connection.close()
-        assert response.status == 400
+        status, answer = post(service.port, evil, headers)
+        assert status == 400
         assert answer["__type"] == "com.amazon.coral.service#InvalidSignatureException"
         domains = client(service.endpoint).list_domains(registrationStatus="REGISTERED")["domainInfos"]
         assert domains == []

@@ -8,8 +8,6 @@ AWS-style message that names the offending field.
 from __future__ import annotations
 
 import datetime
-import http.client
-import json
 
 import botocore.session
 import pytest
@@ -32,6 +30,8 @@ from greenflow.local.wire._validation import (
     member_rules,
     validate,
 )
+
+from ..rawhttp import post
 
 MODEL = _model.service_model()
 
@@ -548,16 +548,9 @@ def test_valid_request_reaches_the_core_normalised(recording):
 def test_lone_surrogate_over_http_is_a_validation_fault_and_stores_nothing():
     body = b'{"name":"sur\\ud800rogate","workflowExecutionRetentionPeriodInDays":"1"}'
     with LocalService() as service:
-        connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
-        try:
-            connection.request("POST", "/", body=body, headers={
-                "X-Amz-Target": "SimpleWorkflowService.RegisterDomain",
-                "Content-Type": "application/x-amz-json-1.0"})
-            response = connection.getresponse()
-            answer = json.loads(response.read())
-        finally:
-            connection.close()
-        assert response.status == 400
+        status, answer = post(service.port, body, {"X-Amz-Target": "SimpleWorkflowService.RegisterDomain",
+                                                   "Content-Type": "application/x-amz-json-1.0"})
+        assert status == 400
         assert answer["__type"].endswith("#ValidationException")
         assert "lone UTF-16 surrogate" in answer["message"]
         assert _client(service.endpoint).list_domains(registrationStatus="REGISTERED")["domainInfos"] == []
