@@ -483,7 +483,7 @@ class WorkflowClient:
             execution_start_to_close_timeout=execution_start_to_close_timeout,
             task_start_to_close_timeout=task_start_to_close_timeout, task_priority=task_priority,
             child_policy=child_policy), self._converter_for(workflow_class))
-        handle = WorkflowHandle(self, execution[0], execution[1], workflow_class=workflow_class)
+        handle: WorkflowHandle[Any] = WorkflowHandle(self, execution[0], execution[1], workflow_class=workflow_class)
         handle._started_at = started_at
         return handle
 
@@ -492,9 +492,9 @@ class WorkflowClient:
         workflow_class = self._class_for_type(workflow_type)
         _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
         started_at = time.monotonic()
-        handle = WorkflowHandle(self, *self._start(workflow_type, args, kwargs, {},
-                                                   self._converter_for(workflow_class)),
-                                workflow_class=workflow_class)
+        handle: WorkflowHandle[Any] = WorkflowHandle(
+            self, *self._start(workflow_type, args, kwargs, {}, self._converter_for(workflow_class)),
+            workflow_class=workflow_class)
         handle._started_at = started_at
         return handle
 
@@ -685,8 +685,8 @@ FIRST_COMPLETED = "FIRST_COMPLETED"
 ALL_COMPLETED = "ALL_COMPLETED"
 
 
-def as_completed(handles: Iterable[WorkflowHandle],
-                 timeout: float | None = None) -> Generator[WorkflowHandle, None, None]:
+def as_completed(handles: Iterable[WorkflowHandle[R]],
+                 timeout: float | None = None) -> Generator[WorkflowHandle[R], None, None]:
     """Yield each handle once its execution closed (the last run, after continue-as-new), in
     the order they close; ``handle.result()`` then returns (or raises) without waiting.
 
@@ -698,10 +698,10 @@ def as_completed(handles: Iterable[WorkflowHandle],
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     pending = list(dict.fromkeys(handles))
-    closed: queue.Queue[WorkflowHandle] = queue.Queue()
+    closed: queue.Queue[WorkflowHandle[R]] = queue.Queue()
     releases: dict[int, Callable[[], dict | None]] = {}
 
-    def watch(handle: WorkflowHandle) -> None:
+    def watch(handle: WorkflowHandle[R]) -> None:
         run_id = handle._resolve_run_id()
         if handle._known_close(run_id) is not None:
             closed.put(handle)
@@ -738,8 +738,8 @@ def as_completed(handles: Iterable[WorkflowHandle],
             release()
 
 
-def wait(handles: Iterable[WorkflowHandle], timeout: float | None = None,
-         return_when: str = ALL_COMPLETED) -> tuple[set[WorkflowHandle], set[WorkflowHandle]]:
+def wait(handles: Iterable[WorkflowHandle[R]], timeout: float | None = None,
+         return_when: str = ALL_COMPLETED) -> tuple[set[WorkflowHandle[R]], set[WorkflowHandle[R]]]:
     """Wait for executions to close; returns ``(done, not_done)`` sets of handles.
 
     ``return_when`` is :data:`ALL_COMPLETED` (the default) or :data:`FIRST_COMPLETED`. When
@@ -750,7 +750,7 @@ def wait(handles: Iterable[WorkflowHandle], timeout: float | None = None,
     if return_when not in (ALL_COMPLETED, FIRST_COMPLETED):
         raise ValueError(f"return_when must be ALL_COMPLETED or FIRST_COMPLETED, not {return_when!r}")
     pending = set(handles)
-    done: set[WorkflowHandle] = set()
+    done: set[WorkflowHandle[R]] = set()
     completed = as_completed(pending, timeout)
     try:
         for handle in completed:
