@@ -41,7 +41,7 @@ SWF = [
     "PATCH_LINES", "default_db_path", "embedded_service", "is_patched", "is_retryable", "map_client_error",
     "patch_gevent", "require_patched",
 ]
-LOCAL = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
+LOCAL = ["AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
 TESTING = [
     "ActivityEnvironment", "LocalTestEnvironment", "Replayer", "TimeSkipper", "next_deadline", "stop_all",
     "wait_until",

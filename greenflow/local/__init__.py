@@ -19,7 +19,8 @@ Layout (private; a request travels down this list):
 * ``_local_service`` – :class:`LocalService`: runs everything below on its own hub thread
   (or in the foreground for ``greenflow server``);
 * ``wire/`` – the edge: HTTP, connection limits, SigV4, JSON, faults, the botocore model,
-  validation, value rules, page tokens;
+  validation, value rules, page tokens, and the AWS-like mode (``_emulation``,
+  :class:`AWSEmulation`: latency, SWF's throttling quotas and server errors on every call);
 * ``_operations`` – :class:`~._operations.Operations`, the core answering all 39 operations
   by handing each to one of three parts:
 
@@ -28,12 +29,16 @@ Layout (private; a request travels down this list):
   * ``_visibility`` – listing and counting executions;
 
 * ``storage/`` – the SQLite store, idle WAL checkpoints, the one-service-per-file lock;
-* ``_clock`` – wall or virtual time; ``_waiting`` – the hook a long poll calls before it
-  blocks (so the edge watches its connection only then).
+* ``_clock`` – wall or virtual time; ``_waiting`` – the hooks a long poll calls before it
+  blocks (so the edge watches its connection only then) and before it takes a task (is
+  its client still there?).
 """
 
 from ._clock import SystemClock, VirtualClock
 from ._local_service import LocalService
 from .storage._lock import DatabaseInUseError, Owner, current_owner
+from .wire._emulation import AWSEmulation
 
-__all__ = ["DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
+__all__ = [
+    "AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner",
+]

@@ -38,6 +38,7 @@ from gevent.server import StreamServer
 
 from .storage._lock import DatabaseLock
 from .wire._connections import IDLE_TIMEOUT, REQUEST_TIMEOUT, ConnectionLimits
+from .wire._emulation import AWSEmulation
 from .wire._http import OperationHandler, SWFProtocolHandler
 from .wire._sigv4 import SigV4Verifier
 
@@ -51,6 +52,9 @@ _get_ident = monkey.get_original("_thread", "get_ident")
 
 #: How long ``stop()`` lets requests in flight finish before closing their connections.
 STOP_GRACE_SECONDS = 5.0
+#: The credentials the AWS-like mode checks signatures against unless given others: the
+#: dummy pair greenflow's clients sign with for a local endpoint.
+EMULATION_CREDENTIALS = {"greenflow": "greenflow"}
 #: How many times fewer young garbage collections a process serving the service makes.
 GC_YOUNG_FACTOR = 10
 
@@ -166,6 +170,9 @@ class LocalService:
         core_factory: for tests of the HTTP layer: builds the core answering requests
             (anything with ``handle(operation, params)``) instead of ``Operations``. It is
             called in the service's thread.
+        emulation: the AWS-like mode (see :mod:`.wire._emulation`): latency, SWF's throttling
+            and server errors on every call. It requires SigV4: without ``credentials``,
+            requests must be signed with :data:`EMULATION_CREDENTIALS`.
 
     Raises:
         ValueError: bad options, or a non-loopback ``host`` without credentials.
@@ -185,6 +192,7 @@ class LocalService:
         idle_timeout: float = IDLE_TIMEOUT,
         max_connections: int | None = None,
         core_factory: Callable[[], OperationHandler] | None = None,
+        emulation: AWSEmulation | None = None,
     ):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
@@ -199,6 +207,9 @@ class LocalService:
         self.synchronous = synchronous
         self.limits = ConnectionLimits(request_timeout, idle_timeout, max_connections)
         self.credentials = load_credentials(credentials) if credentials is not None else None
+        self.emulation = emulation
+        if emulation is not None and self.credentials is None:
+            self.credentials = dict(EMULATION_CREDENTIALS)  # SigV4 is part of behaving like AWS
         if self.credentials is None and not is_loopback(host):
             raise ValueError(
                 f"refusing to listen on {host!r}, which is not a loopback address, without credentials: "
@@ -419,7 +430,8 @@ class LocalService:
                 db_lock = self._lock_database()
                 core = self._build_core()
                 verifier = SigV4Verifier(self.credentials) if self.credentials else None
-                handler = SWFProtocolHandler(core, verifier=verifier, limits=self.limits)
+                handler = SWFProtocolHandler(core, verifier=verifier, limits=self.limits,
+                                              emulation=self.emulation)
                 # At the cap the server stops accepting until a connection closes (the
                 # handler closes an idle one as the cap is reached).
                 server = StreamServer((self.host, self._requested_port), handler,
@@ -478,10 +490,13 @@ class LocalService:
 
         store = Store(self.db_path, synchronous=self.synchronous)
         try:
-            return Operations(store, self.clock, poll_timeout=self.poll_timeout)
+            operations = Operations(store, self.clock, poll_timeout=self.poll_timeout)
         except BaseException:
             store.close()
             raise
+        if self.emulation is not None:
+            operations.engine.core.admit_decision = self.emulation.admit_decision  # SWF's decision quotas
+        return operations
 
     @staticmethod
     def _shutdown(server: StreamServer | None, handler: SWFProtocolHandler | None, core: Any) -> None:

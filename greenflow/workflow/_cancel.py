@@ -71,8 +71,11 @@ def track(command: Any) -> None:
     command.shielded = bool(getattr(g, "shield_depth", 0))
     if owner_commands is None or command.kind not in CANCELLABLE or command.future is None:
         return
-    if len(owner_commands) >= 64:  # forget settled ones: a long-running loop must not grow this
+    if len(owner_commands) >= g.commands_limit:
+        # Forget settled ones, so a long-running loop does not grow this; the limit doubles
+        # with what stays open, so the cost is amortised O(1) per command.
         owner_commands[:] = [c for c in owner_commands if not c.future.done()]
+        g.commands_limit = max(64, 2 * len(owner_commands))
     owner_commands.append(command)
 
 

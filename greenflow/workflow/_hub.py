@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 from collections import deque
+from types import FrameType
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -61,7 +62,7 @@ def frame_is_internal(frame: Any) -> bool:
 
 def caller_location() -> str:
     """``file:line`` of the innermost frame outside greenflow: the user's call (for messages)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if not frame_is_internal(frame):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
@@ -71,7 +72,7 @@ def caller_location() -> str:
 
 def _blocking_call() -> str:
     """Name the gevent function the workflow code blocked in, and where it was called."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     gevent_function = None
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -111,6 +112,8 @@ class WorkflowGreenlet(greenlet):
         # spawner does not reach it), the commands it made, and the cancel state.
         self.spawner: WorkflowGreenlet | None = None
         self.spawned: list[WorkflowGreenlet] = []
+        self.spawned_limit = 64
+        self.commands_limit = 64
         self.detached = False
         self.commands: list = []
         self.shield_depth = 0
@@ -121,7 +124,7 @@ class WorkflowGreenlet(greenlet):
         self.function = function
         self.args = args
         self.kwargs = kwargs or {}
-        self.future = Future(run, name, self)
+        self.future: Future[Any] = Future(run, name, self)
         self.future._cancel_fn = self._cancel
 
     def _body(self) -> None:
@@ -205,7 +208,14 @@ class Hub:
         if isinstance(spawner, WorkflowGreenlet) and spawner.gf_run is self.run and role == "spawn":
             g.spawner = spawner
             g.detached = spawner.shield_depth > 0
-            spawner.spawned.append(g)
+            spawned = spawner.spawned
+            if len(spawned) >= spawner.spawned_limit:
+                # Forget finished ones with nothing open, so a long loop of spawns does not
+                # grow this; the limit doubles with what stays, so the cost is amortised O(1).
+                spawned[:] = [c for c in spawned if not c.dead or c.spawned
+                              or any(not command.future.done() for command in c.commands)]
+                spawner.spawned_limit = max(64, 2 * len(spawned))
+            spawned.append(g)
         if context is not None:
             g.gr_context = context
         self.live.add(g)
@@ -240,12 +250,14 @@ class Hub:
         ready = self.ready
         run = self.run
         while True:
+            # Set by _drive before every switch here (the driving thread may change).
+            watch, driver = self._watch, self._driver
+            assert watch is not None and driver is not None
             while True:
                 while ready:
                     g, exc = ready.popleft()
                     if g.dead:
                         continue
-                    watch = self._watch
                     watch.begin(run)
                     try:
                         if exc is None:
@@ -260,17 +272,16 @@ class Hub:
                         # The watchdog's exception landed here, just after the step ended
                         # (the run is already marked fatal).
                         watch.end()
-                if not self.conditions or not self._check_conditions():
+                if not self.conditions or not self._check_conditions(watch):
                     break
-            self._driver.switch()
+            driver.switch()
 
-    def _check_conditions(self) -> bool:
+    def _check_conditions(self, watch: StepWatch) -> bool:
         """Wake the first waiter whose predicate became true; True if one was woken.
 
         Predicates are workflow code too: each runs as a step under the watchdog, so a
         predicate that loops is stopped and reported like any other step.
         """
-        watch = self._watch
         for entry in self.conditions:
             g, predicate = entry
             if not g.blocked:

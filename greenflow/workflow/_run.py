@@ -44,7 +44,7 @@ from greenflow.errors import CancelledError, NonDeterministicWorkflowError, Work
 from . import _commands as C
 from ._cancel import track
 from ._guards import allow_unsafe_calls
-from ._hub import Future, Hub, RunEvicted, StopWorkflow, caller_location
+from ._hub import Future, Hub, RunEvicted, StopWorkflow, WorkflowGreenlet, caller_location
 from ._known import known_exception_classes
 from ._options import current_activity_options, current_workflow_options
 from ._stack import STACK_TRACE_QUERY, StackTrace
@@ -143,7 +143,7 @@ class WorkflowRun:
         self.counter = 0
         self.command_seq = 0
         self.pending: dict[tuple[str, str], C.Command] = {}
-        self.by_event: dict[int, C.Command] = {}
+        self.by_event: dict[int, Any] = {}  # initiating event id -> its command (of any kind)
         self.timers: dict[str, C.Command] = {}
         self.cancelling: set[tuple[str, str]] = set()
         self.events: list[dict] = []  # applied at the next batch
@@ -162,9 +162,9 @@ class WorkflowRun:
         self.close: C.Close | None = None
         self.closed = False
         self.cancel_requested = False
-        self.main = None
-        self.instance = None
-        self.definition = None
+        self.main: WorkflowGreenlet | None = None
+        self.instance: Any = None
+        self.definition: Any = None
         self.info: WorkflowInfo | None = None
         #: The only exception classes history may rebuild in this run (see ``_known``).
         self.known_exceptions: dict[str, type] = {}
@@ -273,9 +273,11 @@ class WorkflowRun:
         batch_events = self.events[:cut]
         del self.events[:cut]
         self.cut = 0
-        self.now = to_datetime(self.cut_event["eventTimestamp"])
+        cut_event = self.cut_event
+        assert cut_event is not None  # a batch is flushed at its DecisionTaskStarted
+        self.now = to_datetime(cut_event["eventTimestamp"])
         self.replaying = not live
-        self.flushed_started = self.cut_event["eventId"]
+        self.flushed_started = cut_event["eventId"]
         apply = _APPLY
         for event in batch_events:
             handler = apply.get(event["eventType"])
@@ -474,9 +476,10 @@ class WorkflowRun:
                 args, kwargs = decode_args(self.converter, text)
             return function(self.instance, *args, **kwargs)
 
-        self.main = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
-                                   context=contextvars.Context(), role="main")
-        self.main.future._on_done(self._on_main_done)
+        main_greenlet = self.hub.spawn(main, name=f"@execute {cls.__qualname__}.{method_name}",
+                                       context=contextvars.Context(), role="main")
+        main_greenlet.future._on_done(self._on_main_done)
+        self.main = main_greenlet
 
     def _on_main_done(self, future: Future) -> None:
         if self.close is not None:
@@ -484,7 +487,7 @@ class WorkflowRun:
         exc = future._exc
         if exc is None:
             try:
-                result = encode_value(self.converter, future._value, f"result of workflow {self.info.workflow_type[0]}")
+                result = encode_value(self.converter, future._value, f"result of workflow {self.workflow_name}")
             except Exception as error:  # noqa: BLE001 - a result SWF cannot take fails the execution
                 self._fail(error)
             else:
@@ -560,7 +563,7 @@ class WorkflowRun:
             else:
                 self._fail(exc)
 
-    def _result_command(self, event, key: str) -> C.Command:
+    def _result_command(self, event, key: str) -> Any:
         a = attrs_of(event)
         command = self.by_event.pop(a[key], None)
         if command is None:
@@ -572,14 +575,14 @@ class WorkflowRun:
     # Activities and children close alike: a result, a failure, a cancellation, a timeout.
     _REF = {"activity": "scheduledEventId", "child": "initiatedEventId"}
 
-    def _settled(self, event, kind: str) -> C.Command:
+    def _settled(self, event, kind: str) -> Any:
         """The activity or child command a closing event settles (it is open no more)."""
         command = self._result_command(event, self._REF[kind])
         self.open[kind] -= 1
         return command
 
     @staticmethod
-    def _label(command: C.Command) -> str:
+    def _label(command: C.ScheduleActivity | C.StartChild) -> str:
         if command.kind == "activity":
             return f"activity {command.name} (id {command.id})"
         return f"child workflow {command.name} ({command.id})"
@@ -736,7 +739,7 @@ class WorkflowRun:
         }
         merged.update(options if options is not None else current_activity_options())
         activity_id = self.next_id()
-        future = Future(self, f"activity {activity_type.name} id={activity_id}")
+        future: Future[Any] = Future(self, f"activity {activity_type.name} id={activity_id}")
         command = C.ScheduleActivity(activity_id, activity_type.name, merged.get("version") or activity_type.version,
                                      text, merged, converter, future, caller_location())
         future.source = command
@@ -765,7 +768,7 @@ class WorkflowRun:
             raise ValueError(f"a timer needs a duration of 0 to {MAX_DURATION_SECONDS} seconds, not {seconds!r}")
         whole = math.ceil(seconds)  # SWF timers count whole seconds; never fire early
         timer_id = self.next_id()
-        future = Future(self, f"timer {whole}s id={timer_id}")
+        future: Future[Any] = Future(self, f"timer {whole}s id={timer_id}")
         command = C.StartTimer(timer_id, whole, future, caller_location())
         future.source = command
         future._cancel_fn = lambda: self._cancel_timer(command)
@@ -797,7 +800,7 @@ class WorkflowRun:
         }
         options.update(opts)
         text = encode_args(converter, args, kwargs, f"input of child workflow {workflow_type.name}")
-        future = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
+        future: Future[Any] = Future(self, f"child workflow {workflow_type.name} {workflow_id}")
         command = C.StartChild(workflow_id, workflow_type.name, opts.get("version") or workflow_type.version, text,
                                options, converter, future, caller_location())
         future.source = command
@@ -825,7 +828,7 @@ class WorkflowRun:
         """Make a ``SignalExternalWorkflowExecution`` command."""
         text = encode_args(self.converter, args, kwargs, f"input of signal {signal_name}")
         command_id = self.next_id()
-        future = Future(self, f"signal {signal_name} to {workflow_id}")
+        future: Future[Any] = Future(self, f"signal {signal_name} to {workflow_id}")
         future.source = C.SignalExternal(command_id, workflow_id, run_id, signal_name, text, future, caller_location())
         self._add(future.source)
         return future
@@ -833,7 +836,7 @@ class WorkflowRun:
     def request_cancel_external(self, workflow_id: str, run_id: str | None = None) -> Future:
         """Make a ``RequestCancelExternalWorkflowExecution`` command."""
         command_id = self.next_id()
-        future = Future(self, f"cancel request to {workflow_id}")
+        future: Future[Any] = Future(self, f"cancel request to {workflow_id}")
         future.source = C.CancelExternal(command_id, workflow_id, run_id, future, caller_location())
         self._add(future.source)
         return future
@@ -867,7 +870,7 @@ class WorkflowRun:
         else:
             name = f"{VERSION_MARKER}{change_id}"
             if name in self.markers:
-                value = int(self.markers[name])
+                value = int(str(self.markers[name]))
                 if name not in self.skipped_markers:  # else its event has passed: nothing to match
                     self._add(C.RecordMarker(name, str(value), caller_location()))
             elif self.replaying:
@@ -889,6 +892,8 @@ class WorkflowRun:
         """Set the closing ``ContinueAsNewWorkflowExecution`` and unwind the caller."""
         opts = current_workflow_options()
         info = self.info
+        if info is None:
+            raise WorkflowError("continue_as_new(): the workflow has not started")
         text = encode_args(self.converter, args, kwargs, f"input of workflow {info.workflow_type[0]}")
         attrs: dict[str, Any] = {"input": text}
         timeout = opts.get("execution_start_to_close_timeout", info.execution_start_to_close_timeout)
@@ -932,7 +937,7 @@ class WorkflowRun:
         if method_name is None:
             known = ", ".join(sorted(self.definition.queries)) or "none"
             raise WorkflowError(
-                f"GF-QUERY: workflow {self.info.workflow_type[0]} has no query {name!r} (known: {known})")
+                f"GF-QUERY: workflow {self.workflow_name} has no query {name!r} (known: {known})")
         self.query_mode = True
         self.replaying = True
         try:
@@ -943,6 +948,11 @@ class WorkflowRun:
             return g.future.result()
         finally:
             self.query_mode = False
+
+    @property
+    def workflow_name(self) -> str:
+        """The workflow type's name, once history started the workflow ("" before)."""
+        return self.info.workflow_type[0] if self.info is not None else ""
 
     def stack_trace(self) -> StackTrace:
         """Where each live workflow greenlet of this run stands and what it awaits (see ``_stack``)."""

@@ -13,9 +13,8 @@ import time
 
 from greenflow.activity import activities, activity
 from greenflow.errors import ActivityTaskFailedError
-from greenflow.workflow import (RetryPolicy, WorkflowDefinition, allow_unsafe_calls, execute, info, logger, query, retry,
-                                side_effect, signal,
-                                sleep, wait_until)
+from greenflow.workflow import (RetryPolicy, WorkflowDefinition, allow_unsafe_calls, execute, info, logger, query,
+                                retry, side_effect, signal, sleep, wait_until)
 
 TIMEOUTS = dict(schedule_to_start_timeout=300, start_to_close_timeout=300)
 

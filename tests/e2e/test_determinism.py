@@ -68,22 +68,22 @@ def test_failure_class_and_retry_decision_do_not_depend_on_loaded_modules(env, t
 def test_dataclass_result_decodes_on_a_workflow_only_worker(env, subprocess_env, tmp_path):
     # The activity worker runs in another process: this one never builds an ActivityWorker
     # for Quotes, so only definition-time registration can teach it the Quote dataclass.
-    out = open(tmp_path / "activities.out", "w+")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "greenflow", "worker", "tests.e2e.determinism_app:Quotes", "--endpoint",
-         env.service.endpoint, "--domain", env.domain, "--task-list", env.task_list],
-        stdout=out, stderr=subprocess.STDOUT, env=subprocess_env, cwd=REPO)
+    log_path = tmp_path / "activities.out"
+    with open(log_path, "w+") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "greenflow", "worker", "tests.e2e.determinism_app:Quotes", "--endpoint",
+             env.service.endpoint, "--domain", env.domain, "--task-list", env.task_list],
+            stdout=out, stderr=subprocess.STDOUT, env=subprocess_env, cwd=REPO)
     try:
-        wait_for(lambda: worker.poll() is not None or "running" in (tmp_path / "activities.out").read_text(),
+        wait_for(lambda: worker.poll() is not None or "running" in log_path.read_text(),
                  timeout=30, what="the activity worker process")
-        assert worker.poll() is None, (tmp_path / "activities.out").read_text()
+        assert worker.poll() is None, log_path.read_text()
         env.workflow_worker(app.QuoteWorkflow)
         handle = env.client().start(app.QuoteWorkflow.run, 12)
         assert handle.result(timeout=30) == "Quote 12 EUR"
     finally:
         worker.kill()
         worker.wait()
-        out.close()
 
 
 # --------------------------------------------------------------------------- 3. nothing runs outside a decision

@@ -15,6 +15,7 @@ import threading
 import uuid
 
 import pytest
+from gevent import monkey
 
 from greenflow import __version__
 from greenflow.local import LocalService
@@ -224,3 +225,43 @@ def test_other_swf_endpoints_do_not_cancel_polls_safely():
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_hang_up_and_task_in_one_loop_turn_leave_the_task_for_a_live_poller(service, client, flow):
+    """The race: the client hangs up, and a task arrives before the service's watcher has
+    read the hang-up (both in one turn of its event loop). The woken poll must see that its
+    client is gone before it takes the task: the task stays pending, never started for the
+    dead client (which would leave it to its start-to-close timeout, here 600 s)."""
+    real_socket = monkey.get_original("socket", "socket")
+    real_sleep = monkey.get_original("time", "sleep")
+    client.call("StartWorkflowExecution", domain=flow.domain, workflowId=uuid.uuid4().hex,
+                workflowType={"name": "W", "version": "1"})
+    decision = client.poll_for_decision_task(domain=flow.domain, taskList={"name": flow.decisions})
+    sock = real_socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", service.port))
+    sock.sendall(request("PollForActivityTask", {"domain": flow.domain, "taskList": {"name": flow.task_list},
+                                                 "identity": "dead"}))
+    wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 1, what="the poll to wait")
+
+    def hang_up_then_schedule(core):
+        # In the service's hub, without yielding: the hang-up reaches the kernel, then the
+        # task is committed and wakes the poll, before the watcher can read the EOF.
+        sock.close()
+        real_sleep(0.02)
+        core.handle("RespondDecisionTaskCompleted", {"taskToken": decision["taskToken"], "decisions": [{
+            "decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+                "activityType": {"name": "A", "version": "1"}, "activityId": "a1",
+                "taskList": {"name": flow.task_list}, "input": "in", "scheduleToCloseTimeout": "600",
+                "scheduleToStartTimeout": "600", "startToCloseTimeout": "600", "heartbeatTimeout": "NONE"}}]})
+
+    service.call(hang_up_then_schedule)
+    wait_until(lambda: waiting_polls(service, flow.domain, flow.task_list) == 0, what="the dead poll to go")
+    assert flow.pending() == 1  # not taken by the dead poll
+    task = client.poll_for_activity_task(domain=flow.domain, taskList={"name": flow.task_list}, identity="live")
+    assert task is not None and task["activityId"] == "a1"
+    started = [e["activityTaskStartedEventAttributes"]["identity"]
+               for e in client.history(flow.domain, task["workflowExecution"]["workflowId"],
+                                       task["workflowExecution"]["runId"])
+               if e["eventType"] == "ActivityTaskStarted"]
+    assert started == ["live"]

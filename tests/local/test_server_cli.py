@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import botocore.session
 import pytest
@@ -153,6 +154,37 @@ def test_credentials_file_requires_signed_requests(servers, tmp_path):
     assert server.stop() == 0
 
 
+def test_emulate_aws_adds_latency_throttling_and_requires_signatures(servers):
+    server = servers("--db", ":memory:", "--emulate-aws", "--latency", "30", "--quota-scale", "0.001",
+                     "--fault-rate", "0")
+    endpoint = server.wait_listening()
+    assert "AWS-like mode: 30 ms per call" in server.process.stdout.readline()
+    # Signed with the pair greenflow's clients use for a local endpoint: served, 30 ms later.
+    client = make_client(endpoint, key_id="greenflow", secret="greenflow")
+    began = time.perf_counter()
+    client.register_domain(name="d", workflowExecutionRetentionPeriodInDays="1")
+    assert time.perf_counter() - began >= 0.03
+    # DescribeDomain's bucket: 200 x 0.001 -> 1 token, refilled at 0.006/s.
+    client.describe_domain(name="d")
+    with pytest.raises(ClientError) as throttled:
+        client.describe_domain(name="d")
+    assert throttled.value.response["Error"]["Code"] == "ThrottlingException"
+    with pytest.raises(ClientError) as refused:
+        make_client(endpoint).list_domains(registrationStatus="REGISTERED")  # an unknown key id
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    assert server.stop() == 0
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--seed", "1"], "need --emulate-aws"),
+    (["--emulate-aws", "--latency", "40-20"], "latency"),
+    (["--emulate-aws", "--fault-rate", "2"], "fault_rate"),
+])
+def test_bad_aws_like_options_are_refused(capsys, options, message):
+    assert cli.main(["server", "--db", ":memory:", *options]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_port_in_use_is_a_clear_failure(servers):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -191,7 +223,8 @@ def test_help_lists_the_server_options(capsys):
         cli.main(["server", "--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--host", "--port", "--db", "--credentials", "--poll-timeout"):
+    for option in ("--host", "--port", "--db", "--credentials", "--poll-timeout", "--emulate-aws", "--latency",
+                   "--fault-rate", "--quota-scale", "--seed"):
         assert option in out
 
 

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 
 from greenflow.activity import activities, activity
-from greenflow.client import WorkflowClient
 from greenflow.converter import register
 from greenflow.errors import DataConversionError, WorkflowError
 from greenflow.workflow import WorkflowDefinition, execute

@@ -34,7 +34,8 @@ def test_nothing_points_outside_the_repository():
 @pytest.mark.parametrize("document", ["README.rst", "docs/design.md", "docs/amazon-swf.md", "benchmarks/README.md",
                                       "greenflow/__init__.py"])
 def test_every_repository_path_a_document_names_exists(document):
-    text = open(os.path.join(REPO, document), encoding="utf-8").read()
+    with open(os.path.join(REPO, document), encoding="utf-8") as stream:
+        text = stream.read()
     named = set(re.findall(r"\b((?:docs|benchmarks|examples|greenflow|tests)/[\w./-]+\.(?:md|rst|py))", text))
     base = os.path.dirname(os.path.join(REPO, document))
     missing = [path for path in named

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -45,7 +44,8 @@ def without_patch(source: str) -> str:
 
 def test_hello_world_without_the_gevent_patch_says_which_lines_to_add(clean_env, tmp_path):
     program = tmp_path / "hello_nopatch.py"
-    program.write_text(without_patch(open(HELLO).read()))
+    with open(HELLO, encoding="utf-8") as stream:
+        program.write_text(without_patch(stream.read()))
     assert "patch_gevent" not in program.read_text()
     result = run([sys.executable, str(program)], clean_env, tmp_path)
     assert result.returncode != 0

@@ -53,6 +53,11 @@ class Batch:
     deferred: list[Callable[[], None]] = field(default_factory=list)
     children_starting: int = 0
 
+    def over_quota(self, decision_type: str) -> bool:
+        """Whether SWF's decision quota for ``decision_type`` is spent (only when emulated)."""
+        admit = self.core.admit_decision
+        return admit is not None and not admit(decision_type)
+
     def event(self, event_type: str, attributes: dict[str, Any]) -> int:
         """Record an event in the deciding execution."""
         return self.unit.event(self.ex, event_type, attributes)
@@ -95,6 +100,8 @@ def schedule_activity_task(b: Batch, a: dict) -> None:
         return fail("ACTIVITY_ID_ALREADY_IN_USE")
     if len(b.ex.activities) >= OPEN_LIMIT:
         return fail("OPEN_ACTIVITIES_LIMIT_EXCEEDED")
+    if b.over_quota("ScheduleActivityTask"):
+        return fail("ACTIVITY_CREATION_RATE_EXCEEDED")
     options, missing = resolve(ACTIVITY_OPTIONS, a, record.configuration)
     if missing:
         return fail(f"DEFAULT_{missing}_UNDEFINED")
@@ -229,6 +236,9 @@ def start_timer(b: Batch, a: dict) -> None:
     if len(ex.timers) >= OPEN_LIMIT:
         b.failed("StartTimerFailed", {"timerId": timer_id, "cause": "OPEN_TIMERS_LIMIT_EXCEEDED"})
         return
+    if b.over_quota("StartTimer"):
+        b.failed("StartTimerFailed", {"timerId": timer_id, "cause": "TIMER_CREATION_RATE_EXCEEDED"})
+        return
     started = b.event("TimerStarted", {"timerId": timer_id, "control": a.get("control"),
                                        "startToFireTimeout": a["startToFireTimeout"],
                                        "decisionTaskCompletedEventId": b.completed_id})
@@ -316,6 +326,8 @@ def start_child_workflow_execution(b: Batch, a: dict) -> None:
         return fail("WORKFLOW_TYPE_DEPRECATED")
     if len(ex.children) + b.children_starting >= OPEN_LIMIT:
         return fail("OPEN_CHILDREN_LIMIT_EXCEEDED")
+    if b.over_quota("StartChildWorkflowExecution"):
+        return fail("CHILD_CREATION_RATE_EXCEEDED")
     config, missing = resolve(WORKFLOW_OPTIONS, a, record.configuration)
     if missing:
         return fail(f"DEFAULT_{missing}_UNDEFINED")

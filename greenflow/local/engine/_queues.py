@@ -19,7 +19,7 @@ from typing import Callable, Hashable
 
 from gevent.event import Event
 
-from .._waiting import before_blocking
+from .._waiting import ClientGone, before_blocking, client_gone
 from ..wire._faults import limit_exceeded
 
 #: Most long polls waiting on one task list at once (SWF: 1,000).
@@ -119,14 +119,22 @@ def wait_for_task(queue: TaskQueue, claim: Callable[[Hashable], dict | None],
     ``claim(item)`` turns a queue entry into the answer (committing the task's start) or
     returns ``None`` for a stale entry; if it raises, ``requeue(item)`` puts the task back.
     Pollers wait FIFO; :data:`.._waiting.before_blocking` is called before each wait and
-    ``between()`` after it (to fire due timeouts). Returns
+    ``between()`` after it (to fire due timeouts). Before taking a task the poll asks
+    :data:`.._waiting.client_gone` whether its client hung up meanwhile; if so it takes
+    nothing and passes its wake-up on to the next poller. Returns
     ``None`` when the time is up or the service stops.
 
     Raises:
         Fault: ``LimitExceededFault`` when :data:`MAX_POLLERS` already wait on the queue.
+        ClientGone: the client hung up; no task was taken.
     """
     give_up = time.monotonic() + timeout
+    gone = client_gone.get()
     while not stopping():
+        if gone is not None and gone():
+            if len(queue):
+                queue.notify()  # a task woke us: hand it to the next poller
+            raise ClientGone("the client hung up before a task was taken")
         item = queue.pop()
         if item is not None:
             try:

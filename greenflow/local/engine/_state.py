@@ -84,6 +84,9 @@ class EngineState:
         self.history_cache_size = HISTORY_CACHE_SIZE
         self._histories: collections.OrderedDict[tuple[str, str, str], Execution] = collections.OrderedDict()
         self.wake_scheduler: Callable[[], None] = lambda: None
+        #: SWF's decision quotas, when emulated (the AWS-like mode): called with a decision
+        #: type, ``False`` when its token bucket is empty; ``None`` never limits.
+        self.admit_decision: Callable[[str], bool] | None = None
 
     # ------------------------------------------------------------------ units of work
 

@@ -5,11 +5,15 @@ SWF is one endpoint: every call is ``POST /`` with a JSON body and the operation
 ``Content-Type: application/x-amz-json-1.0``; faults are ``{"__type": "<ns>#<Code>",
 "message": ...}`` with a 4xx/5xx status, which botocore turns into ``ClientError``.
 
-Each request goes: HTTP parse → method, path and target checks → SigV4 (when
+Each request goes: HTTP parse → method, path, Content-Type and target checks → SigV4 (when
 credentials are configured) → JSON parse → validation against botocore's model → the
 core's ``handle(operation, params)`` → JSON answer. Every failure on the way is a fault
 answer; an unexpected exception in the core is logged and answered as HTTP 500
 ``InternalFailure``, and the connection goes on serving.
+
+How long a client may take to send a request, how long an idle keep-alive connection
+stays open and how many connections there may be is :mod:`._connections`' job; none of
+it applies while a request is being answered, so long polls are never cut.
 
 Why not ``gevent.pywsgi``: SWF needs none of WSGI, and a hand-rolled HTTP/1.1 loop over
 ``StreamServer`` costs less per request. What matters for latency:
@@ -23,7 +27,9 @@ Long polls block their connection's greenlet inside ``handle``. A client that ha
 meanwhile (worker stopped, process killed) must not be handed a task it will never read:
 while a ``PollFor*`` request waits, a watcher greenlet reads the connection, and on EOF or
 a reset kills the poll with ``GreenletExit`` at its wait point, which removes its waiter
-from the task list without taking a task (see :meth:`SWFProtocolHandler._poll_watched`).
+from the task list without taking a task (see :meth:`SWFProtocolHandler._poll_watched`);
+and a poll woken by a task first asks whether its client is still there
+(:func:`peer_hung_up`), so a hang-up in the same turn of the event loop is not missed.
 Every answer carries ``x-greenflow-service: local/<version>``, so clients can tell this
 service (which cancels abandoned polls safely) from Amazon SWF (which does not).
 """
@@ -33,6 +39,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import select
 import socket
 import time
 import uuid
@@ -40,14 +47,16 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import gevent
+from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
 from ..._extensions import CLOSE_WAIT_HEADER
 from .._close_wait import parse_close_wait
-from .._waiting import before_blocking
+from .._waiting import ClientGone, before_blocking, client_gone
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
+from ._emulation import AWSEmulation
 from ._faults import COMMON_NAMESPACE, Fault
 from ._json import dumps as _encode
 from ._sigv4 import SigV4Verifier
@@ -60,6 +69,18 @@ MAX_BODY_BYTES = 1024 * 1024
 #: The most bytes a request line plus headers may take.
 MAX_HEAD_BYTES = 64 * 1024
 CONTENT_TYPE = "application/x-amz-json-1.0"
+#: Media types a request body may be sent as; anything else is not an SWF request.
+#: What Amazon SWF does, as far as the evidence goes: its JSON 1.0 front end (AWS "Coral",
+#: shared with DynamoDB) routes on the Content-Type. A body sent as another type, or with
+#: none, is answered HTTP 404 UnknownOperationException: DynamoDB answers a JSON 1.0 call
+#: sent as ``application/x-amz-json-1.1`` with a 404 (rusoto/rusoto#215,
+#: huseyinbabal/taws#165), and dynalite, which reproduces DynamoDB's answers byte for byte,
+#: gives 404 ``UnknownOperationException`` for any body not sent as
+#: ``application/x-amz-json-1.0`` or ``application/json``, and accepts parameters such as
+#: ``; charset=UTF-8`` (architect/dynalite#38). A request without a body passes, as there.
+#: Where AWS answers that 404 with a bare XML body, we keep the JSON fault form, which
+#: every SWF client parses.
+REQUEST_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/json"})
 #: Response header naming this service; Amazon SWF never sends it. ``greenflow.swf`` reads
 #: it to know that a poll it abandons is cancelled here rather than handed a task.
 SERVICE_HEADER = "x-greenflow-service"
@@ -80,6 +101,30 @@ _request_numbers = itertools.count(1)
 # socket does not reset the connection before the client read the fault.
 _DRAIN_BYTES = 8 * MAX_BODY_BYTES
 _DRAIN_SECONDS = 2.0
+
+
+# The real poll(2), not gevent's: asking whether a peer hung up must never yield.
+_select_poll = monkey.get_original("select", "poll")
+#: Linux's "the peer closed its end" flag (not in every Python build's select module).
+_POLLRDHUP = getattr(select, "POLLRDHUP", 0)
+_HUNG_UP_EVENTS = _POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+def peer_hung_up(sock: Any) -> bool:
+    """Whether the peer of a connected socket has closed or reset it, asked without waiting.
+
+    Pending unread bytes (a pipelined request) are not a hang-up. Where the system has no
+    ``POLLRDHUP`` (not Linux), only a reset or an error is seen here.
+    """
+    try:
+        fd = sock.fileno()
+    except OSError:
+        return True
+    if fd < 0:
+        return True
+    poller = _select_poll()
+    poller.register(fd, select.POLLIN | _POLLRDHUP)
+    return any(events & _HUNG_UP_EVENTS for _, events in poller.poll(0))
 
 
 def _reject_constant(name: str):
@@ -125,14 +170,19 @@ class SWFProtocolHandler:
         validator: checks requests against the model (the process-wide one by default).
         max_body: the largest request body accepted, in bytes.
         limits: request and idle timeouts and the connection cap (see :mod:`._connections`).
+        emulation: the AWS-like mode (latency, throttling, server errors on every call);
+            ``None`` serves calls as fast as it can.
     """
 
     def __init__(self, core: OperationHandler, *, verifier: SigV4Verifier | None = None,
                  validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES,
-                 limits: ConnectionLimits | None = None):
+                 limits: ConnectionLimits | None = None, emulation: AWSEmulation | None = None):
         self.core = core
         self.limits = limits or ConnectionLimits()
         self.connections = ConnectionRegistry(self.limits.connection_cap)
+        self.emulation = emulation
+        if emulation is not None and emulation.sleep is None:
+            emulation.sleep = gevent.sleep
         self.verifier = verifier
         self.validator = validator or default_validator()
         self.max_body = max_body
@@ -275,7 +325,11 @@ class SWFProtocolHandler:
         self._active += 1
         self._idle.clear()
         try:
+            if self.emulation is not None:
+                self.emulation.wait()  # the request's way to the service
             status, answer = self._answer(method, target, headers, body, sock, buffer)
+            if self.emulation is not None:
+                self.emulation.wait()  # the answer's way back
         finally:
             self._active -= 1
             if not self._active:
@@ -323,6 +377,14 @@ class SWFProtocolHandler:
             if target.partition("?")[0] != "/":
                 raise _common_fault("UnknownOperationException",
                                     f"Path {target!r} is not an SWF endpoint; SWF requests are POST /", status=404)
+            if body:
+                media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+                if media_type not in REQUEST_CONTENT_TYPES:
+                    raise _common_fault(
+                        "UnknownOperationException",
+                        f"Content-Type {media_type!r} is not supported; SWF requests are sent as {CONTENT_TYPE}"
+                        if media_type else f"Missing Content-Type; SWF requests are sent as {CONTENT_TYPE}",
+                        status=404)
             amz_target = headers.get("x-amz-target", "")
             prefix = self.target_prefix
             operation = amz_target[len(prefix):] if amz_target.startswith(prefix) else None
@@ -332,6 +394,8 @@ class SWFProtocolHandler:
                                     else "Missing X-Amz-Target header")
             if self.verifier is not None:
                 self.verifier.verify(method, target, headers, body)
+            if self.emulation is not None:
+                self.emulation.admit(operation)  # throttled or failed as Amazon SWF might
             params = self._parse_json(body)
             # A lone surrogate can only be written as a \ud800-\udfff escape: search only then.
             self.validator.validate(operation, params, surrogates_possible=b"\\ud" in body or b"\\uD" in body)
@@ -371,9 +435,13 @@ class SWFProtocolHandler:
         (``shutdown(SHUT_WR)``) during a long poll looks the same as one that hung up;
         SWF clients never do that.
 
-        If the hang-up and a task arrive at the same instant, the poll may already have
-        taken the task: it is then answered to a closed socket and recovered by its
-        timeout, as SWF does for any lost answer.
+        A task that wakes the poll in the same turn of the event loop as the hang-up (before
+        the watcher could run) is not taken either: right before taking a task the engine
+        asks :func:`peer_hung_up` (through :data:`._waiting.client_gone`), which sees the
+        hang-up as soon as it reached this machine. What is left is a hang-up that arrives
+        between that check and the answer's send (microseconds, no switch in between): that
+        task is answered to a closed socket and recovered by its timeout, as on SWF for any
+        lost answer.
         """
         handler = gevent.getcurrent()
         pending = buffer if buffer is not None else bytearray()
@@ -388,17 +456,21 @@ class SWFProtocolHandler:
 
         sock.settimeout(None)  # the watcher's reads wait as long as the poll does
         announced = before_blocking.set(watch)
+        asked = client_gone.set(lambda: bool(hung_up) or peer_hung_up(sock))
         try:
             if hold:
                 hold_until_closed = getattr(self.core, "hold_until_closed", None)
                 if hold_until_closed is not None:
                     hold_until_closed(params, hold)
             return self.core.handle(operation, params)
+        except ClientGone:
+            raise _HungUp(f"the client hung up during {operation}") from None
         except gevent.GreenletExit:
             if hung_up:
                 raise _HungUp(f"the client hung up during {operation}") from None
             raise  # the server is stopping
         finally:
+            client_gone.reset(asked)
             before_blocking.reset(announced)
             if watchers:
                 # Dead before this greenlet reads the socket again (one reader at a time).

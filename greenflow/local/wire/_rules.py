@@ -34,6 +34,30 @@ _DIGITS = re.compile(r"[0-9]+\Z")
 _PRIORITY = re.compile(r"[+-]?[0-9]{1,10}\Z")
 
 
+# Amazon SWF accepts child workflow ids that break the documented name rule. Evidence: AWS's
+# own Flow frameworks run on Amazon SWF and name a child "<parent runId>:<n>" unless told
+# otherwise: the Java Flow library's DefaultChildWorkflowIdHandler.generateWorkflowId is
+# String.format("%s:%s", currentWorkflow.getRunId(), nextId.get()) (aws/aws-swf-flow-library),
+# and the AWS Flow Framework for Python's ChildWorkflowExecutionHandler builds
+# "%s:%s" % (run_id, self._decider.get_next_id()) (boto/botoflow); an Amazon SWF runId is
+# base64 ("22uQnpuSxdW6zrOjdWUnd2xu/Ra7Ccm+lwRhn08+JsLM4="), so those ids hold ':' and '/'.
+# Only those two characters are known to pass; '|', control characters and the literal
+# "arn" stay refused (the documented rule), as nothing shows SWF accepting them.
+_CHILD_ID_FORBIDDEN = re.compile(r"[|\u0000-\u001f\u007f-\u009f]")
+
+
+def child_workflow_id_problem(value: str) -> str | None:
+    """The rule Amazon SWF enforces on a StartChildWorkflowExecution decision's ``workflowId``.
+
+    Looser than :func:`name_problem`: ``':'`` and ``'/'`` pass (see the evidence above).
+    """
+    if _CHILD_ID_FORBIDDEN.search(value):
+        return "must not contain '|' or control characters (\\u0000-\\u001f, \\u007f-\\u009f)"
+    if value == "arn":
+        return "must not be the literal string 'arn'"
+    return None
+
+
 def trimmed_problem(value: str) -> str | None:
     """The rule of names the model documents as not starting or ending with whitespace."""
     if value != value.strip():
@@ -150,6 +174,6 @@ def require(problem: str | None, value: object, path: str) -> None:
 
 __all__ = [
     "NONE", "MAX_EXECUTION_SECONDS", "MAX_RETENTION_DAYS", "INT32_MIN", "INT32_MAX", "FORBIDDEN_NAME_CHARS",
-    "name_problem", "trimmed_problem", "duration_problem", "execution_duration_problem",
+    "name_problem", "child_workflow_id_problem", "trimmed_problem", "duration_problem", "execution_duration_problem",
     "retention_problem", "priority_problem", "show", "violation", "require",
 ]

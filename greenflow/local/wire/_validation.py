@@ -7,7 +7,9 @@ documentation, which are derived from that documentation:
 
 * **names** (domain, type name and version, task list, workflowId, activityId, timerId):
   no ``:``, ``/``, ``|`` or control characters, not the literal ``arn``, and for some no
-  leading or trailing whitespace;
+  leading or trailing whitespace; except that a StartChildWorkflowExecution decision's
+  ``workflowId`` may hold ``:`` and ``/``, as Amazon SWF accepts them there (AWS's Flow
+  frameworks name children ``"<parent runId>:<n>"``; evidence in :mod:`._rules`);
 * **durations**: an integer number of seconds ``>= 0`` as a string, or ``"NONE"`` where
   SWF allows it; an execution's start-to-close timeout is at most one year;
 * **task priorities**: a 32-bit signed integer as a string;
@@ -67,18 +69,30 @@ DURATION_NO_NONE = "duration-no-none"  # seconds as a string, NONE refused
 EXECUTION_DURATION = "execution-duration"  # at most one year
 RETENTION = "retention"  # days as a string, 0..90 or NONE
 PRIORITY = "priority"  # 32-bit signed integer as a string
+CHILD_WORKFLOW_ID = "child-workflow-id"  # the looser rule SWF applies to child workflow ids
+
+#: Members whose documented name rule Amazon SWF is known not to enforce, and the rule it
+#: does apply instead (the evidence is beside :func:`._rules.child_workflow_id_problem`).
+_LOOSER_THAN_DOCUMENTED = {
+    ("StartChildWorkflowExecutionDecisionAttributes", "workflowId"): CHILD_WORKFLOW_ID,
+}
 
 
-def member_rules(member_name: str, member: Shape) -> frozenset[str]:
+def member_rules(member_name: str, member: Shape, structure: str | None = None) -> frozenset[str]:
     """The SWF rules that apply to one structure member, derived from the model.
 
     Args:
         member_name: the member's name in its structure (``"taskList"``).
         member: the member's shape, as botocore gives it (carries the member's docs).
+        structure: the name of the structure holding the member; where Amazon SWF is
+            known to enforce less than the docs say, its real rule replaces the documented one.
     """
     doc = member.documentation or ""
     rules = set()
-    if _NAME_RULE_PHRASE in doc:
+    looser = _LOOSER_THAN_DOCUMENTED.get((structure, member_name)) if structure else None
+    if looser is not None:
+        rules.add(looser)
+    elif _NAME_RULE_PHRASE in doc:
         rules.add(NAME)
         if _WHITESPACE_RULE_PHRASE in doc:
             rules.add(TRIMMED)
@@ -148,7 +162,7 @@ class _Compiler:
     def _structure(self, shape: Shape, rules: frozenset[str]) -> Check:
         members: dict[str, Check] = {}
         for name, member in shape.members.items():
-            member_rule_set = member_rules(name, member)
+            member_rule_set = member_rules(name, member, shape.name)
             if NAME in rules and name == "name":
                 # A name rule on a structure member (taskList) applies to its name.
                 member_rule_set |= rules & {NAME, TRIMMED}
@@ -358,6 +372,8 @@ def _string_rule(rules: frozenset[str]) -> Callable[[str], str | None] | None:
     checks = []
     if NAME in rules:
         checks.append(_rules.name_problem)
+    if CHILD_WORKFLOW_ID in rules:
+        checks.append(_rules.child_workflow_id_problem)
     if TRIMMED in rules:
         checks.append(_rules.trimmed_problem)
     if DURATION in rules or DURATION_NO_NONE in rules:

@@ -274,7 +274,7 @@ def test_raw_unsigned_request_gets_the_wire_fault(secured):
     connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
     try:
         connection.request("POST", "/", body=b'{"domain":"d","taskList":{"name":"t"}}', headers={
-            "X-Amz-Target": "SimpleWorkflowService.CountPendingDecisionTasks"})
+            "X-Amz-Target": "SimpleWorkflowService.CountPendingDecisionTasks", "Content-Type": "application/x-amz-json-1.0"})
         response = connection.getresponse()
         body = json.loads(response.read())
     finally:

@@ -18,6 +18,7 @@ from greenflow.local import LocalService
 from greenflow.local.wire import _model
 from greenflow.local.wire._faults import Fault
 from greenflow.local.wire._validation import (
+    CHILD_WORKFLOW_ID,
     DURATION,
     DURATION_NO_NONE,
     EXECUTION_DURATION,
@@ -100,7 +101,7 @@ def test_paginators():
 
 
 def _rules(structure: str, member: str) -> frozenset[str]:
-    return member_rules(member, MODEL.shape_for(structure).members[member])
+    return member_rules(member, MODEL.shape_for(structure).members[member], structure)
 
 
 @pytest.mark.parametrize("structure, member, expected", [
@@ -113,7 +114,8 @@ def _rules(structure: str, member: str) -> frozenset[str]:
     ("PollForActivityTaskInput", "taskList", {NAME, TRIMMED}),
     ("ScheduleActivityTaskDecisionAttributes", "activityId", {NAME}),
     ("StartTimerDecisionAttributes", "timerId", {NAME}),
-    ("StartChildWorkflowExecutionDecisionAttributes", "workflowId", {NAME}),
+    # Looser than documented: Amazon SWF accepts AWS Flow's "<runId>:<n>" child ids.
+    ("StartChildWorkflowExecutionDecisionAttributes", "workflowId", {CHILD_WORKFLOW_ID}),
     ("StartTimerDecisionAttributes", "startToFireTimeout", {DURATION_NO_NONE}),
     ("StartWorkflowExecutionInput", "executionStartToCloseTimeout", {DURATION_NO_NONE, EXECUTION_DURATION}),
     ("RegisterWorkflowTypeInput", "defaultExecutionStartToCloseTimeout", {DURATION_NO_NONE, EXECUTION_DURATION}),
