@@ -30,8 +30,9 @@ setup(
         # .ci/run checks style (ruff) and types (mypy; pytest for greenflow.testing's plugin) before the
         # tests; settings in pyproject.toml.
         "lint": ["ruff>=0.17,<0.18", "mypy>=2.4,<3", "pytest>=8"],
-        # The benchmark compares the local service with moto's SWF server.
-        "bench": ["moto[server]>=5.0"],
+        # Benchmarks: moto's SWF server and DBOS to compare with; tqdm draws `greenflow
+        # bench`'s progress bar (a plain one without it).
+        "bench": ["moto[server]>=5.0", "dbos>=3.4", "tqdm>=4.60"],
     },
     entry_points={"console_scripts": ["greenflow = greenflow.cli:main"]},
     classifiers=[

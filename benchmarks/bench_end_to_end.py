@@ -39,11 +39,12 @@ import gevent.pool  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from greenflow.activity import ActivityWorker, activities, activity  # noqa: E402
+from greenflow.activity import ActivityWorker  # noqa: E402
+from greenflow.bench.runner import percentile  # noqa: E402
+from greenflow.bench.workloads import BenchActivities, OneActivity, Parallel, Sequential, Sleeper  # noqa: E402
 from greenflow.client import WorkflowClient  # noqa: E402
 from greenflow.swf import connect  # noqa: E402
 from greenflow.swf._connect import DEFAULT_EMBEDDED  # noqa: E402
-from greenflow.workflow import WorkflowDefinition, execute, sleep, spawn, wait_all  # noqa: E402
 from greenflow.worker import WorkflowWorker  # noqa: E402
 
 DOMAIN = "bench"
@@ -58,35 +59,8 @@ PEERS = [
 TARGETS = ("p50 <= 10 ms", ">= 100", ">= 200", ">= 300", "<= 1.5 s")
 
 
-@activities(schedule_to_start_timeout=600, start_to_close_timeout=600)
-class BenchActivities:
-    @activity(version="1.0")
-    def noop(self, i: int) -> int:
-        return i
-
-
-class OneActivity(WorkflowDefinition):
-    @execute(version="1.0", execution_start_to_close_timeout=3600)
-    def run(self) -> int:
-        return BenchActivities.noop(1)
-
-
-class Sequential(WorkflowDefinition):
-    @execute(version="1.0", execution_start_to_close_timeout=3600)
-    def run(self, n: int) -> int:
-        return sum(BenchActivities.noop(i) for i in range(n))
-
-
-class Parallel(WorkflowDefinition):
-    @execute(version="1.0", execution_start_to_close_timeout=3600)
-    def run(self, n: int) -> int:
-        return sum(wait_all([spawn(BenchActivities.noop, i) for i in range(n)]))
-
-
-class Sleeper(WorkflowDefinition):
-    @execute(version="1.0", execution_start_to_close_timeout=3600)
-    def run(self, seconds: int) -> None:
-        sleep(seconds)
+# The workloads are greenflow.bench.workloads' (shared with `greenflow bench` and
+# bench_vs_dbos.py): one definition of W1-W4.
 
 
 # --------------------------------------------------------------------------- helpers
@@ -112,14 +86,6 @@ class Progress:
     def finish(self) -> None:
         sys.stderr.write("\n")
         sys.stderr.flush()
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def run_batch(client: WorkflowClient, label: str, method, args: tuple, count: int,

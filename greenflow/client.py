@@ -20,32 +20,21 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import random
+import queue
+import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterable, Iterator, Sequence, TypeVar, overload
 
 from . import errors
+from ._result_waiter import CLOSE_EVENTS, ResultWaiter, continued_run
 from ._swf_rules import CHILD_POLICIES, CLOSE_STATUSES, event_attributes
 from .converter import DEFAULT_CONVERTER, DataConverter, check_size, exception_from_failure
 
-__all__ = ["WorkflowClient", "WorkflowHandle", "workflow_starter", "CLOSE_EVENTS"]
+__all__ = ["WorkflowClient", "WorkflowHandle", "workflow_starter", "wait", "as_completed",
+           "FIRST_COMPLETED", "ALL_COMPLETED", "CLOSE_EVENTS"]
 
 log = logging.getLogger(__name__)
-
-#: History event types that close a run.
-CLOSE_EVENTS = frozenset({
-    "WorkflowExecutionCompleted", "WorkflowExecutionFailed", "WorkflowExecutionTimedOut",
-    "WorkflowExecutionCanceled", "WorkflowExecutionTerminated", "WorkflowExecutionContinuedAsNew",
-})
-
-#: result(): the first pause between two checks of the newest event (a greenflow local
-#: service answers in about a millisecond; Amazon SWF takes tens of milliseconds and
-#: throttles GetWorkflowExecutionHistory per account), and its growth per check.
-_FIRST_PAUSE_LOCAL = 0.001
-_FIRST_PAUSE_REMOTE = 0.05
-_PAUSE_GROWTH = 1.25
-
 
 
 def _as_swf(client: Any) -> Any:
@@ -183,6 +172,10 @@ class WorkflowHandle(Generic[R]):
         self.workflow_class = workflow_class
         self._pinned = pinned
         self._last_run_id = run_id
+        # Monotonic time before this client started the run (None for get_handle()): a run
+        # started while the result waiter watched needs no first check (see ResultWaiter).
+        self._started_at: float | None = None
+        self._close: tuple[str, dict] | None = None  # (run ID, its close event), once read
 
     @property
     def converter(self) -> DataConverter:
@@ -240,17 +233,18 @@ class WorkflowHandle(Generic[R]):
         events = answer.get("events") or []
         return events[0] if events else None
 
-    def result(self, timeout: float | None = None, *, poll_interval: float = 1.0) -> R:
+    def result(self, timeout: float | None = None) -> R:
         """Wait until the execution closes and return the workflow's result, converted back.
 
-        Blocks the calling greenlet/thread, checking the newest history event with a backoff
-        that starts at a millisecond on a greenflow local service (50 ms on Amazon SWF) and
-        grows by a quarter per check to ``poll_interval`` seconds. Follows continue-as-new
-        to the newest run.
+        Blocks the calling greenlet/thread on the client's shared result waiter
+        (``greenflow._result_waiter``): one watcher per client learns which executions
+        closed, for all waiting handles at once, so waiting costs a constant number of SWF
+        calls per workflow however many handles wait (on a greenflow local service the
+        watcher is woken by the service when executions close; on Amazon SWF it lists them
+        once a second). Follows continue-as-new to the newest run.
 
         Args:
             timeout: real seconds to wait at most; ``None`` waits forever.
-            poll_interval: the longest pause between two checks, in seconds.
 
         Raises:
             WorkflowFailedError: the workflow raised; ``cause`` is its exception, rebuilt.
@@ -260,29 +254,27 @@ class WorkflowHandle(Generic[R]):
             ResultTimeoutError: ``timeout`` passed while the execution was still open.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        first_pause = _FIRST_PAUSE_LOCAL if self.swf.greenflow_service else _FIRST_PAUSE_REMOTE
-        pause = first_pause
         while True:
             run_id = self._resolve_run_id()
-            event = self.last_event(run_id)
-            if event is not None and event["eventType"] in CLOSE_EVENTS:
-                if event["eventType"] == "WorkflowExecutionContinuedAsNew":
-                    self._last_run_id = event_attributes(event)["newExecutionRunId"]
-                    pause = first_pause
-                    continue
-                return self._outcome(event, run_id)
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise errors.ResultTimeoutError(
-                        f"workflow {self.workflow_id!r} (run {run_id}) is still open after {timeout} s")
-                pause = min(pause, left)
-            time.sleep(pause * (0.8 + 0.4 * random.random()))
-            # Start fast (short workflows close within milliseconds, and a check found
-            # late adds its whole pause to the caller's latency), then back off so that
-            # long waits cost the service (and this process's CPU) little: about 30
-            # checks to reach a 1 s interval.
-            pause = min(pause * _PAUSE_GROWTH, poll_interval)
+            event = self._known_close(run_id)
+            if event is None:
+                event = self._client._waiter.close_event(
+                    self.workflow_id, run_id, started_at=self._started_at if run_id == self.run_id else None,
+                    deadline=deadline)
+            if event is None:
+                raise errors.ResultTimeoutError(
+                    f"workflow {self.workflow_id!r} (run {run_id}) is still open after {timeout} s")
+            self._close = (run_id, event)
+            new_run = continued_run(event)
+            if new_run is not None:
+                self._last_run_id = new_run
+                continue
+            return self._outcome(event, run_id)
+
+    def _known_close(self, run_id: str) -> dict | None:
+        """The close event of ``run_id`` if this handle already read it (e.g. in as_completed)."""
+        close = self._close
+        return close[1] if close is not None and close[0] == run_id else None
 
     def _outcome(self, event: dict, run_id: str) -> Any:
         attributes = event_attributes(event)
@@ -427,6 +419,23 @@ class WorkflowClient:
         self.task_list = task_list
         self.converter = converter or DEFAULT_CONVERTER
         self.workflow_classes = tuple(workflow_classes)
+        self._result_waiter: ResultWaiter | None = None
+        self._waiter_lock = threading.Lock()
+
+    @property
+    def _waiter(self) -> ResultWaiter:
+        """The client's shared result waiter (created on first use)."""
+        if self._result_waiter is None:
+            with self._waiter_lock:
+                if self._result_waiter is None:
+                    self._result_waiter = ResultWaiter(self.swf, self.domain)
+        return self._result_waiter
+
+    def close(self) -> None:
+        """Stop the client's result watcher now instead of after its idle linger (call before
+        stopping the service it talks to; the client stays usable)."""
+        if self._result_waiter is not None:
+            self._result_waiter.stop()
 
     def __repr__(self) -> str:
         return f"<WorkflowClient domain={self.domain!r} task_list={self.task_list!r}>"
@@ -468,19 +477,26 @@ class WorkflowClient:
         workflow_type = _workflow_type_of(method)
         workflow_class = _workflow_class_of(method)
         _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
+        started_at = time.monotonic()
         execution = self._start(workflow_type, args, kwargs, dict(
             workflow_id=workflow_id, task_list=task_list, tags=tags,
             execution_start_to_close_timeout=execution_start_to_close_timeout,
             task_start_to_close_timeout=task_start_to_close_timeout, task_priority=task_priority,
             child_policy=child_policy), self._converter_for(workflow_class))
-        return WorkflowHandle(self, execution[0], execution[1], workflow_class=workflow_class)
+        handle: WorkflowHandle[Any] = WorkflowHandle(self, execution[0], execution[1], workflow_class=workflow_class)
+        handle._started_at = started_at
+        return handle
 
     def start_workflow(self, workflow_type: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> WorkflowHandle[Any]:
         """The starter protocol (``greenflow.workflow._starter``): start with options from context."""
         workflow_class = self._class_for_type(workflow_type)
         _check_arguments(_execute_function(workflow_class, workflow_type), args, kwargs)
-        return WorkflowHandle(self, *self._start(workflow_type, args, kwargs, {}, self._converter_for(workflow_class)),
-                              workflow_class=workflow_class)
+        started_at = time.monotonic()
+        handle: WorkflowHandle[Any] = WorkflowHandle(
+            self, *self._start(workflow_type, args, kwargs, {}, self._converter_for(workflow_class)),
+            workflow_class=workflow_class)
+        handle._started_at = started_at
+        return handle
 
     def _class_for_type(self, workflow_type: Any) -> type | None:
         from .workflow._definition import workflow_types
@@ -540,6 +556,7 @@ class WorkflowClient:
         what = f"input of workflow {workflow_type.name} ({workflow_id})"
         params["input"] = _encode_args(converter, args, kwargs, what)
         _check_rebuildable(converter, params["input"], what)
+        self._waiter.prime()
         answer = self.swf.call("StartWorkflowExecution", **params)
         log.debug("started %s %s/%s", workflow_type.name, workflow_id, answer["runId"])
         return workflow_id, answer["runId"]
@@ -658,6 +675,93 @@ def _time_filter(oldest: float, latest: float | None) -> dict:
     if latest is not None:
         window["latestDate"] = latest
     return window
+
+
+# --------------------------------------------------------------------------- many handles
+
+#: ``wait(..., return_when=...)``: return as soon as one execution closed.
+FIRST_COMPLETED = "FIRST_COMPLETED"
+#: ``wait(..., return_when=...)``: return when every execution closed (the default).
+ALL_COMPLETED = "ALL_COMPLETED"
+
+
+def as_completed(handles: Iterable[WorkflowHandle[R]],
+                 timeout: float | None = None) -> Generator[WorkflowHandle[R], None, None]:
+    """Yield each handle once its execution closed (the last run, after continue-as-new), in
+    the order they close; ``handle.result()`` then returns (or raises) without waiting.
+
+    All handles wait on their clients' shared result waiters: the cost in SWF calls is a
+    constant per workflow, however many handles there are.
+
+    Raises:
+        ResultTimeoutError: ``timeout`` real seconds passed before all closed.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pending = list(dict.fromkeys(handles))
+    closed: queue.Queue[WorkflowHandle[R]] = queue.Queue()
+    releases: dict[int, Callable[[], dict | None]] = {}
+
+    def watch(handle: WorkflowHandle[R]) -> None:
+        run_id = handle._resolve_run_id()
+        if handle._known_close(run_id) is not None:
+            closed.put(handle)
+            return
+        releases[id(handle)] = handle._client._waiter.watch(
+            handle.workflow_id, run_id, lambda: closed.put(handle),
+            started_at=handle._started_at if run_id == handle.run_id else None)
+
+    try:
+        for handle in pending:
+            watch(handle)
+        for _ in range(len(pending)):
+            while True:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    handle = closed.get(timeout=left)
+                except queue.Empty:
+                    raise errors.ResultTimeoutError(
+                        f"{sum(1 for h in pending if h._close is None or continued_run(h._close[1]))} "
+                        f"of {len(pending)} workflows still open after {timeout} s") from None
+                release = releases.pop(id(handle), None)
+                run_id = handle._resolve_run_id()
+                event = release() if release is not None else handle._known_close(run_id)
+                assert event is not None
+                handle._close = (run_id, event)
+                new_run = continued_run(event)
+                if new_run is None:
+                    break
+                handle._last_run_id = new_run  # follow the chain; wait for the new run
+                watch(handle)
+            yield handle
+    finally:
+        for release in releases.values():
+            release()
+
+
+def wait(handles: Iterable[WorkflowHandle[R]], timeout: float | None = None,
+         return_when: str = ALL_COMPLETED) -> tuple[set[WorkflowHandle[R]], set[WorkflowHandle[R]]]:
+    """Wait for executions to close; returns ``(done, not_done)`` sets of handles.
+
+    ``return_when`` is :data:`ALL_COMPLETED` (the default) or :data:`FIRST_COMPLETED`. When
+    ``timeout`` real seconds pass first, returns what is done by then (no error), like
+    :func:`concurrent.futures.wait`. Results are read with ``handle.result()``, which then
+    returns without waiting.
+    """
+    if return_when not in (ALL_COMPLETED, FIRST_COMPLETED):
+        raise ValueError(f"return_when must be ALL_COMPLETED or FIRST_COMPLETED, not {return_when!r}")
+    pending = set(handles)
+    done: set[WorkflowHandle[R]] = set()
+    completed = as_completed(pending, timeout)
+    try:
+        for handle in completed:
+            done.add(handle)
+            if return_when == FIRST_COMPLETED:
+                break
+    except errors.ResultTimeoutError:
+        pass
+    finally:
+        completed.close()
+    return done, pending - done
 
 
 @contextlib.contextmanager

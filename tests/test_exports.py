@@ -34,7 +34,8 @@ WORKER = [
     "ActivityWorker", "Decider", "DecisionResult", "ReplayResult", "Replayer", "Worker", "WorkerShutdownError",
     "WorkflowWorker",
 ]
-CLIENT = ["CLOSE_EVENTS", "WorkflowClient", "WorkflowHandle", "workflow_starter"]
+CLIENT = ["ALL_COMPLETED", "CLOSE_EVENTS", "FIRST_COMPLETED", "WorkflowClient", "WorkflowHandle", "as_completed",
+          "wait", "workflow_starter"]
 SWF = [
     "CallRetryPolicy", "NO_RETRY", "RetryPolicy", "SWFClient", "as_client", "client_config", "connect",
     "PATCH_LINES", "default_db_path", "embedded_service", "is_patched", "is_retryable", "map_client_error",

@@ -12,6 +12,7 @@ status. :data:`COMMAND_GROUPS` lists them; a new group is a new module added the
 * :mod:`._inspect` – ``describe`` (why a run is where it is) and ``query``.
 * :mod:`._replay` – ``replay``: a saved history against today's code.
 * :mod:`._console` – ``console``: the web console (the ``console`` extra).
+* :mod:`._bench` – ``bench``: throughput of the standard workloads or of your workflow.
 * :mod:`._common` (options, errors → exit statuses, JSON) and :mod:`._definitions` (finding
   workflow classes and activities in modules) serve them.
 
@@ -30,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _console, _executions, _inspect, _replay, _service, _worker
+from . import _bench, _console, _executions, _inspect, _replay, _service, _worker
 from ._common import add_global_options
 
 #: Each group's ``add_commands(subparsers)``, in the order ``greenflow --help`` lists them.
@@ -41,6 +42,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     _inspect.add_commands,
     _replay.add_commands,
     _console.add_commands,
+    _bench.add_commands,
 )
 
 

@@ -27,11 +27,15 @@ def add_commands(subparsers: Any) -> None:
                    help="fail executions whose history no longer matches the code")
     p.add_argument("--metrics-port", type=int, metavar="PORT",
                    help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics (needs the 'metrics' extra)")
+    p.add_argument("--processes", type=int, default=None,
+                   help="run N worker processes against one service (more cores); default: this process")
     p.set_defaults(func=_worker)
 
 
 @command
 def _worker(args: argparse.Namespace) -> int:
+    if args.processes is not None:
+        return _worker_processes(args)
     from ..swf import patch_gevent
     patch_gevent()  # before botocore opens a socket: cooperative long polls and activities
     # Imported after patching, which is why these imports are here and not at the top.
@@ -63,6 +67,20 @@ def _worker(args: argparse.Namespace) -> int:
     worker.run()
     print("greenflow worker: stopped", flush=True)
     return 0
+
+
+def _worker_processes(args: argparse.Namespace) -> int:
+    from ._worker_processes import embedded_endpoint_env, run_processes, worker_argv
+    if args.processes < 1:
+        raise UsageError(f"--processes must be at least 1, not {args.processes}")
+    if args.metrics_port is not None:
+        raise UsageError("--metrics-port serves one process's metrics: with --processes, start each worker "
+                         "process on its own (greenflow worker ... --metrics-port PORT)")
+    find_definitions(args.modules)  # bad modules fail here, once, not in N children
+    swf = None
+    if not args.endpoint and not args.region and embedded_endpoint_env():
+        swf = connect(args)  # the embedded service the children share (held until they exit)
+    return run_processes(args.processes, worker_argv(), swf.endpoint if swf is not None else None, keep=swf)
 
 
 def _describe_worker(worker: Any) -> str:

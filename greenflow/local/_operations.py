@@ -90,6 +90,21 @@ class Operations:
                         namespace="com.amazon.coral.service")
         return handler(params)
 
+    def hold_until_closed(self, params: dict[str, Any], hold: tuple[float, int]) -> None:
+        """Before a ``ListClosedWorkflowExecutions`` by close time: wait up to ``hold[0]``
+        seconds while at most ``hold[1]`` executions of its domain closed at or after its
+        ``closeTimeFilter.oldestDate`` (``greenflow._extensions.CLOSE_WAIT_HEADER``). Returns
+        at once for any other request shape; the listing itself reports any fault in it."""
+        window = params.get("closeTimeFilter")
+        oldest = window.get("oldestDate") if isinstance(window, dict) else None
+        domain = params.get("domain")
+        if not isinstance(oldest, (int, float)) or isinstance(oldest, bool) or not isinstance(domain, str) \
+                or self.registry.domain(domain) is None:
+            return
+        seconds, counted = hold
+        self.engine.core.closes.hold(self.store, domain, float(oldest), counted, seconds,
+                                     stopping=lambda: self._stopped)
+
     def start(self) -> None:
         """Start the background work (timeout scheduler, idle checkpoints); call from the
         service's hub thread."""

@@ -7,6 +7,7 @@ merged into one task, history paging, and idempotent registration.
 
 from __future__ import annotations
 
+import collections
 import logging
 import re
 import threading
@@ -64,6 +65,8 @@ class SWFClient:
         retry: the retry policy for throttling and outages.
         interceptors: :class:`~greenflow.interceptors.Interceptor` objects whose
             ``swf_call`` hook wraps every call (after the process-wide ones).
+        calls: how many calls of each operation this client made (retries not counted);
+            for benchmarks and tests.
     """
 
     def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: CallRetryPolicy | None = None):
@@ -72,6 +75,7 @@ class SWFClient:
         self.retry = retry or CallRetryPolicy()
         self._ensured: set[tuple] = set()
         self._methods: dict[str, tuple[str, Any]] = {}
+        self.calls: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         self.interceptors: list[Interceptor] = []
         # What the endpoint said it is: a greenflow service name, "" for a service that
@@ -137,6 +141,7 @@ class SWFClient:
                 raise ValueError(f"SWF has no operation {operation!r}")
             resolved = self._methods[operation] = (api, getattr(self.botocore, _to_method(api)))
         api, method = resolved
+        self.calls[api] += 1
 
         def send() -> dict:
             try:

@@ -7,9 +7,9 @@ per run to the file named by ``GREENFLOW_TEST_LOG`` (O_APPEND: whole lines, any 
 from __future__ import annotations
 
 import os
-import time
 
 import gevent
+import gevent.event
 
 from greenflow import errors
 from greenflow.activity import activities, activity
@@ -35,12 +35,6 @@ class Steps:
         _log(f"end {workflow} {index} {os.getpid()}")
         return index
 
-    @activity(version="1.0")
-    def nap(self, seconds: float) -> list:
-        start = time.time()
-        gevent.sleep(seconds)
-        return [start, time.time(), os.getpid()]
-
 
 class ChainWorkflow(WorkflowDefinition):
     """``steps`` sequential activities; an activity lost with its worker is tried again."""
@@ -58,9 +52,36 @@ class ChainWorkflow(WorkflowDefinition):
         return total
 
 
-class NapWorkflow(WorkflowDefinition):
-    """``n`` activities at once, each sleeping ``seconds``; returns their (start, end, pid)."""
+#: Rendezvous of this worker process: group name -> [activities present, most present at
+#: once, all-present event].
+_RENDEZVOUS: dict[str, list] = {}
+
+
+@activities(schedule_to_start_timeout=600, start_to_close_timeout=300)
+class Meeting:
+    @activity(version="1.0")
+    def meet(self, group: str, size: int, patience: float) -> list:
+        """Wait until ``size`` activities of ``group`` are running at once in this process.
+
+        Returns ``[whether all met, the most present at once, pid]``. Only a worker that runs
+        ``size`` activities concurrently can make them all meet: a pool of k < size slots
+        holds k waiting activities, which give up after ``patience`` seconds and leave. How
+        fast the machine is changes how long the meeting takes, not whether it happens.
+        """
+        state = _RENDEZVOUS.setdefault(group, [0, 0, gevent.event.Event()])
+        state[0] += 1
+        state[1] = max(state[1], state[0])
+        if state[0] >= size:
+            state[2].set()
+        met = state[2].wait(patience)
+        if not met:
+            state[0] -= 1
+        return [met, state[1], os.getpid()]
+
+
+class MeetingWorkflow(WorkflowDefinition):
+    """``n`` activities scheduled at once that each wait until all ``n`` run together."""
 
     @execute(version="1.0", execution_start_to_close_timeout=3600, task_start_to_close_timeout=30)
-    def run(self, n: int, seconds: float) -> list:
-        return wait_all([spawn(Steps.nap, seconds) for _ in range(n)])
+    def run(self, group: str, n: int, patience: float) -> list:
+        return wait_all([spawn(Meeting.meet, group, n, patience) for _ in range(n)])

@@ -102,6 +102,7 @@ class Engine:
         self._stopping = True
         self.core.decision_queues.wake_all()
         self.core.activity_queues.wake_all()
+        self.core.closes.wake_all()
         self.scheduler.stop()
 
     def advance_time(self, seconds_: float) -> None:

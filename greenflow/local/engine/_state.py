@@ -16,6 +16,7 @@ import collections
 import logging
 from typing import Any, Callable, TypeVar
 
+from .._close_wait import CloseSignal
 from ..storage._store import Store
 from ..wire._faults import Fault, limit_exceeded
 from . import _execution
@@ -76,6 +77,7 @@ class EngineState:
         self.open_executions_limit = OPEN_EXECUTIONS_LIMIT
         self.decision_queues = TaskQueues()
         self.activity_queues = TaskQueues()
+        self.closes = CloseSignal()
         self.deadlines = Deadlines()
         self.event_limit = EVENT_LIMIT
         self._compact_at = COMPACT_DEADLINES_AT
@@ -319,6 +321,8 @@ class EngineState:
         ex.status = CLOSED
         ex.close_status = close_status
         ex.close_ts = unit.now
+        domain = ex.domain
+        unit.after(lambda: self.closes.notify(domain))  # held listings (result waiters) answer
         d = ex.decision
         if d is not None and not d["started"]:
             queue = self.decision_queues.get(ex.domain, d["list"])

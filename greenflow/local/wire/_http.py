@@ -51,7 +51,9 @@ from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
+from ..._extensions import CLOSE_WAIT_HEADER
 from ..._swf_rules import LOCAL_EXTENSION_TARGET
+from .._close_wait import parse_close_wait
 from .._waiting import ClientGone, before_blocking, client_gone
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
@@ -410,8 +412,10 @@ class SWFProtocolHandler:
             params = self._parse_json(body)
             # A lone surrogate can only be written as a \ud800-\udfff escape: search only then.
             self.validator.validate(operation, params, surrogates_possible=b"\\ud" in body or b"\\uD" in body)
-            if sock is not None and operation in LONG_POLLS and not params.get("nextPageToken"):
-                result = self._poll_watched(sock, buffer, operation, params)
+            hold = (parse_close_wait(headers.get(CLOSE_WAIT_HEADER))
+                    if operation == "ListClosedWorkflowExecutions" else None)
+            if sock is not None and (hold or operation in LONG_POLLS and not params.get("nextPageToken")):
+                result = self._poll_watched(sock, buffer, operation, params, hold=hold)
             else:
                 result = self.core.handle(operation, params)
             return 200, result if result is not None else {}
@@ -426,8 +430,13 @@ class SWFProtocolHandler:
             return 500, _common_fault("InternalFailure", "The local SWF service failed to answer the request; "
                                       "see its log", status=500).to_wire()
 
-    def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict) -> dict:
+    def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict,
+                      hold: tuple[float, int] | None = None) -> dict:
         """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
+
+        ``hold`` (seconds, closes already listed) makes a ``ListClosedWorkflowExecutions``
+        call a long poll too: it waits for an execution to close first
+        (``greenflow.local._close_wait``).
 
         The watcher starts when the poll is about to wait (see :mod:`greenflow.local._waiting`).
 
@@ -462,6 +471,10 @@ class SWFProtocolHandler:
         announced = before_blocking.set(watch)
         asked = client_gone.set(lambda: bool(hung_up) or peer_hung_up(sock))
         try:
+            if hold:
+                hold_until_closed = getattr(self.core, "hold_until_closed", None)
+                if hold_until_closed is not None:
+                    hold_until_closed(params, hold)
             return self.core.handle(operation, params)
         except ClientGone:
             raise _HungUp(f"the client hung up during {operation}") from None

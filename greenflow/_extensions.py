@@ -1,0 +1,21 @@
+"""greenflow's extensions to the SWF wire protocol, shared by the local service and the client.
+
+Amazon SWF never sees these: the client sends them only to an endpoint that named itself a
+greenflow service (its ``x-greenflow-service`` answer header), and a greenflow service
+ignores nothing it does not know: without the header, every call means what it means on
+Amazon SWF.
+"""
+
+from __future__ import annotations
+
+#: Request header of ``ListClosedWorkflowExecutions``: ``"<seconds> <count>"``. The service
+#: may hold the call up to ``seconds`` (a decimal number, at most :data:`MAX_CLOSE_WAIT`)
+#: while at most ``count`` executions of the domain closed at or after the request's
+#: ``closeTimeFilter.oldestDate``; the answer is then the ordinary one. The client's result
+#: waiter sends the number of such closes it has already listed, so that it is woken when
+#: another execution closes instead of polling (``greenflow._result_waiter``).
+CLOSE_WAIT_HEADER = "x-greenflow-wait-closed"
+
+#: The longest a service holds a call for :data:`CLOSE_WAIT_HEADER` (like a long poll, well
+#: under the client's 70 s read timeout).
+MAX_CLOSE_WAIT = 60.0
