@@ -51,29 +51,15 @@ import gevent.pool  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from greenflow.activity import activities, activity  # noqa: E402
+from greenflow.bench.workloads import BenchActivities, OneActivity  # noqa: E402
 from greenflow.client import WorkflowClient  # noqa: E402
 from greenflow.swf import connect  # noqa: E402
 from greenflow.worker import ActivityWorker, WorkflowWorker  # noqa: E402
-from greenflow.workflow import WorkflowDefinition, execute  # noqa: E402
 
 DOMAIN = "bench-aws-like"
 #: Seconds of one decision poller's time per one-activity workflow, per ms of latency:
 #: 2 decision tasks x (poll + answer), each call a full round trip.
 DECISION_CALLS_PER_WORKFLOW = 4
-
-
-@activities(schedule_to_start_timeout=600, start_to_close_timeout=600)
-class BenchActivities:
-    @activity(version="1.0")
-    def noop(self, i: int) -> int:
-        return i
-
-
-class OneActivity(WorkflowDefinition):
-    @execute(version="1.0", execution_start_to_close_timeout=3600, task_start_to_close_timeout=60)
-    def run(self) -> int:
-        return BenchActivities.noop(1)
 
 
 #: The SWF workflow type name of OneActivity.run (what the visibility filters take).
