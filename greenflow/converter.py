@@ -15,38 +15,62 @@ floats, dicts with non-string keys, dataclasses, enums and exceptions.
 payload the JSON converter never imports a module, and it only instantiates a class named
 in the payload when that class is
 
-* an ``Exception`` subclass found in a module this process has *already imported* (anything
-  else, or anything it cannot rebuild, comes back as a :class:`RemoteException` carrying the
-  remote type name, message and traceback); or
 * a dataclass or enum the application **registered** on this converter
   (:meth:`JSONConverter.register`, the ``types=`` argument, or :func:`register` for the
   default converter). A payload naming any other class raises
-  :class:`~greenflow.errors.DataConversionError` saying which class to register.
+  :class:`~greenflow.errors.DataConversionError` saying which class to register; or
+* an ``Exception`` subclass allowed by one of two rules:
+
+  - **in workflow code** (the workflow runtime decodes history inside
+    :func:`known_exceptions`): one of the exception classes the workflow's *own modules*
+    import: those in the namespaces of the modules that define the workflow class and its
+    bases, of the modules they import, and of the modules of the classes and functions they
+    import, plus Python's built-in exceptions and greenflow's errors, with their bases. So
+    the same history rebuilds the same failures in every process, whatever else it has
+    imported;
+  - **everywhere else** (the client, activity workers, the console): an ``Exception``
+    subclass found in a module this process has *already imported*.
+
+A failure that may not be rebuilt, or cannot be, comes back as a :class:`RemoteException`
+carrying the remote type name, message and traceback. Every converted exception also
+records its class hierarchy by name (``"mro"``: ``module:qualname`` of its class and of each
+exception class it derives from, most derived first); a ``RemoteException`` keeps it as
+``type_names`` (a rebuilt exception as ``remote_type_names``), so a ``RetryPolicy`` matches
+failures by class exactly even when the class was not rebuilt.
 
 :class:`PickleConverter` converts anything picklable, faithfully, and is only for payloads
 you trust completely: unpickling runs code chosen by the payload.
+
+The codecs live in private modules: ``_tagged`` (the plain types' tagged objects) and
+``_exception_codec`` (exceptions: their tagged object, the rebuilding rules above,
+:class:`RemoteException`).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import contextvars
 import dataclasses
-import datetime as _dt
 import decimal
 import enum
-import inspect
 import json
 import math
 import pickle
-import sys
-import traceback as _traceback
 import typing
-import uuid
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable
 
+from ._exception_codec import (
+    RemoteException,
+    decode_exception,
+    encode_exception,
+    exception_type_names,
+    format_traceback,
+    known_exceptions,
+    reason_of,
+    type_name,
+)
+from ._tagged import DECODERS, NOT_TAGGED, TAG, encode_tagged
 from .errors import DataConversionError, PayloadTooLargeError
+
 
 __all__ = [
     "DataConverter",
@@ -74,8 +98,6 @@ MAX_REASON = 256
 #: a fixed limit, so whether a payload decodes never depends on the caller's stack.
 MAX_NESTING = 200
 
-TAG = "__gf__"
-
 
 class DataConverter:
     """Base class of converters: ``dumps(value) -> str`` and ``loads(text) -> value``.
@@ -93,95 +115,7 @@ class DataConverter:
         raise NotImplementedError
 
 
-class RemoteException(Exception):
-    """An exception raised on the other side that could not be rebuilt here.
-
-    It stands in for the original when its class is not an ``Exception`` subclass that this
-    process has imported (or the payload came from a non-greenflow program).
-
-    Attributes:
-        reason: the remote exception's type name (SWF's failure ``reason``).
-        message: its message (``str()`` of the original).
-        traceback: the remote traceback as text ("" when unknown).
-        remote_args: the original ``args``, converted back where possible.
-        type_names: ``module:qualname`` of the remote class and of the exception classes it
-            derives from, most derived first, as recorded by the sender (empty if unknown).
-    """
-
-    def __init__(self, reason: str, message: str = "", traceback: str = "", remote_args: tuple = (),
-                 type_names: tuple[str, ...] = ()):
-        super().__init__(reason, message, traceback, remote_args)
-        self.reason = reason
-        self.message = message
-        self.traceback = traceback
-        self.remote_args = remote_args
-        self.type_names = tuple(type_names)
-
-    def __str__(self) -> str:
-        return f"{self.reason}: {self.message}" if self.message else self.reason
-
-
 # --------------------------------------------------------------------------- JSON
-
-
-def _type_name(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _reason_of(cls: type) -> str:
-    # Builtins read best bare ("ValueError"); everything else keeps its module so the
-    # SWF console says which application's error it was.
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _find_loaded(name: str) -> Any:
-    """The object named ``module:qualname`` if its module is already imported, else None.
-
-    Never imports and never runs code: names are read from the module's and classes'
-    ``__dict__`` (:func:`inspect.getattr_static`), never with ``getattr``, which would call a
-    module's lazy ``__getattr__`` (PEP 562) or a class's descriptors, and those may import.
-    """
-    if not isinstance(name, str) or ":" not in name:
-        return None
-    module_name, _, qualname = name.partition(":")
-    obj = sys.modules.get(module_name)
-    if obj is None:
-        return None
-    for part in qualname.split("."):
-        if not part.isidentifier() or part.startswith("__"):
-            return None
-        obj = inspect.getattr_static(obj, part, None)
-        if obj is None:
-            return None
-    return obj
-
-
-#: While set (see :func:`known_exceptions`), the only exception classes a payload may name.
-_KNOWN_EXCEPTIONS: contextvars.ContextVar[Mapping[str, type] | None] = contextvars.ContextVar(
-    "greenflow_known_exceptions", default=None)
-
-
-@contextlib.contextmanager
-def known_exceptions(classes: Mapping[str, type]) -> Iterator[None]:
-    """Rebuild only the exception classes in ``classes`` (``"module:qualname" -> class``) meanwhile.
-
-    The workflow runtime decodes history under this, with the classes the workflow's own
-    code imports: whether a failure comes back as ``PaymentDeclined`` or as a
-    :class:`RemoteException` must depend on the history and the workflow's code, not on
-    which modules the deciding process happens to have imported by then.
-    """
-    token = _KNOWN_EXCEPTIONS.set(classes)
-    try:
-        yield
-    finally:
-        _KNOWN_EXCEPTIONS.reset(token)
-
-
-def exception_type_names(cls: type) -> list[str]:
-    """``module:qualname`` of ``cls`` and of each exception class it derives from, most derived first."""
-    return [_type_name(c) for c in cls.__mro__ if issubclass(c, BaseException)]
 
 
 def _is_valid_unicode(text: str) -> bool:
@@ -204,17 +138,6 @@ def _nesting(data: Any) -> int:
     return deepest
 
 
-def _format_traceback(exc: BaseException) -> str:
-    if exc.__traceback__ is not None:
-        return "".join(_traceback.format_exception(type(exc), exc, exc.__traceback__))
-    remote = getattr(exc, "remote_traceback", None)
-    if isinstance(remote, str):
-        return remote
-    if isinstance(exc, RemoteException):
-        return exc.traceback
-    return ""
-
-
 class JSONConverter(DataConverter):
     """The default converter: JSON, with tagged objects for what JSON lacks (see the module doc).
 
@@ -233,7 +156,7 @@ class JSONConverter(DataConverter):
         """Allow payloads to rebuild dataclass or enum ``cls``; returns ``cls`` (usable as a decorator)."""
         if not isinstance(cls, type) or not (dataclasses.is_dataclass(cls) or issubclass(cls, enum.Enum)):
             raise DataConversionError(f"only dataclasses and enums can be registered, not {cls!r}")
-        self._types[_type_name(cls)] = cls
+        self._types[type_name(cls)] = cls
         return cls
 
     def register_annotations(self, func: Callable) -> bool:
@@ -310,37 +233,15 @@ class JSONConverter(DataConverter):
                 return {key: self.encode(item) for key, item in value.items()}
             return {TAG: "dict", "items": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
         if isinstance(value, enum.Enum):
-            return {TAG: "enum", "type": _type_name(cls), "value": self.encode(value.value)}
+            return {TAG: "enum", "type": type_name(cls), "value": self.encode(value.value)}
         if isinstance(value, BaseException):
             return self._encode_exception(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-            return {TAG: "dataclass", "type": _type_name(cls), "fields": fields}
-        if isinstance(value, tuple):  # named tuples come back as plain tuples
-            return {TAG: "tuple", "items": [self.encode(item) for item in value]}
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return {TAG: "bytes", "b64": base64.b64encode(bytes(value)).decode("ascii")}
-        if isinstance(value, frozenset):
-            return {TAG: "frozenset", "items": [self.encode(item) for item in value]}
-        if isinstance(value, set):
-            return {TAG: "set", "items": [self.encode(item) for item in value]}
-        if isinstance(value, _dt.datetime):
-            encoded = {TAG: "datetime", "iso": value.isoformat()}
-            zone = getattr(value.tzinfo, "key", None)  # zoneinfo.ZoneInfo keeps its zone name
-            if isinstance(zone, str):
-                encoded["zone"] = zone
-            return encoded
-        if isinstance(value, _dt.date):
-            return {TAG: "date", "iso": value.isoformat()}
-        if isinstance(value, _dt.time):
-            return {TAG: "time", "iso": value.isoformat()}
-        if isinstance(value, _dt.timedelta):
-            return {TAG: "timedelta", "days": value.days, "seconds": value.seconds,
-                    "microseconds": value.microseconds}
-        if isinstance(value, decimal.Decimal):
-            return {TAG: "decimal", "value": str(value)}
-        if isinstance(value, uuid.UUID):
-            return {TAG: "uuid", "value": str(value)}
+            return {TAG: "dataclass", "type": type_name(cls), "fields": fields}
+        tagged = encode_tagged(value, self.encode)
+        if tagged is not NOT_TAGGED:
+            return tagged
         # Subclasses of plain types travel as the plain type.
         for plain in (str, int, float, list, dict):
             if isinstance(value, plain):
@@ -349,36 +250,8 @@ class JSONConverter(DataConverter):
             f"cannot convert a {cls.__module__}.{cls.__qualname__} to JSON; use plain data, a dataclass, "
             "or a PickleConverter")
 
-    def _encode_or_repr(self, value: Any) -> Any:
-        try:
-            return self.encode(value)
-        except DataConversionError:
-            return repr(value)  # keep the message readable even when an argument isn't convertible
-
     def _encode_exception(self, exc: BaseException) -> dict:
-        if isinstance(exc, RemoteException):
-            # Re-raised remote error: keep the original identity, not RemoteException's.
-            return {TAG: "exception", "type": exc.reason, "message": exc.message,
-                    "args": [self._encode_or_repr(a) for a in exc.remote_args],
-                    "attrs": {}, "traceback": _format_traceback(exc), "mro": list(exc.type_names)}
-        attrs = {}
-        for name, attr in vars(exc).items():
-            if name.startswith("_") or name in ("remote_traceback", "remote_type_names"):
-                continue
-            try:
-                attrs[name] = self.encode(attr)
-            except DataConversionError:
-                continue
-        try:
-            message = str(exc)
-        except Exception:
-            message = repr(exc)
-        return {TAG: "exception", "type": _type_name(type(exc)), "message": message,
-                "args": [self._encode_or_repr(a) for a in exc.args], "attrs": attrs,
-                "traceback": _format_traceback(exc),
-                # The class hierarchy by name, so that a decider that cannot (or must not)
-                # rebuild the class still classifies the failure exactly (RetryPolicy).
-                "mro": getattr(exc, "remote_type_names", None) or exception_type_names(type(exc))}
+        return encode_exception(exc, self.encode)
 
     # ----------------------------------------------------------------- decoding
 
@@ -399,12 +272,6 @@ class JSONConverter(DataConverter):
             except (KeyError, TypeError, ValueError, OverflowError, decimal.InvalidOperation) as error:
                 raise DataConversionError(f"malformed {data[TAG]!r} object in payload: {error!r}") from error
         return data
-
-    def _items(self, data: dict) -> list:
-        items = data["items"]
-        if not isinstance(items, list):
-            raise DataConversionError(f"malformed {data[TAG]!r} object in payload: items is not a list")
-        return [self.decode(item) for item in items]
 
     def _registered(self, data: dict, kind: str) -> type:
         name = data["type"]
@@ -436,54 +303,7 @@ class JSONConverter(DataConverter):
         return cls(self.decode(data["value"]))
 
     def _decode_exception(self, data: dict) -> BaseException:
-        name = data.get("type")
-        message = data.get("message", "")
-        message = message if isinstance(message, str) else repr(message)
-        tb = data.get("traceback", "")
-        tb = tb if isinstance(tb, str) else ""
-        raw_args = data.get("args", [])
-        args = tuple(self.decode(raw_args)) if isinstance(raw_args, list) else ()
-        mro = data.get("mro")
-        type_names = tuple(n for n in mro if isinstance(n, str)) if isinstance(mro, list) else ()
-        known = _KNOWN_EXCEPTIONS.get()
-        cls = (_find_loaded(name) if known is None else known.get(name)) if isinstance(name, str) else None
-        if not (isinstance(cls, type) and issubclass(cls, Exception)):
-            return RemoteException(_display_name(name), message, tb, args,
-                                   type_names=type_names or ((name,) if isinstance(name, str) else ()))
-        try:
-            exc = cls(*args)
-        except Exception:
-            # Constructors with keyword-only or extra parameters: build without __init__
-            # and restore the state it would have set.
-            exc = cls.__new__(cls)
-            exc.args = args
-        attrs = data.get("attrs", {})
-        if isinstance(attrs, dict):
-            for attr, value in attrs.items():
-                if isinstance(attr, str) and attr.isidentifier() and not attr.startswith("_"):
-                    try:
-                        exc.__dict__[attr] = self.decode(value)
-                    except (AttributeError, TypeError, DataConversionError):
-                        continue
-        cause = exc.__dict__.get("cause")
-        if isinstance(cause, BaseException) and exc.__cause__ is None:
-            exc.__cause__ = cause  # greenflow's errors keep their cause in both places
-        try:
-            setattr(exc, "remote_traceback", tb)  # noqa: B010 - not every exception class has the slot
-            if type_names:
-                setattr(exc, "remote_type_names", type_names)  # noqa: B010 - see above
-        except (AttributeError, TypeError):
-            pass
-        return exc
-
-
-def _display_name(name: Any) -> str:
-    if not isinstance(name, str):
-        return "UnknownError"
-    module, _, qualname = name.partition(":")
-    if not qualname:
-        return name
-    return qualname if module == "builtins" else f"{module}.{qualname}"
+        return decode_exception(data, self.decode)
 
 
 def _walk_hint(hint: Any) -> Iterable[type]:
@@ -493,62 +313,9 @@ def _walk_hint(hint: Any) -> Iterable[type]:
         yield from _walk_hint(arg)
 
 
-def _decode_float(self: JSONConverter, data: dict) -> float:
-    value = data["value"]
-    if value not in ("nan", "inf", "-inf"):
-        raise DataConversionError(f"malformed float {value!r} in payload")
-    return float(value)
-
-
-def _decode_dict(self: JSONConverter, data: dict) -> dict:
-    result = {}
-    for pair in data["items"]:
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise DataConversionError("malformed dict item in payload")
-        key = self.decode(pair[0])
-        try:
-            result[key] = self.decode(pair[1])
-        except TypeError as error:  # an unhashable key such as a list
-            raise DataConversionError(f"payload has an unhashable dict key: {error}") from error
-    return result
-
-
-def _decode_datetime(self: JSONConverter, data: dict) -> _dt.datetime:
-    value = _dt.datetime.fromisoformat(data["iso"])
-    zone = data.get("zone")
-    if isinstance(zone, str):
-        try:
-            import zoneinfo
-
-            value = value.astimezone(zoneinfo.ZoneInfo(zone))
-        except Exception:
-            pass  # unknown zone here: keep the fixed offset, which is the same instant
-    return value
-
-
-def _hashable_items(self: JSONConverter, data: dict) -> list:
-    items = self._items(data)
-    try:
-        hash(tuple(items))
-    except TypeError as error:
-        raise DataConversionError(f"payload has an unhashable set member: {error}") from error
-    return items
-
-
-_DECODERS: dict[str, Callable[[JSONConverter, dict], Any]] = {
-    "tuple": lambda self, data: tuple(self._items(data)),
-    "set": lambda self, data: set(_hashable_items(self, data)),
-    "frozenset": lambda self, data: frozenset(_hashable_items(self, data)),
-    "bytes": lambda self, data: base64.b64decode(data["b64"], validate=True),
-    "float": _decode_float,
-    "dict": _decode_dict,
-    "datetime": _decode_datetime,
-    "date": lambda self, data: _dt.date.fromisoformat(data["iso"]),
-    "time": lambda self, data: _dt.time.fromisoformat(data["iso"]),
-    "timedelta": lambda self, data: _dt.timedelta(days=data["days"], seconds=data["seconds"],
-                                                  microseconds=data["microseconds"]),
-    "decimal": lambda self, data: decimal.Decimal(data["value"]),
-    "uuid": lambda self, data: uuid.UUID(data["value"]),
+#: Every tag's decoder; the ones naming a class check this converter's registrations.
+_DECODERS: dict[str, Callable[[Any, dict], Any]] = {
+    **DECODERS,
     "dataclass": JSONConverter._decode_dataclass,
     "enum": JSONConverter._decode_enum,
     "exception": JSONConverter._decode_exception,
@@ -572,7 +339,7 @@ class PickleConverter(DataConverter):
     def dumps(self, value: Any) -> str:
         """Pickle ``value``; raises :class:`DataConversionError` if it can't be pickled."""
         if isinstance(value, BaseException):
-            value = _PickledException(value, _format_traceback(value))
+            value = _PickledException(value, format_traceback(value))
         try:
             data = pickle.dumps(value, protocol=self.protocol)
         except Exception as error:
@@ -664,7 +431,7 @@ def failure_from_exception(exc: BaseException, converter: DataConverter | None =
     when too long, the traceback keeps its last lines and then the arguments are dropped.
     """
     converter = converter or DEFAULT_CONVERTER
-    reason = _reason_of(type(exc))[:MAX_REASON]
+    reason = reason_of(type(exc))[:MAX_REASON]
     try:
         details = converter.dumps(exc)
     except DataConversionError:
@@ -699,8 +466,10 @@ def exception_from_failure(reason: str | None, details: str | None,
     """Rebuild the exception SWF recorded as ``(reason, details)``.
 
     Returns the original exception type when the payload names an ``Exception`` subclass
-    this process has imported, else a :class:`RemoteException` with the reason, message and
-    remote traceback. Never raises for bad details: a payload that isn't a converted
+    that may be rebuilt here (see the module docstring: inside :func:`known_exceptions`,
+    as workflow code decodes history, only the classes given there; elsewhere, one this
+    process has imported), else a :class:`RemoteException` with the reason, message,
+    remote traceback and recorded class hierarchy. Never raises for bad details: a payload that isn't a converted
     exception (another SWF client's failure) becomes a ``RemoteException`` whose message is
     the raw details.
     """

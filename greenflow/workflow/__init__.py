@@ -50,7 +50,7 @@ from ._logger import logger
 from ._options import activity_options, current_workflow_options, workflow_options
 from ._retry import RetryPolicy
 from ._retrying import retry
-from ._run import WorkflowInfo
+from ._state import WorkflowInfo
 from ._stack import STACK_TRACE_QUERY, Awaited, GreenletStack, StackTrace
 
 __all__ = [

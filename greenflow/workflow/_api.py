@@ -28,7 +28,9 @@ from greenflow.errors import WorkflowError
 
 from ._cancel import shield as _shield
 from ._hub import Future, wait_futures
-from ._run import DEFAULT_VERSION, WorkflowInfo, current_run
+from ._markers import DEFAULT_VERSION
+from ._run import current_run
+from ._state import WorkflowInfo
 from ._validate import name_problem
 
 __all__ = ["sleep", "start_timer", "now", "spawn", "wait_all", "wait_any", "wait_until", "random", "uuid4",

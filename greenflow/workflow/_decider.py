@@ -28,7 +28,8 @@ from greenflow.converter import DEFAULT_CONVERTER, register_signature
 from greenflow.errors import DefinitionError, NonDeterministicWorkflowError
 
 from ._definition import workflow_types
-from ._run import WorkflowRun, decided_events, infer_run_id
+from ._history import decided_events, infer_run_id
+from ._run import WorkflowRun
 from ._split import DecisionResult, build_decisions
 from ._watchdog import DEFAULT_STEP_TIMEOUT
 
@@ -145,7 +146,7 @@ class Decider:
 
         Give ``run_id`` when the workflow uses ``random()``/``uuid4()``: they are seeded from it.
         Only decided history is replayed (a decision in flight is left out, see
-        :func:`~greenflow.workflow._run.decided_events`), so nothing runs live: a query never
+        :func:`~greenflow.workflow._history.decided_events`), so nothing runs live: a query never
         runs a ``side_effect`` function, and one that makes a command gets ``GF-QUERY``.
         The built-in query ``"__stack_trace"`` works on every workflow (see ``_stack``).
         """

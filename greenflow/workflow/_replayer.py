@@ -10,7 +10,8 @@ from typing import Any, Iterable
 from greenflow.converter import DEFAULT_CONVERTER
 
 from ._decider import build_registry
-from ._run import WorkflowRun, decided_events, infer_run_id
+from ._history import decided_events, infer_run_id
+from ._run import WorkflowRun
 from ._stack import StackTrace
 from ._split import DecisionResult, build_decisions
 

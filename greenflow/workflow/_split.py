@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ._run import CONTINUE_TIMER_PREFIX, SPLIT_CONTEXT
+from ._history import CONTINUE_TIMER_PREFIX, SPLIT_CONTEXT
 
 #: Budget for the decisions of one request: 1 MB less room for the token and envelope.
 MAX_DECISION_BYTES = 1_000_000

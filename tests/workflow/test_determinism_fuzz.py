@@ -26,7 +26,7 @@ import pytest
 
 from greenflow.converter import DEFAULT_CONVERTER
 from greenflow.workflow import STACK_TRACE_QUERY, Decider
-from greenflow.workflow._run import SIDE_EFFECT_MARKER
+from greenflow.workflow._history import SIDE_EFFECT_MARKER
 
 from . import fuzz_workflow as fw
 from .history import History, args

@@ -7,7 +7,8 @@ import pytest
 
 import greenflow.workflow as wf
 from greenflow import errors
-from greenflow.workflow._run import _APPLY, _HANDLERS
+from greenflow.workflow._replay import _HANDLERS
+from greenflow.workflow._results import _APPLY
 
 from .history import History, Sim, attrs, kinds, make, result_of
 from .workflows import Acts, Signals
