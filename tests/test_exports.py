@@ -39,7 +39,7 @@ CLIENT = ["ALL_COMPLETED", "CLOSE_EVENTS", "FIRST_COMPLETED", "WorkflowClient", 
 SWF = [
     "CallRetryPolicy", "NO_RETRY", "RetryPolicy", "SWFClient", "as_client", "client_config", "connect",
     "PATCH_LINES", "default_db_path", "embedded_service", "is_patched", "is_retryable", "map_client_error",
-    "patch_gevent", "require_patched",
+    "patch_gevent", "require_patched", "waiting_pollers",
 ]
 LOCAL = ["AWSEmulation", "DatabaseInUseError", "LocalService", "Owner", "SystemClock", "VirtualClock", "current_owner"]
 TESTING = [

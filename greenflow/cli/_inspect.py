@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from .._swf_rules import event_attributes
+from .. import swf as _swf  # its names load on first use: botocore only after gevent patching
 from ._common import INPUT_HELP, UsageError, add_command, call_args, command, json_arg, print_json, when, \
     workflow_client
 from ._definitions import find_definitions
@@ -173,6 +174,15 @@ def _backlogs(handle: Any, task_lists: set[str]) -> dict[str, int]:
     return counts
 
 
+def _activity_pollers(handle: Any) -> dict[str, Any]:
+    """Activity polls waiting per task list (a greenflow service tells; SWF's API cannot)."""
+    pollers = _swf.waiting_pollers(handle.swf, handle.domain)
+    if pollers.problem:
+        return {"known": False, "problem": pollers.problem, "waiting": {}}
+    return {"known": True, "problem": "",
+            "waiting": {name: count for (name, kind), count in pollers.waiting.items() if kind == "activity"}}
+
+
 def _code_view(handle: Any, workflows: list[type]) -> dict[str, Any]:
     """Replay with today's code: the stack trace, or why the code no longer matches."""
     from ..errors import GreenflowError
@@ -192,6 +202,7 @@ def _describe(args: argparse.Namespace) -> int:
     config = answer.get("executionConfiguration", {})
     explained = describe_history(handle, handle.history(), time.time())
     explained["backlogs"] = _backlogs(handle, {a["task_list"] for a in explained["pending_activities"]})
+    explained["pollers"] = _activity_pollers(handle)
     if workflows:
         explained.update(_code_view(handle, workflows))
     if args.json:
@@ -243,8 +254,16 @@ def _explanation(d: dict[str, Any]) -> list[str]:
                        + (f": {failure['details']}" if failure["details"] not in (None, "") else ""))
         if not a["started"]:
             backlog = d["backlogs"].get(a["task_list"], 0)
-            out.append(f"  task list {a['task_list']!r} has {backlog} task(s) waiting for a worker: is an activity "
-                       f"worker polling {a['task_list']!r} in this domain?")
+            pollers = d.get("pollers") or {"known": False}
+            if not pollers["known"]:
+                question = f"is an activity worker polling {a['task_list']!r} in this domain?"
+            elif pollers["waiting"].get(a["task_list"]):
+                question = (f"{pollers['waiting'][a['task_list']]} activity poll(s) are waiting on it now "
+                            "(workers busy or just reconnecting?)")
+            else:
+                question = (f"no activity worker is polling {a['task_list']!r} in this domain now: start one "
+                            "for this task list")
+            out.append(f"  task list {a['task_list']!r} has {backlog} task(s) waiting for a worker: {question}")
     for t in d["open_timers"]:
         out.append(f"timer:        id={t['id']} {t['seconds']} s, fires at {when(t['fires'])}")
     for c in d["open_children"]:

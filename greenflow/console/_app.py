@@ -20,7 +20,7 @@ from greenflow.errors import ServiceUnavailableError, SWFError, UnknownResourceE
 
 from ._backend import ConsoleBackend, InputError, workflow_type_of
 from ._filters import PAGE_SIZES, FilterError, parse_filter
-from ._pollers import waiting_pollers
+from ..swf import waiting_pollers
 from ._timeline import build_timeline
 
 __all__ = ["create_app"]

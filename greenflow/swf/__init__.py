@@ -24,6 +24,7 @@ _LAZY = {
     "NO_RETRY": "._retry",
     "is_retryable": "._retry",
     "map_client_error": "._errors",
+    "waiting_pollers": "._pollers",
 }
 
 __all__ = ["patch_gevent", "is_patched", "require_patched", "PATCH_LINES", *_LAZY]

@@ -103,8 +103,14 @@ def test_describe_a_pending_activity_no_worker_polls(env, capsys):
     assert cli(env, "describe", "ships-1") == 0
     out = capsys.readouterr().out
     assert "activity:     Unpolled.ship 1.0 id=1 attempt 1 on task list 'nobody-polls-this': waiting" in out
-    assert ("task list 'nobody-polls-this' has 1 task(s) waiting for a worker: is an activity worker polling "
-            "'nobody-polls-this' in this domain?") in out
+    # The local service tells which task lists have polls waiting (SWF's API cannot), so
+    # describe says plainly that nobody polls this one, rather than asking.
+    assert ("task list 'nobody-polls-this' has 1 task(s) waiting for a worker: no activity worker is polling "
+            "'nobody-polls-this' in this domain now: start one for this task list") in out
+    assert cli(env, "describe", "ships-1", "--json") == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["pollers"]["known"] is True
+    assert described["pollers"]["waiting"].get("nobody-polls-this", 0) == 0
 
 
 def test_describe_a_failed_run_gives_its_reason_and_details(env, capsys):

@@ -3,7 +3,8 @@
 The local service answers one read-only extension call (``LOCAL_EXTENSION_TARGET`` in
 :mod:`greenflow._swf_rules`); it is sent only to an endpoint that named itself a greenflow
 service, signed by the SWF client's own request signer (so a ``--credentials`` service
-accepts it), and its failure is reported on the page, never raised.
+accepts it), and its failure is returned as ``Pollers.problem``, never raised. The console's
+task-list page and ``greenflow describe`` both read it.
 """
 
 from __future__ import annotations
