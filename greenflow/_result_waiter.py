@@ -26,6 +26,7 @@ the first waiter and ends after :data:`IDLE_LINGER` seconds without any.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import logging
 import threading
@@ -57,6 +58,8 @@ RECHECK_INTERVAL = 60.0
 #: Seconds the watcher keeps running without waiters (so that a program calling
 #: ``result()`` once per workflow keeps its coverage and skips first checks).
 IDLE_LINGER = 10.0
+#: At program exit, how long to wait for the watcher's last (unheld) listing to end.
+EXIT_JOIN = 2.0
 #: Seconds closes seen by the watcher are remembered, for handles that start waiting later.
 REMEMBER = 30.0
 #: Seconds before the newest close listed where the next local listing starts (see
@@ -210,6 +213,15 @@ class ResultWaiter:
             self._closing = True
         self._joined.set()
 
+    def _stop_at_exit(self) -> None:
+        # Registered after connect() registered the embedded service's stop, so (atexit
+        # runs last-in first-out) the watcher ends before the service it lists goes away:
+        # otherwise its last listing fails and retries, noisily, while the program exits.
+        watcher = self._watcher
+        self.stop()
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(EXIT_JOIN)
+
     # ------------------------------------------------------------------ entries
 
     def _join(self, key: tuple[str, str], started_at: float | None) -> _Entry:
@@ -288,6 +300,8 @@ class ResultWaiter:
             self._watcher = threading.Thread(target=self._watch, name=f"greenflow-results-{self.domain}",
                                              daemon=True)
             self._watcher.start()
+            atexit.unregister(self._stop_at_exit)  # once per waiter, however often restarted
+            atexit.register(self._stop_at_exit)
 
     def _watch(self) -> None:
         try:

@@ -81,6 +81,8 @@ def test_examples_run_and_print_the_outcome(example, expected, subprocess_env):
     assert result.returncode == 0, result.stdout + result.stderr
     for text in expected:
         assert text in result.stdout, result.stdout + result.stderr
+    # A clean exit: nothing still calling the embedded service while it stops.
+    assert "retrying in" not in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
 # --------------------------------------------------------------------------- kill -9
