@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import urllib.request
 
 import pytest
 
@@ -12,6 +10,7 @@ from greenflow.interceptors import Interceptor
 from greenflow.metrics import disable_metrics, enable_metrics, metrics_address
 from greenflow.swf import CallRetryPolicy, connect
 
+from .exposition import metric_value as _value, scrape
 from .metrics_app import PickWorkflow, Shelf
 
 
@@ -54,17 +53,7 @@ def test_interceptors_wrap_activities_workflow_tasks_and_swf_calls(env):
 def _scrape() -> str:
     address = metrics_address()
     assert address is not None
-    with urllib.request.urlopen(f"http://{address[0]}:{address[1]}/metrics", timeout=10) as answer:
-        return answer.read().decode()
-
-
-def _value(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        match = re.match(rf"{name}(?:{{(.*)}})? (\S+)$", line)
-        if match and all(f'{key}="{value}"' in (match.group(1) or "") for key, value in labels.items()):
-            total += float(match.group(2))
-    return total
+    return scrape(f"http://{address[0]}:{address[1]}/metrics")
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import re
 import signal
 import subprocess
 import sys
-import urllib.request
 
 from greenflow.client import WorkflowClient
 from greenflow.swf import connect
 
+from .exposition import metric_value as _value, scrape as _scrape
 from .metrics_app import PickWorkflow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,20 +36,6 @@ def _line_with(process: subprocess.Popen, pattern: str) -> re.Match:
         if match:
             return match
     raise AssertionError(f"no line matching {pattern!r} in {seen}; stderr: {process.stderr.read()}")
-
-
-def _scrape(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return answer.read().decode()
-
-
-def _value(text: str, name: str, **labels: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        match = re.match(rf"{name}(?:{{(.*)}})? (\S+)$", line)
-        if match and all(f'{key}="{value}"' in (match.group(1) or "") for key, value in labels.items()):
-            total += float(match.group(2))
-    return total
 
 
 def test_server_and_worker_serve_metrics_with_one_flag():
