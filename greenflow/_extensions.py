@@ -8,6 +8,17 @@ Amazon SWF.
 
 from __future__ import annotations
 
+#: Response header by which a greenflow local service names itself (``local/<version>``);
+#: Amazon SWF never sends it. Clients read it to know they may use the extensions below
+#: (and that a poll they abandon is cancelled there rather than handed a task).
+SERVICE_HEADER = "x-greenflow-service"
+
+#: The local service's one extra operation, read-only: ``X-Amz-Target`` of
+#: ``DescribeTaskLists`` (members ``domain``; answer ``taskLists``: ``kind``, ``name``,
+#: ``backlog``, ``waitingPollers``), which tells what SWF cannot: the long polls waiting on
+#: each task list. Clients call it only on an endpoint that sent :data:`SERVICE_HEADER`.
+LOCAL_EXTENSION_TARGET = "GreenflowLocal.DescribeTaskLists"
+
 #: Request header of ``ListClosedWorkflowExecutions``: ``"<seconds> <count>"``. The service
 #: may hold the call up to ``seconds`` (a decimal number, at most :data:`MAX_CLOSE_WAIT`)
 #: while at most ``count`` executions of the domain closed at or after the request's

@@ -40,13 +40,6 @@ CHILD_POLICIES = ("TERMINATE", "REQUEST_CANCEL", "ABANDON")
 #: SWF's close statuses (the ``CloseStatus`` enum).
 CLOSE_STATUSES = ("COMPLETED", "FAILED", "CANCELED", "TERMINATED", "CONTINUED_AS_NEW", "TIMED_OUT")
 
-#: The local service's one extension to SWF's API, read-only: ``X-Amz-Target`` of
-#: ``DescribeTaskLists`` (members ``domain``; answer ``taskLists``: ``kind``, ``name``,
-#: ``backlog``, ``waitingPollers``), which tells what SWF cannot: the long polls waiting on
-#: each task list. Clients (the console) call it only on an endpoint that names itself a
-#: greenflow service; Amazon SWF has no such operation.
-LOCAL_EXTENSION_TARGET = "GreenflowLocal.DescribeTaskLists"
-
 #: Characters no SWF name may hold: ':', '/', '|' and control characters (C0, DEL and C1).
 FORBIDDEN_NAME_CHARS = re.compile(r"[:/|\u0000-\u001f\u007f-\u009f]")
 
@@ -90,5 +83,5 @@ __all__ = [
     "NONE", "MAX_NAME", "MAX_VERSION", "MAX_DESCRIPTION", "MAX_TAGS", "MAX_TAG", "MAX_DURATION_SECONDS",
     "MAX_EXECUTION_SECONDS", "MAX_RETENTION_DAYS", "INT32_MIN", "INT32_MAX", "CHILD_POLICIES",
     "CLOSE_STATUSES", "FORBIDDEN_NAME_CHARS", "name_problem", "priority_in_range", "attributes_key",
-    "event_attributes", "LOCAL_EXTENSION_TARGET",
+    "event_attributes",
 ]

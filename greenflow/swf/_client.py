@@ -16,6 +16,7 @@ from typing import Any, Iterator
 from botocore.exceptions import ClientError
 
 from .. import __version__
+from .._extensions import SERVICE_HEADER
 from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
 from ..interceptors import Interceptor, SWFCall, active, intercept, notify
 from ._errors import call_with_retry
@@ -25,9 +26,6 @@ log = logging.getLogger("greenflow.swf")
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
-#: The response header by which a greenflow local service names itself
-#: (``local/<version>``); Amazon SWF never sends it.
-SERVICE_HEADER = "x-greenflow-service"
 
 
 def _api_name(operation: str) -> str:

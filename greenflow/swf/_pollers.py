@@ -1,7 +1,7 @@
 """Waiting pollers per task list, from a greenflow local service (SWF's API cannot tell them).
 
 The local service answers one read-only extension call (``LOCAL_EXTENSION_TARGET`` in
-:mod:`greenflow._swf_rules`); it is sent only to an endpoint that named itself a greenflow
+:mod:`greenflow._extensions`); it is sent only to an endpoint that named itself a greenflow
 service, signed by the SWF client's own request signer (so a ``--credentials`` service
 accepts it), and its failure is returned as ``Pollers.problem``, never raised. The console's
 task-list page and ``greenflow describe`` both read it.
@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSRequest
 
-from greenflow._swf_rules import LOCAL_EXTENSION_TARGET
+from greenflow._extensions import LOCAL_EXTENSION_TARGET
 
 __all__ = ["Pollers", "waiting_pollers"]
 

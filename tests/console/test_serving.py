@@ -13,7 +13,7 @@ import urllib.request
 import botocore.session
 import pytest
 
-from greenflow._swf_rules import LOCAL_EXTENSION_TARGET
+from greenflow._extensions import LOCAL_EXTENSION_TARGET
 from greenflow.console import AuthConfigError, Console
 from greenflow.local import LocalService
 from greenflow.swf import CallRetryPolicy, connect

@@ -51,8 +51,7 @@ from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
-from ..._extensions import CLOSE_WAIT_HEADER
-from ..._swf_rules import LOCAL_EXTENSION_TARGET
+from ..._extensions import CLOSE_WAIT_HEADER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER
 from .._close_wait import parse_close_wait
 from .._waiting import ClientGone, before_blocking, client_gone
 from . import _model
@@ -85,9 +84,6 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 #: Where AWS answers that 404 with a bare XML body, we keep the JSON fault form, which
 #: every SWF client parses.
 REQUEST_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/json"})
-#: Response header naming this service; Amazon SWF never sends it. ``greenflow.swf`` reads
-#: it to know that a poll it abandons is cancelled here rather than handed a task.
-SERVICE_HEADER = "x-greenflow-service"
 SERVICE_NAME = f"local/{__version__}"
 #: Operations that may wait for work (long polls), watched for a client hang-up.
 LONG_POLLS = frozenset({"PollForDecisionTask", "PollForActivityTask"})
