@@ -9,6 +9,8 @@ from greenflow.testing import wait_until as wait_for
 from greenflow.workflow import (STACK_TRACE_QUERY, Replayer, WorkflowDefinition, execute, signal, sleep, spawn,
                                 wait_until)
 
+from ..source_lines import line_of
+
 TIMEOUTS = dict(schedule_to_start_timeout=300, start_to_close_timeout=300)
 
 
@@ -27,11 +29,7 @@ class Slow:
 
 def _line_of(marker: str) -> int:
     """The line of this file that holds ``marker`` (a comment next to a blocking call)."""
-    with open(__file__, encoding="utf-8") as f:
-        for number, text in enumerate(f, 1):
-            if text.rstrip().endswith(f"# {marker}"):
-                return number
-    raise AssertionError(marker)
+    return line_of(__file__, marker)
 
 
 class ThreeWaits(WorkflowDefinition):

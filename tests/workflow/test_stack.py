@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from greenflow.workflow import STACK_TRACE_QUERY, Replayer, WorkflowDefinition, execute, signal, sleep, wait_until
 
+from ..source_lines import line_of
 from .history import History, make
 
 
 def _line_of(marker: str) -> int:
-    with open(__file__, encoding="utf-8") as f:
-        for number, text in enumerate(f, 1):
-            if text.rstrip().endswith(f"# {marker}"):
-                return number
-    raise AssertionError(marker)
+    """The line of this file that holds ``marker`` (a comment next to a blocking call)."""
+    return line_of(__file__, marker)
 
 
 class Napper(WorkflowDefinition):
