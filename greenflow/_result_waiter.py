@@ -27,7 +27,6 @@ the first waiter and ends after :data:`IDLE_LINGER` seconds without any.
 from __future__ import annotations
 
 import atexit
-import contextvars
 import logging
 import threading
 import time
@@ -73,34 +72,11 @@ FALLBACK_PAUSE_MAX = 0.05
 #: Pause after a failed listing before the next one.
 ERROR_PAUSE = 1.0
 
-# Set around the watcher's own listing call: the request hook adds the wait header then.
-_close_wait: contextvars.ContextVar[tuple[float, int] | None] = contextvars.ContextVar(
-    "greenflow_close_wait", default=None)
-_HOOKED_ATTRIBUTE = "_greenflow_close_wait_hook"
-
-
 def _timestamp(value: Any) -> float:
     """Epoch seconds of an SWF timestamp as botocore parsed it (a datetime) or as a number."""
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
-
-
-def _add_close_wait_header(request: Any, **_: Any) -> None:
-    # botocore's before-send hook: only the watcher's listing (contextvar set) carries it.
-    hold = _close_wait.get()
-    if hold is not None:
-        seconds, counted = hold
-        request.headers[CLOSE_WAIT_HEADER] = f"{min(seconds, MAX_CLOSE_WAIT):g} {counted}"
-
-
-def _hook_close_wait(botocore_client: Any) -> None:
-    """Install the header hook on a botocore client once."""
-    if getattr(botocore_client, _HOOKED_ATTRIBUTE, False):
-        return
-    botocore_client.meta.events.register("before-send.swf.ListClosedWorkflowExecutions",
-                                         _add_close_wait_header)
-    setattr(botocore_client, _HOOKED_ATTRIBUTE, True)
 
 
 class _Entry:
@@ -403,13 +379,11 @@ class ResultWaiter:
         while True:
             page_params = dict(params, nextPageToken=token) if token else params
             hold = (CLOSE_WAIT_LOCAL, counted) if local and wait and counted is not None and token is None else None
-            reset = _close_wait.set(hold)
-            try:
-                if hold:
-                    _hook_close_wait(self.swf.botocore)
+            if hold:
+                with self.swf.headers({CLOSE_WAIT_HEADER: f"{min(hold[0], MAX_CLOSE_WAIT):g} {hold[1]}"}):
+                    answer = self.swf.call("ListClosedWorkflowExecutions", **page_params)
+            else:
                 answer = self.swf.call("ListClosedWorkflowExecutions", **page_params)
-            finally:
-                _close_wait.reset(reset)
             self.listings += 1
             page = answer.get("executionInfos") or []
             infos.extend(page)
