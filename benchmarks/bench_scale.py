@@ -113,7 +113,7 @@ def build(db_path: str, open_count: int, closed_count: int) -> float:
             conn.execute(
                 counter + "INSERT INTO executions SELECT domain, ? || i, run_id || '-' || i, type_name, type_version, "
                 f"start_ts - (i % 2592000) - 1, {close_ts}, status, close_status, tag_list, cancel_requested, "
-                "parent_workflow_id, parent_run_id, state FROM executions, n WHERE domain = ? AND workflow_id = ?",
+                "parent_workflow_id, parent_run_id, state, next_deadline FROM executions, n WHERE domain = ? AND workflow_id = ?",
                 (count, f"{prefix}-", *((now,) if closed else ()), DOMAIN, template))
             conn.execute(
                 counter + "INSERT INTO events SELECT domain, ? || i, run_id || '-' || i, event_id, event "
