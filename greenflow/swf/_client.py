@@ -3,15 +3,23 @@
 It adds what every part of greenflow needs and botocore does not give: greenflow
 exceptions instead of ``ClientError``, bounded retries with backoff, decision-task pages
 merged into one task, history paging, and idempotent registration.
+
+Calls to a greenflow local service go through :class:`~._direct.DirectTransport` (the same
+model, exceptions and signer as botocore, without its per-call cost) when the client's
+``transport`` allows: ``"direct"`` from the first call (the embedded service), ``"auto"``
+once the endpoint has named itself a greenflow service in an answer, ``"botocore"`` never
+(Amazon SWF).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import logging
 import re
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from botocore.exceptions import ClientError
 
@@ -19,6 +27,7 @@ from .. import __version__
 from .._extensions import SERVICE_HEADER
 from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
 from ..interceptors import Interceptor, SWFCall, active, intercept, notify
+from ._direct import DirectTransport
 from ._errors import call_with_retry
 from ._retry import CallRetryPolicy
 
@@ -26,6 +35,21 @@ log = logging.getLogger("greenflow.swf")
 
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
+#: How a client reaches its endpoint (see the module doc).
+TRANSPORTS = ("direct", "auto", "botocore")
+
+# Extra request headers for the calls made inside ``SWFClient.headers(...)``.
+_request_headers: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "greenflow_swf_request_headers", default=None)
+_HOOKED_ATTRIBUTE = "_greenflow_request_headers_hooked"
+
+
+def _add_request_headers(request: Any, **_: Any) -> None:
+    # botocore's before-send hook, installed once per botocore client by SWFClient.headers().
+    headers = _request_headers.get()
+    if headers:
+        for name, value in headers.items():
+            request.headers[name] = value
 
 
 def _api_name(operation: str) -> str:
@@ -67,8 +91,13 @@ class SWFClient:
             for benchmarks and tests.
     """
 
-    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: CallRetryPolicy | None = None):
+    def __init__(self, botocore_client: Any, *, local_service: Any = None, retry: CallRetryPolicy | None = None,
+                 transport: str = "botocore"):
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}, not {transport!r}")
         self.botocore = botocore_client
+        self.transport = transport
+        self._direct: DirectTransport | None = None
         self.local_service = local_service
         self.retry = retry or CallRetryPolicy()
         self._ensured: set[tuple] = set()
@@ -79,6 +108,8 @@ class SWFClient:
         # What the endpoint said it is: a greenflow service name, "" for a service that
         # answered without the header (Amazon SWF), None until the first answer.
         self._service: str | None = f"local/{__version__}" if local_service is not None else None
+        if transport == "direct":
+            self._use_direct()
 
     def __repr__(self) -> str:
         return f"<SWFClient {self.endpoint}>"
@@ -113,12 +144,40 @@ class SWFClient:
         """
         return bool(self._service)
 
+    @property
+    def direct(self) -> bool:
+        """Whether calls now go through the direct transport rather than botocore's machinery."""
+        return self._direct is not None
+
+    def _use_direct(self) -> None:
+        with self._lock:
+            if self._direct is None:
+                self._direct = DirectTransport(self.botocore)
+
     def _learn_service(self, metadata: Any) -> None:
         # Remember, from the first answer, which kind of service the endpoint is.
         if self._service is None and isinstance(metadata, dict):
             headers = metadata.get("HTTPHeaders")
             if isinstance(headers, dict):
                 self._service = str(headers.get(SERVICE_HEADER, "") or "")
+                if self._service and self.transport == "auto":
+                    self._use_direct()
+
+    @contextlib.contextmanager
+    def headers(self, headers: Mapping[str, str]) -> Iterator[None]:
+        """Send ``headers`` with every call made inside the block (in this thread or greenlet).
+
+        For greenflow's wire extensions (:mod:`greenflow._extensions`), which only a
+        greenflow service reads; both transports send them.
+        """
+        if self._direct is None and not getattr(self.botocore, _HOOKED_ATTRIBUTE, False):
+            self.botocore.meta.events.register("before-send.swf", _add_request_headers)
+            setattr(self.botocore, _HOOKED_ATTRIBUTE, True)
+        reset = _request_headers.set(dict(headers))
+        try:
+            yield
+        finally:
+            _request_headers.reset(reset)
 
     # ----------------------------------------------------------------- calls
 
@@ -142,8 +201,12 @@ class SWFClient:
         self.calls[api] += 1
 
         def send() -> dict:
+            direct = self._direct
             try:
-                response = method(**params)
+                if direct is not None:
+                    response = direct.call(api, params, _request_headers.get())
+                else:
+                    response = method(**params)
             except ClientError as error:  # a fault is an answer too: it names the service
                 if self._service is None:
                     self._learn_service(error.response.get("ResponseMetadata"))
@@ -286,7 +349,9 @@ class SWFClient:
                         ", ".join(f"{k}={old!r} (code says {new!r})" for k, (old, new) in different.items()))
 
     def close(self) -> None:
-        """Close the botocore client's connections (the embedded service stops at exit)."""
+        """Close the client's connections (the embedded service stops at exit)."""
+        if self._direct is not None:
+            self._direct.close()
         close = getattr(self.botocore, "close", None)
         if close is not None:
             close()

@@ -66,6 +66,10 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = ("greenflow", "greenflow")
 #: The User-Agent sent to local endpoints (see _local_client).
 LOCAL_USER_AGENT = f"greenflow/{__version__} botocore/{botocore.__version__}"
+#: The environment variable choosing how calls reach a greenflow local service.
+TRANSPORT_VARIABLE = "GREENFLOW_TRANSPORT"
+CONNECT_TRANSPORTS = ("direct", "botocore")
+DEFAULT_TRANSPORT = "direct"
 #: Where the embedded service runs: a child process of this one, or a thread of this process.
 EMBEDDED_MODES = ("process", "thread")
 DEFAULT_EMBEDDED = "process"
@@ -100,7 +104,7 @@ def client_config(**overrides: Any) -> Config:
 
 def connect(endpoint: str | None = None, region: str | None = None, session: Any = None, *,
             db_path: str | None = None, embedded: str | None = None, retry: CallRetryPolicy | None = None,
-            **config: Any) -> SWFClient:
+            transport: str | None = None, **config: Any) -> SWFClient:
     """Connect to SWF: an endpoint, Amazon SWF in a region, or the embedded local service.
 
     Args:
@@ -112,6 +116,11 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
         embedded: where the embedded service runs, ``"process"`` (default) or ``"thread"``
             (else ``GREENFLOW_EMBEDDED``); only used when the embedded default is chosen.
         retry: retry policy for throttling and outages (default :class:`CallRetryPolicy`).
+        transport: how calls reach a greenflow local service (else ``GREENFLOW_TRANSPORT``):
+            ``"direct"`` (default; SWF's JSON protocol without botocore's per-call cost,
+            used with the embedded service at once and with an endpoint once it has named
+            itself a greenflow service) or ``"botocore"`` (botocore's full client for every
+            call). Amazon SWF always gets botocore.
         **config: botocore ``Config`` options overriding greenflow's (``read_timeout`` must
             stay >= 70).
 
@@ -121,6 +130,9 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
     mode = embedded or os.environ.get("GREENFLOW_EMBEDDED") or DEFAULT_EMBEDDED
     if mode not in EMBEDDED_MODES:
         raise ValueError(f"embedded must be one of {EMBEDDED_MODES}, not {mode!r}")
+    transport = transport or os.environ.get(TRANSPORT_VARIABLE) or DEFAULT_TRANSPORT
+    if transport not in CONNECT_TRANSPORTS:
+        raise ValueError(f"transport must be one of {CONNECT_TRANSPORTS}, not {transport!r}")
     botocore_session = _botocore_session(session)
     botocore_config = client_config(**config)
     endpoint = endpoint or os.environ.get("GREENFLOW_ENDPOINT") or None
@@ -129,7 +141,7 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
             endpoint = f"http://{endpoint}"  # "127.0.0.1:8042" from a command line
         client = _local_client(botocore_session, endpoint, region, botocore_config, explicit_session=session)
         log.info("greenflow talks to the SWF service at %s", endpoint)
-        return SWFClient(client, retry=retry)
+        return SWFClient(client, retry=retry, transport="auto" if transport == "direct" else "botocore")
     region = region or os.environ.get(REGION_VARIABLE) or None
     if region is None and session is not None:
         region = botocore_session.get_config_variable("region")  # a session given for Amazon SWF
@@ -148,7 +160,7 @@ def connect(endpoint: str | None = None, region: str | None = None, session: Any
         # SigV4 (about 90 µs of client CPU per call).
         botocore_config = botocore_config.merge(Config(signature_version=UNSIGNED))
     client = _local_client(botocore_session, service.endpoint, None, botocore_config, explicit_session=None)
-    return SWFClient(client, local_service=service, retry=retry)
+    return SWFClient(client, local_service=service, retry=retry, transport=transport)
 
 
 def aws_identity(botocore_session: Any) -> str:

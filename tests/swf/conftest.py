@@ -62,14 +62,15 @@ def swf_endpoint():
         process.wait(timeout=10)
 
 
-@pytest.fixture
-def swf(swf_endpoint, monkeypatch):
-    """An SWFClient on the test server (environment cleared of endpoint/region settings)."""
+@pytest.fixture(params=["direct", "botocore"])
+def swf(swf_endpoint, monkeypatch, request):
+    """An SWFClient on the test server (environment cleared of endpoint/region settings), once
+    per transport: the direct path local services get, and botocore's, which Amazon SWF gets."""
     from greenflow.swf import connect
 
-    for name in ("GREENFLOW_ENDPOINT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+    for name in ("GREENFLOW_ENDPOINT", "GREENFLOW_TRANSPORT", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
-    client = connect(swf_endpoint)
+    client = connect(swf_endpoint, transport=request.param)
     yield client
     client.close()
 
