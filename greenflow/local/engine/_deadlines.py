@@ -119,9 +119,9 @@ def activity_deadlines(record: dict) -> list[tuple[str, float]]:
     return result
 
 
-def run_deadlines(ex: Execution, *, activities: bool = True) -> list[tuple[float, str, tuple]]:
-    """Every deadline of an open run as ``(when, kind, args)``; without its activities' when
-    ``activities`` is false (the caller has them: see ``Execution.next_deadline``)."""
+def run_deadlines(ex: Execution) -> list[tuple[float, str, tuple]]:
+    """Every deadline of an open run as ``(when, kind, args)`` (``Execution.next_deadline``
+    is the earliest of their times)."""
     key = ex.key
     result: list[tuple[float, str, tuple]] = []
     timeout = seconds(ex.config["executionStartToCloseTimeout"])
@@ -137,10 +137,9 @@ def run_deadlines(ex: Execution, *, activities: bool = True) -> list[tuple[float
             s2c = seconds(ex.config["taskStartToCloseTimeout"])
             if s2c is not None:
                 result.append((d["started_ts"] + s2c, "decision_s2c", (key, d["scheduled"], d["started"])))
-    if activities:
-        for record in ex.activities.values():
-            for kind, when in activity_deadlines(record):
-                result.append((when, kind, (key, record["scheduled"], record["started"])))
+    for record in ex.activities.values():
+        for kind, when in activity_deadlines(record):
+            result.append((when, kind, (key, record["scheduled"], record["started"])))
     for timer_id, timer in ex.timers.items():
         result.append((timer["fire_at"], "timer", (key, timer_id, timer["started"])))
     return result

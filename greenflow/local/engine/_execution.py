@@ -18,14 +18,15 @@ from typing import Any
 
 from ..storage._store import DEADLINES_PENDING
 from ..wire._json import dumps as _dumps
-from ._deadlines import activity_deadlines, run_deadlines
+from ._deadlines import activity_deadlines
+from ._values import seconds
 
 OPEN = "OPEN"
 CLOSED = "CLOSED"
 
 #: The columns of ``executions`` read by :func:`load_row`, in order.
 COLUMNS = ("domain, workflow_id, run_id, type_name, type_version, start_ts, close_ts, status, "
-           "close_status, tag_list, cancel_requested, parent_workflow_id, parent_run_id, state")
+           "close_status, tag_list, cancel_requested, parent_workflow_id, parent_run_id, state, next_deadline")
 
 
 class Execution:
@@ -54,7 +55,7 @@ class Execution:
         "config", "next_event_id", "decision", "decision_pending", "list_override",
         "prev_started", "activities", "timers", "children", "latest_activity_ts",
         "latest_context", "events", "by_sched", "is_new", "decision_written", "_activity_json",
-        "_activity_due", "_columns", "_config_json",
+        "_activity_due", "_columns", "_config_json", "stored_deadline",
     )
 
     def __init__(self, domain: str, workflow_id: str, run_id: str, type_name: str, type_version: str,
@@ -96,6 +97,8 @@ class Execution:
         # The visibility columns as last written: an unchanged row writes only its state,
         # which spares SQLite rewriting the index pages of executions (most requests).
         self._columns: tuple | None = None
+        #: The row's ``next_deadline`` as last written or read (see :meth:`_deadline_to_store`).
+        self.stored_deadline: float | None = None
         # The configuration never changes after the start: encoded once, not on every write.
         self._config_json: str | None = None
 
@@ -164,11 +167,26 @@ class Execution:
         return None if activity_id is None else self.activities.get(activity_id)
 
     def next_deadline(self) -> float | None:
-        """The run's earliest timer or timeout (its ``next_deadline`` column); ``None`` when
-        closed or without any."""
+        """The run's earliest timer or timeout; ``None`` when closed or without any."""
         if self.status != OPEN:
             return None
-        due = [when for when, _, _ in run_deadlines(self, activities=False)]
+        # What run_deadlines() lists, without building its entries: this runs on every write.
+        due = []
+        timeout = seconds(self.config["executionStartToCloseTimeout"])
+        if timeout is not None:
+            due.append(self.start_ts + timeout)
+        d = self.decision
+        if d is not None:
+            if not d["started"]:
+                s2s = seconds(d["s2s"])
+                if s2s is not None:
+                    due.append(d["scheduled_ts"] + s2s)
+            else:
+                s2c = seconds(self.config["taskStartToCloseTimeout"])
+                if s2c is not None:
+                    due.append(d["started_ts"] + s2c)
+        for timer in self.timers.values():
+            due.append(timer["fire_at"])
         cache = self._activity_due
         for activity_id, record in self.activities.items():
             if activity_id in cache:
@@ -199,6 +217,7 @@ class Execution:
     def insert(self, conn: sqlite3.Connection) -> None:
         """Write the new run's row and its tag rows."""
         parent = self.parent or {}
+        self.stored_deadline = self.next_deadline()
         conn.execute(
             "INSERT INTO executions (domain, workflow_id, run_id, type_name, type_version, start_ts,"
             " close_ts, status, close_status, tag_list, cancel_requested, parent_workflow_id,"
@@ -206,7 +225,7 @@ class Execution:
             (self.domain, self.workflow_id, self.run_id, self.type_name, self.type_version,
              self.start_ts, self.close_ts, self.status, self.close_status, _dumps(self.tag_list),
              int(self.cancel_requested), parent.get("workflowId"), parent.get("runId"), self.state(),
-             self.next_deadline()))
+             self.stored_deadline))
         if self.tag_list:
             conn.executemany(
                 "INSERT OR IGNORE INTO execution_tags (domain, workflow_id, run_id, tag) VALUES (?,?,?,?)",
@@ -215,24 +234,48 @@ class Execution:
         self._columns = self._visible()
 
     def _visible(self) -> tuple:
-        # The indexed columns: when none changed, only the state is written.
-        return (self.close_ts, self.status, self.close_status, int(self.cancel_requested), self.next_deadline())
+        # The indexed visibility columns: when none changed, they are not written.
+        return (self.close_ts, self.status, self.close_status, int(self.cancel_requested))
 
-    def update(self, conn: sqlite3.Connection) -> None:
-        """Write the run's changed columns (visibility fields and state)."""
+    def _deadline_to_store(self, horizon: tuple | None) -> tuple[bool, float | None]:
+        """Whether ``next_deadline`` must be rewritten, and its new value.
+
+        The column holds a *lower bound* of the run's deadlines, rewritten only when the
+        deadline window needs it (each rewrite costs a write of its index): when the run
+        gets a deadline earlier than the bound, or when the bound lies within the window
+        (the run's deadlines there are in memory) while its earliest deadline now lies
+        beyond it, so that a later window must read the run. A bound left behind by
+        deadlines since gone is put right when a window reads the run (see
+        ``EngineState.load_window``). ``horizon``: the window's end (``None``: no end).
+        """
+        if self.status != OPEN:
+            return self.stored_deadline is not None, None
+        due = self.next_deadline()
+        stored = self.stored_deadline
+        if due is None or due == stored:
+            return False, stored
+        if stored is None or due < stored:
+            return True, due
+        key = self.key
+        if horizon is not None and (stored, *key) <= horizon < (due, *key):
+            return True, due
+        return False, stored
+
+    def update(self, conn: sqlite3.Connection, horizon: tuple | None = None) -> None:
+        """Write the run's changed columns (visibility fields, next deadline and state);
+        ``horizon``: the end of the engine's deadline window (see :meth:`_deadline_to_store`)."""
         # SQLite rewrites every index holding a column an UPDATE sets, changed or not: so
-        # each write sets only the columns that changed (most often the state alone, or the
-        # state and the next deadline).
+        # each write sets only the columns that changed (most often the state alone).
         columns = self._visible()
-        previous = self._columns
-        if columns == previous:
-            conn.execute(_UPDATE_STATE, (self.state(), self.domain, self.workflow_id, self.run_id))
-            return
-        if previous is not None and columns[:-1] == previous[:-1]:
-            conn.execute(_UPDATE_DEADLINE, (columns[-1], self.state(), self.domain, self.workflow_id, self.run_id))
+        rewrite, deadline = self._deadline_to_store(horizon)
+        self.stored_deadline = deadline
+        if columns != self._columns:
+            conn.execute(_UPDATE_ROW, (*columns, deadline, self.state(), self.domain, self.workflow_id, self.run_id))
+            self._columns = columns
+        elif rewrite:
+            conn.execute(_UPDATE_DEADLINE, (deadline, self.state(), self.domain, self.workflow_id, self.run_id))
         else:
-            conn.execute(_UPDATE_ROW, (*columns, self.state(), self.domain, self.workflow_id, self.run_id))
-        self._columns = columns
+            conn.execute(_UPDATE_STATE, (self.state(), self.domain, self.workflow_id, self.run_id))
 
 
 _UPDATE_STATE = "UPDATE executions SET state=? WHERE domain=? AND workflow_id=? AND run_id=?"
@@ -244,7 +287,7 @@ _UPDATE_ROW = ("UPDATE executions SET close_ts=?, status=?, close_status=?, canc
 def load_row(row: tuple) -> Execution:
     """Rebuild an :class:`Execution` from an ``executions`` row (``SELECT {COLUMNS}``)."""
     (domain, workflow_id, run_id, type_name, type_version, start_ts, close_ts, status,
-     close_status, tag_list, cancel_requested, parent_wid, parent_rid, state_text) = row
+     close_status, tag_list, cancel_requested, parent_wid, parent_rid, state_text, stored_deadline) = row
     state: dict[str, Any] = json.loads(state_text)
     parent = {"workflowId": parent_wid, "runId": parent_rid} if parent_wid else None
     ex = Execution(domain, workflow_id, run_id, type_name, type_version, start_ts, state["config"],
@@ -265,6 +308,7 @@ def load_row(row: tuple) -> Execution:
     ex.events = None
     ex.is_new = False
     ex.decision_written = ex.decision is not None
+    ex.stored_deadline = stored_deadline
     for record in state["activities"].values():
         ex.add_activity(record)
     ex._columns = ex._visible()
@@ -292,10 +336,10 @@ def select_window(conn: sqlite3.Connection, after: tuple, limit: int) -> list[tu
     """Up to ``limit`` open runs whose ``(next_deadline, domain, workflowId, runId)`` comes
     after ``after``, in that order, each with that position (the deadline window)."""
     rows = conn.execute(
-        f"SELECT next_deadline, {COLUMNS} FROM executions INDEXED BY executions_open_by_deadline"
+        f"SELECT {COLUMNS} FROM executions INDEXED BY executions_open_by_deadline"
         " WHERE status = 'OPEN' AND (next_deadline, domain, workflow_id, run_id) > (?, ?, ?, ?)"
         " ORDER BY next_deadline, domain, workflow_id, run_id LIMIT ?", (*after, limit)).fetchall()
-    return [((row[0], row[1], row[2], row[3]), load_row(row[1:])) for row in rows]
+    return [((row[-1], row[0], row[1], row[2]), load_row(row)) for row in rows]
 
 
 def select_busy(conn: sqlite3.Connection) -> Iterator[Execution]:

@@ -22,6 +22,9 @@ from ._execution import Execution
 
 #: How many open runs stay in memory at most between units of work.
 OPEN_CACHE_SIZE = 4096
+#: How many recently closed runs are remembered as closed (their stale deadlines and
+#: tasks then cost no database read).
+CLOSED_MEMORY = 4096
 
 
 class OpenRuns:
@@ -37,6 +40,8 @@ class OpenRuns:
         self._conn = conn
         self.capacity = capacity
         self._runs: collections.OrderedDict[tuple[str, str], Execution] = collections.OrderedDict()
+        # (domain, workflowId, runId) of runs closed lately: a run ID never opens again.
+        self._closed: collections.OrderedDict[tuple[str, str, str], None] = collections.OrderedDict()
         #: Runs read from the database so far (for tests and tools).
         self.loads = 0
 
@@ -44,8 +49,11 @@ class OpenRuns:
         """How many runs are in memory now (not how many are open)."""
         return len(self._runs)
 
-    def get(self, domain: str, workflow_id: str) -> Execution | None:
-        """The open run of ``workflow_id``, from memory or else from the database; ``None`` if none is open."""
+    def get(self, domain: str, workflow_id: str, run_id: str | None = None) -> Execution | None:
+        """The open run of ``workflow_id``, from memory or else from the database; ``None`` if none is open.
+
+        With ``run_id``, a run known to have closed is not looked for in the database.
+        """
         key = (domain, workflow_id)
         runs = self._runs
         ex = runs.get(key)
@@ -53,6 +61,8 @@ class OpenRuns:
             runs.move_to_end(key)
             # Closed by the unit running now (it leaves memory once committed).
             return ex if ex.is_open else None
+        if run_id is not None and (domain, workflow_id, run_id) in self._closed:
+            return None
         ex = _execution.select_open_run(self._conn, domain, workflow_id)
         if ex is not None:
             self.loads += 1
@@ -69,6 +79,14 @@ class OpenRuns:
         if self._runs.get(key) is ex:
             del self._runs[key]
 
+    def closed(self, ex: Execution) -> None:
+        """``ex`` closed (committed): forget it, and remember that it is closed."""
+        self.discard(ex)
+        closed = self._closed
+        closed[ex.key] = None
+        if len(closed) > CLOSED_MEMORY:
+            closed.popitem(last=False)
+
     def cached(self, domain: str, workflow_id: str) -> Execution | None:
         """The run if it is in memory (no database read)."""
         return self._runs.get((domain, workflow_id))
@@ -76,6 +94,7 @@ class OpenRuns:
     def clear(self) -> None:
         """Forget every run."""
         self._runs.clear()
+        self._closed.clear()
 
     def trim(self, dropped: Callable[[Execution], None]) -> None:
         """Drop the least recently used runs beyond the capacity, telling ``dropped`` of each.

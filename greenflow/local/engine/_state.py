@@ -128,7 +128,7 @@ class EngineState:
         try:
             with self.store.transaction() as conn:
                 result = fn(unit, *args)
-                unit.flush(conn)
+                unit.flush(conn, self.deadlines.horizon)
         except EventLimitReached as reached:
             self._restore(unit)
             self.run(self._terminate_at_limit, reached.key)
@@ -175,7 +175,7 @@ class EngineState:
 
         Read from the database unless it is in memory.
         """
-        ex = self.open.get(domain, workflow_id)
+        ex = self.open.get(domain, workflow_id, run_id)
         if not self._units:
             self.open.trim(self._dropped)
         if ex is None or (run_id is not None and ex.run_id != run_id):
@@ -239,16 +239,34 @@ class EngineState:
 
     def load_window(self) -> None:
         """Read the next window of deadlines (those of the next :attr:`deadline_window` runs
-        by ``next_deadline`` after the horizon) into memory, and move the horizon to its end."""
+        by ``next_deadline`` after the horizon) into memory, and move the horizon to its end.
+
+        A run's ``next_deadline`` is a lower bound (see ``Execution._deadline_to_store``):
+        each run read gets it set to its earliest deadline, exactly. (Not to its earliest
+        beyond the window: the heap may be rebuilt from the database before those in the
+        window are due, see :meth:`compact_deadlines`.)
+        """
         deadlines = self.deadlines
         if deadlines.horizon is None:
             return
         rows = _execution.select_window(self.store.connection, deadlines.horizon, self.deadline_window)
         deadlines.horizon = rows[-1][0] if len(rows) == self.deadline_window else None
+        corrections = []
         for _, ex in rows:
-            for when, kind, args in run_deadlines(ex):
+            due = run_deadlines(ex)
+            for when, kind, args in due:
                 if deadlines.covers(when, ex.key):
                     deadlines.push(when, kind, *args)
+            bound = min((when for when, _, _ in due), default=None)
+            if bound != ex.stored_deadline:
+                corrections.append((bound, *ex.key))
+                cached = self.open.cached(ex.domain, ex.workflow_id)
+                if cached is not None and cached.run_id == ex.run_id:
+                    cached.stored_deadline = bound
+        if corrections:
+            with self.store.transaction() as conn:
+                conn.executemany("UPDATE executions SET next_deadline = ? WHERE domain = ? AND workflow_id = ?"
+                                 " AND run_id = ?", corrections)
 
     def pop_due(self) -> tuple[str, tuple] | None:
         """The next deadline due now as ``(kind, args)``, reading windows as the clock passes
@@ -265,11 +283,18 @@ class EngineState:
             self.load_window()
 
     def earliest_deadline(self) -> float | None:
-        """The earliest timer or timeout of any open run (or a stale one of the heap), or ``None``."""
-        (stored,) = self.store.connection.execute(
-            "SELECT MIN(next_deadline) FROM executions WHERE status = 'OPEN'").fetchone()
-        due = [when for when in (self.deadlines.earliest(), stored) if when is not None]
-        return min(due, default=None)
+        """The earliest timer or timeout of any open run (or a stale one of the heap), or ``None``.
+
+        Those within the window are in the heap; of the others, the earliest is the first
+        ``next_deadline`` beyond the horizon.
+        """
+        due = [self.deadlines.earliest()]
+        horizon = self.deadlines.horizon
+        if horizon is not None:
+            later = _execution.select_window(self.store.connection, horizon, 1)
+            if later:
+                due.append(later[0][0][0])
+        return min((when for when in due if when is not None), default=None)
 
     def _queue_decision(self, unit: Unit, ex: Execution) -> None:
         d = ex.decision
@@ -397,7 +422,7 @@ class EngineState:
         self._dropped(ex)
         # Kept in memory (closed) until the commit, so that the unit's later lookups of
         # the workflow ID find it closed instead of reading its row, not yet rewritten.
-        unit.after(lambda: self.open.discard(ex))
+        unit.after(lambda: self.open.closed(ex))
         if was_open:
             self.open_per_domain[ex.domain] -= 1
         if close_status != "CONTINUED_AS_NEW":

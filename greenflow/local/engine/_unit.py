@@ -95,8 +95,9 @@ class Unit:
                 self._rows)
             self._rows = []
 
-    def flush(self, conn: sqlite3.Connection) -> None:
-        """Write the unit's events and execution rows (inside the caller's transaction)."""
+    def flush(self, conn: sqlite3.Connection, horizon: tuple | None = None) -> None:
+        """Write the unit's events and execution rows (inside the caller's transaction);
+        ``horizon``: the end of the engine's deadline window (see ``Execution.update``)."""
         self.flush_events(conn)
         for ex in self.touched.values():
             opened = ex.decision is not None
@@ -105,7 +106,7 @@ class Unit:
             if ex.is_new:
                 ex.insert(conn)
             else:
-                ex.update(conn)
+                ex.update(conn, horizon)
 
     def run_after(self) -> None:
         """Apply the post-commit side effects, in the order they were recorded."""
