@@ -1,6 +1,6 @@
 """Deadlines: which timers and timeouts an open run has, and the heap of the next ones.
 
-Every open run's earliest deadline is stored in its ``executions.next_deadline`` column
+Every open run's row holds a lower bound of its deadlines in ``executions.next_deadline``
 (indexed), so memory holds only a *window* of deadlines: the heap holds every deadline at
 or before its :attr:`Deadlines.horizon`, a position ``(when, domain, workflowId, runId)``
 in the order of that index. When the clock passes the horizon the engine reads the next
@@ -15,9 +15,10 @@ an entry never needs removing.
 
 Why a window stays complete: a run's deadlines are all at or after its ``next_deadline``.
 The window read after the horizon takes the runs whose ``next_deadline`` lies beyond it;
-a run whose ``next_deadline`` lies before it had that deadline in memory, and when it fires
-(or is overtaken by a change of the run) the run is written again with its next deadline,
-before the clock can pass the horizon.
+a run whose ``next_deadline`` lies within it has its deadlines up to the horizon in memory,
+and when the earliest fires (or is overtaken by a change of the run) the run is written
+again, with ``next_deadline`` moved beyond the horizon if its deadlines now all lie there
+(``Execution._deadline_to_store``), before the clock can pass the horizon.
 
 It sits below :mod:`._execution` (which stores ``next_deadline``), :mod:`._state` (which
 owns the heap) and :mod:`._scheduler` (which fires it).
