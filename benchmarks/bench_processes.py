@@ -8,9 +8,9 @@ Each configuration is one ``greenflow bench W1 W2 --json --processes N`` run (a 
 embedded service on a temporary database each time; N = 0 runs the workers in the
 program itself, the way a first program does). Results are collected the user's way
 (``handle.result()``, one waiter per workflow). Printed per configuration: throughput and
-the CPU per workflow of the three kinds of process: the program (starts and waits; with
-N = 0 also the workers), the worker processes (the rest of all descendants' CPU), and the
-service (one process, one SQLite writer).
+the CPU per workflow of the three kinds of process, as ``greenflow bench`` reads them from
+``/proc``: the program (starts and waits; with N = 0 also the workers), the worker
+processes, and the service (one process, one SQLite writer).
 
 The model for N worker processes on a machine with enough cores: the service is one
 process with one GIL, so it serves at most ``1 / (service CPU per workflow)`` workflows
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -31,20 +30,14 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _run(processes: int, scale: float, collect: str) -> tuple[dict, float]:
-    """One ``greenflow bench`` run; its report and the CPU seconds of all its processes."""
-    before = _children_cpu()
+def _run(processes: int, scale: float, collect: str) -> dict:
+    """One ``greenflow bench`` run's report."""
     command = [sys.executable, "-m", "greenflow", "bench", "W1", "W2", "--json", "--no-progress",
                "--collect", collect, "--processes", str(processes), "--scale", str(scale)]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if result.returncode != 0 or not result.stdout.strip().startswith("{"):
         raise SystemExit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return json.loads(result.stdout), _children_cpu() - before
+    return json.loads(result.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,17 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     rows = []
     for processes in args.processes:
-        report, total_cpu = _run(processes, scale, args.collect)
-        runs = report["runs"]
-        workflows = sum(run["workflows"] for run in runs)
-        program = sum(run["client_cpu_ms_per_workflow"] * run["workflows"] for run in runs)
-        service = sum((run["service_cpu_ms_per_workflow"] or 0) * run["workflows"] for run in runs)
-        # The rest of all processes' CPU is the worker processes' (start-up included, so an
-        # upper bound); the program's and service's own figures cover only the runs.
-        workers_share = max(0.0, total_cpu * 1000 - program - service) if processes else 0.0
-        for run in runs:
-            share = run["workflows"] / workflows
-            worker_ms = workers_share * share / run["workflows"] if processes else run["client_cpu_ms_per_workflow"]
+        for run in _run(processes, scale, args.collect)["runs"]:
+            # With N = 0 the program's CPU is the workers' too (and the starter's, a little).
+            worker_ms = run["workers_cpu_ms_per_workflow"] if processes else run["client_cpu_ms_per_workflow"]
             service_ms = run["service_cpu_ms_per_workflow"] or 0.0
             service_bound = 1000 / service_ms if service_ms else float("inf")
             workers_bound = max(1, processes) * 1000 / worker_ms if worker_ms else float("inf")
@@ -82,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"| {service_bound:.0f} | {workers_bound:.0f} |")
     print("\nModel for N worker processes with enough cores: throughput <= min(service bound, "
           "N x workers bound per process).")
-    for processes, run, worker_ms, service_bound, workers_bound in rows:
+    for processes, run, _worker_ms, service_bound, workers_bound in rows:
         if processes == 1:
             crossover = service_bound / workers_bound if workers_bound else float("inf")
             print(f"- {run['workload'].split()[0]}: the service saturates first once N > {crossover:.1f} "

@@ -316,7 +316,11 @@ class DirectTransport:
         try:
             connection.sock.settimeout(self._read_timeout)
             try:
-                connection.sock.sendall(request)
+                # A request almost always fits the socket buffer: one send() does it, without
+                # the getsockopt() call gevent's sendall() makes for every write.
+                sent = connection.sock.send(request)
+                if sent < len(request):
+                    connection.sock.sendall(memoryview(request)[sent:])
                 status_line = connection.reader.readline(MAX_LINE)
             except (ConnectionResetError, BrokenPipeError) as error:
                 if reused:
