@@ -261,6 +261,32 @@ class ActivityWorker(PollingWorker):
             # The slot reserved for this poll now belongs to the task; _run_task frees it.
             self._tasks.spawn(self._run_task, task)
 
+    # ----------------------------------------------------------------- tasks handed over
+
+    def reserve_slots(self, count: int) -> int:
+        """Take up to ``count`` free task slots without waiting, for activity tasks another
+        worker of this process will hand over (eager activity tasks); returns how many.
+        Give back what is not used with :meth:`release_slots`."""
+        slots = self._slots
+        if slots is None or not self.running or self._stopping.is_set():
+            return 0
+        taken = 0
+        while taken < count and slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def release_slots(self, count: int) -> None:
+        """Give back ``count`` slots taken by :meth:`reserve_slots` and not used."""
+        assert self._slots is not None
+        for _ in range(count):
+            self._slots.release()
+
+    def run_started_task(self, task: dict) -> None:
+        """Run an activity task started for this worker elsewhere than in its own poll (an
+        eager task, in a reserved slot: the task frees it when done)."""
+        self._poll_done("task")
+        self._tasks.spawn(self._run_task, task)
+
     # ----------------------------------------------------------------- running tasks
 
     def _run_task(self, task: dict) -> None:

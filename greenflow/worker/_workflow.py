@@ -22,6 +22,7 @@ only ever resume on the OS thread that created them.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from typing import Any, Callable, Sequence
@@ -30,6 +31,7 @@ import gevent
 from greenlet import getcurrent
 
 from .. import errors
+from .._extensions import EAGER_ACTIVITIES_HEADER, EAGER_ACTIVITY_TASKS_MEMBER, MAX_EAGER_ACTIVITIES
 from ..client import WorkflowClient
 from ..converter import DEFAULT_CONVERTER, DataConverter, failure_from_exception
 from ..interceptors import Interceptor, WorkflowTaskCall, WorkflowTaskOutcome, active, intercept
@@ -37,6 +39,7 @@ from ..workflow._decider import Decider
 from ..workflow._definition import workflow_types
 from ..workflow._starter import use_starter
 from ..workflow._watchdog import DEFAULT_STEP_TIMEOUT
+from ._activity import ActivityWorker
 from ._loop import DEFAULT_RETENTION_DAYS, DEFAULT_SHUTDOWN_TIMEOUT, OutageBackoff, PollingWorker
 
 __all__ = ["WorkflowWorker"]
@@ -108,6 +111,11 @@ class WorkflowWorker(PollingWorker):
         self.nondeterministic_tasks = 0
         #: decision tasks left unanswered because workflow code blocked or overran its step
         self.blocked_tasks = 0
+        #: An activity worker of this process (same client and domain) that takes the activity
+        #: tasks these decisions schedule on its task list straight from the answer to them,
+        #: without a poll (a greenflow local service only; :class:`~greenflow.worker.Worker`
+        #: sets it). ``None``: every activity task goes through a poll, as on Amazon SWF.
+        self.activity_worker: ActivityWorker | None = None
 
     def __repr__(self) -> str:
         return f"<WorkflowWorker {self.domain}/{self.task_list} {len(self.workflow_classes)} classes>"
@@ -302,9 +310,26 @@ class WorkflowWorker(PollingWorker):
         params: dict[str, Any] = {"taskToken": task["taskToken"], "decisions": list(decisions)}
         if context is not None:
             params["executionContext"] = context
+        # Slots of this process's activity worker for the activities these decisions
+        # schedule: the service then starts them for it in the answer (one poll round trip
+        # less each). Only through a transport that keeps the answer's extension member.
+        eager = self.activity_worker if self.swf.direct else None
+        scheduled = sum(1 for decision in decisions if decision.get("decisionType") == "ScheduleActivityTask")
+        reserved = eager.reserve_slots(min(scheduled, MAX_EAGER_ACTIVITIES)) if eager is not None and scheduled else 0
+        handed = 0
         try:
-            self.retrying("answering a decision task",
-                           lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+            if reserved:
+                assert eager is not None
+                wanted = json.dumps({"taskList": eager.task_list, "max": reserved, "identity": eager.identity})
+                with self.swf.headers({EAGER_ACTIVITIES_HEADER: wanted}):
+                    answer = self.retrying("answering a decision task",
+                                           lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+                for activity_task in (answer.get(EAGER_ACTIVITY_TASKS_MEMBER) or [])[:reserved]:
+                    eager.run_started_task(activity_task)
+                    handed += 1
+            else:
+                self.retrying("answering a decision task",
+                              lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
         except errors.UnknownResourceError as error:
             # The task timed out or the execution closed meanwhile: SWF has moved on.
             log.warning("workflow worker: decision task of %s is no longer valid (%s)", name, error)
@@ -314,6 +339,10 @@ class WorkflowWorker(PollingWorker):
             log.exception("workflow worker: answering the decision task of %s failed", name)
             self._forget(task)
             return False
+        finally:
+            if reserved > handed:
+                assert eager is not None
+                eager.release_slots(reserved - handed)
         self.tasks_completed += 1
         return True
 

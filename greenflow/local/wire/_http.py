@@ -51,7 +51,8 @@ from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
-from ..._extensions import CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER
+from ..._extensions import (CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, EAGER_ACTIVITIES_HEADER,
+                             EAGER_ACTIVITY_TASKS_MEMBER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER)
 from .._close_wait import parse_close_wait
 from .._waiting import ClientGone, before_blocking, client_gone, wakes
 from . import _model
@@ -420,6 +421,11 @@ class SWFProtocolHandler:
                 result = self._poll_watched(sock, buffer, operation, params, hold=hold)
             else:
                 result = self.core.handle(operation, params)
+            if operation == "RespondDecisionTaskCompleted" and EAGER_ACTIVITIES_HEADER in headers:
+                take = getattr(self.core, "eager_activity_tasks", None)
+                tasks = take(params, headers[EAGER_ACTIVITIES_HEADER]) if take is not None else None
+                if tasks:
+                    result = dict(result or {}, **{EAGER_ACTIVITY_TASKS_MEMBER: tasks})
             if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers and result:
                 attach = getattr(self.core, "attach_close_events", None)
                 if attach is not None:
