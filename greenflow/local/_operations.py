@@ -117,6 +117,16 @@ class Operations:
             return None
         return self.engine.eager_activity_tasks(params, request)
 
+    def eager_decision_task(self, params: dict[str, Any], header: str) -> dict[str, Any] | None:
+        """After an answer to an activity task sent with
+        ``greenflow._extensions.EAGER_DECISION_HEADER``: the run's decision task started for
+        its caller, or ``None`` (none waits there, or the header is malformed)."""
+        try:
+            request = json.loads(header)
+        except ValueError:
+            return None
+        return self.engine.eager_decision_task(params, request)
+
     def attach_close_events(self, params: dict[str, Any], answer: dict[str, Any]) -> None:
         """After a ``ListClosedWorkflowExecutions`` sent with
         ``greenflow._extensions.CLOSE_EVENTS_HEADER``: each listed execution gains its closing

@@ -28,6 +28,7 @@ import threading
 from typing import Any, Callable, Sequence
 
 import gevent
+import gevent.pool
 from greenlet import getcurrent
 
 from .. import errors
@@ -105,6 +106,7 @@ class WorkflowWorker(PollingWorker):
         self._thread: threading.Thread | None = None  # thread mode: the one worker thread
         self._busy = 0  # tasks being decided right now
         self._in_poll: set[Any] = set()  # gevent mode: pollers waiting in a long poll
+        self._handed_over = gevent.pool.Group()  # gevent mode: eager decision tasks being decided
         #: decision tasks answered since start (for tests and metrics)
         self.tasks_completed = 0
         #: decision tasks left unanswered because the code is non-deterministic
@@ -149,7 +151,7 @@ class WorkflowWorker(PollingWorker):
             pollers = [g for g in self._poll_greenlets if not g.dead]
             if interrupt_polls:
                 gevent.killall([g for g in pollers if g in self._in_poll], block=True, timeout=5)
-            self._join_until(lambda: pollers, deadline)
+            self._join_until(lambda: pollers + list(self._handed_over), deadline)
             still_running = [g for g in pollers if not g.dead]
             if still_running:
                 log.warning("workflow worker %s: interrupting %d pollers still running", self.identity,
@@ -225,6 +227,26 @@ class WorkflowWorker(PollingWorker):
                 self.handle_task(task)
             finally:
                 self._busy -= 1
+
+    # ---------------------------------------------------------------- tasks handed over
+
+    def takes_started_tasks(self) -> bool:
+        """Whether this worker now takes decision tasks started for it outside its polls
+        (eager decision tasks): running cooperatively (gevent) and not stopping."""
+        return self._cooperative and self.running and not self._stopping.is_set()
+
+    def run_started_task(self, task: dict) -> None:
+        """Decide and answer a decision task started for this worker elsewhere than in its
+        own poll (an eager task, with its timestamps already datetimes), in a new greenlet."""
+        self._poll_done("task")
+        self._handed_over.spawn(self._run_handed_over, task)
+
+    def _run_handed_over(self, task: dict) -> None:
+        self._busy += 1
+        try:
+            self.handle_task(task)
+        finally:
+            self._busy -= 1
 
     # ---------------------------------------------------------------- one task
 

@@ -495,6 +495,27 @@ class Engine:
         domain = decode(params["taskToken"], DECISION).domain
         return self.take_activity_tasks(domain, task_list, min(count, MAX_EAGER_ACTIVITIES), identity)
 
+    def eager_decision_task(self, params: dict, request: Any) -> dict | None:
+        """After a committed answer to an activity task (``params``): the run's decision task,
+        started for the caller, if one now waits on the task list ``request`` names (the
+        header's decoded JSON); ``None`` if none does or the request is malformed."""
+        if not isinstance(request, dict):
+            return None
+        task_list, identity = request.get("taskList"), request.get("identity")
+        if not isinstance(task_list, str) or not task_list or not (identity is None or isinstance(identity, str)):
+            return None
+        ref = decode(params["taskToken"], ACTIVITY)
+        ex = self.core.open_run(ref.domain, ref.workflow_id, ref.run_id)
+        d = ex.decision if ex else None
+        if ex is None or d is None or d["started"] or d["list"] != task_list:
+            return None
+        item = (ref.workflow_id, ref.run_id, d["scheduled"])
+        claim = {"identity": identity, "startAtPreviousStartedEvent": True}
+        try:
+            return self.core.run(self._claim_decision, ref.domain, item, claim)
+        except EventLimitFault:
+            return None  # the run was just terminated
+
     def take_activity_tasks(self, domain: str, task_list: str, count: int, identity: str | None) -> list[dict]:
         """Start up to ``count`` activity tasks waiting on ``task_list`` for a caller that runs
         them itself (``greenflow._extensions.EAGER_ACTIVITIES_HEADER``): each is claimed and

@@ -1,12 +1,14 @@
-"""Eager activity tasks: the activities a decision schedules are started for the same
-process's activity worker in the answer to the decision, without a poll (a greenflow local
-service only). Real local service over HTTP, real workers."""
+"""Eager tasks: the activities a decision schedules are started for the same process's
+activity worker in the answer to the decision, and the decision task that follows an
+activity's answer for the same process's workflow worker in the answer to the activity,
+without polls (a greenflow local service only). Real local service over HTTP, real workers."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from datetime import datetime
 
 import gevent
 
@@ -40,15 +42,15 @@ class FanOut(WorkflowDefinition):
         return sum(wait_all([spawn(Steps.step, i) for i in range(n)]))
 
 
-def _run(env, transport: str, workflow, n: int, *, eager: bool = True, pool_size: int = 10, pollers: int = 2,
-         inside=None):
+def _run(env, transport: str, workflow, n: int, *, eager: bool = True, eager_decisions: bool = True,
+         pool_size: int = 10, pollers: int = 2, inside=None):
     """Start one execution with a Worker of both kinds; its result, the client's calls, the
     worker. ``inside(worker)`` runs after the result, while the worker still runs."""
     swf = connect(endpoint=env.service.endpoint, transport=transport)
     domain = f"eager-{uuid.uuid4().hex[:8]}"
     swf.ensure_domain(domain, retention_days=1)
     worker = Worker(swf, domain, workflows=[Chain, FanOut], activities=[Steps()], task_list=TASK_LIST,
-                    eager_activities=eager, activity_options={"pool_size": pool_size, "pollers": pollers})
+                    eager_activities=eager, eager_decisions=eager_decisions, activity_options={"pool_size": pool_size, "pollers": pollers})
     with worker:
         client = WorkflowClient(swf, domain, TASK_LIST)
         result = client.start(workflow, n).result(timeout=60)
@@ -71,9 +73,23 @@ def test_a_chain_of_activities_runs_without_activity_polls_answering(env):
 
 
 def test_without_eager_tasks_every_activity_is_polled_for(env):
-    result, swf, _ = _run(env, "direct", Chain.run, 8, eager=False)
+    result, swf, _ = _run(env, "direct", Chain.run, 8, eager=False, eager_decisions=False)
     assert result == sum(range(8))
     assert swf.calls["PollForActivityTask"] >= 8, dict(swf.calls)
+    assert swf.calls["PollForDecisionTask"] >= 9, dict(swf.calls)
+
+
+def test_the_decision_after_each_activity_comes_with_the_activitys_answer(env):
+    result, swf, worker = _run(env, "direct", Chain.run, 8)
+    assert result == sum(range(8))
+    workflow_worker = next(w for w in worker.workers if not isinstance(w, ActivityWorker))
+    # The first decision task is polled for; the eight after the activities are handed over
+    # (plus the pollers' open long polls).
+    assert swf.calls["PollForDecisionTask"] <= 1 + workflow_worker.pollers, dict(swf.calls)
+    assert workflow_worker.tasks_completed == 9
+    # Only eager activities, decisions polled for: one decision poll per activity.
+    result, swf, _ = _run(env, "direct", Chain.run, 8, eager_decisions=False)
+    assert result == sum(range(8)) and swf.calls["PollForDecisionTask"] >= 9, dict(swf.calls)
 
 
 def test_botocores_transport_never_asks_for_eager_tasks(env):
@@ -156,6 +172,44 @@ def test_tasks_are_started_for_the_caller_and_only_from_the_list_it_names(env):
     assert swf.poll_for_activity_task(domain=env.domain, taskList={"name": "other"})["activityId"] == "elsewhere"
     # The handed-over task is answered like any other.
     swf.call("RespondActivityTaskCompleted", taskToken=tasks[0]["taskToken"], result="1")
+
+
+def test_a_decision_task_is_handed_over_only_on_the_task_list_the_caller_names(env):
+    swf = env.swf
+    swf.ensure_workflow_type(env.domain, _Spec(), task_list="decisions")
+    swf.ensure_activity_type(env.domain, _ActivitySpec(), task_list=TASK_LIST)
+    workflow_id = f"wf-{uuid.uuid4().hex[:6]}"
+    run_id = swf.call("StartWorkflowExecution", domain=env.domain, workflowId=workflow_id,
+                      workflowType={"name": "Raw", "version": "1"})["runId"]
+    task = swf.poll_for_decision_task(domain=env.domain, taskList={"name": "decisions"})
+    decisions = [{"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+        "activityType": {"name": "Steps.step", "version": "1.0"}, "activityId": f"a{i}",
+        "taskList": {"name": TASK_LIST}}} for i in range(2)]
+    swf.call("RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=decisions)
+    first = swf.poll_for_activity_task(domain=env.domain, taskList={"name": TASK_LIST})
+    second = swf.poll_for_activity_task(domain=env.domain, taskList={"name": TASK_LIST})
+    # Another list named: nothing handed over, the decision task waits for a poll.
+    with swf.headers({"x-greenflow-eager-decision": json.dumps({"taskList": "elsewhere", "identity": "me"})}):
+        answer = swf.call("RespondActivityTaskCompleted", taskToken=first["taskToken"], result="1")
+    assert "greenflowDecisionTask" not in answer
+    polled = swf.poll_for_decision_task(domain=env.domain, taskList={"name": "decisions"},
+                                        startAtPreviousStartedEvent=True)
+    assert polled is not None
+    swf.call("RespondDecisionTaskCompleted", taskToken=polled["taskToken"], decisions=[])
+    # Its own list named: the next decision task comes in the answer, started for the caller,
+    # with the history from the previous started decision on and datetimes once shaped.
+    with swf.headers({"x-greenflow-eager-decision": json.dumps({"taskList": "decisions", "identity": "me"})}):
+        answer = swf.call("RespondActivityTaskCompleted", taskToken=second["taskToken"], result="2")
+    handed = swf.shaped_as("PollForDecisionTask", answer["greenflowDecisionTask"])
+    assert handed["workflowExecution"] == {"workflowId": workflow_id, "runId": run_id}
+    assert handed["events"][0]["eventId"] == handed["previousStartedEventId"] > 1
+    assert handed["events"][-1]["eventType"] == "DecisionTaskStarted"
+    assert handed["events"][-1]["decisionTaskStartedEventAttributes"]["identity"] == "me"
+    assert all(isinstance(event["eventTimestamp"], datetime) for event in handed["events"])
+    swf.call("RespondDecisionTaskCompleted", taskToken=handed["taskToken"], decisions=[
+        {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": {}}])
+    assert swf.call("DescribeWorkflowExecution", domain=env.domain, execution={
+        "workflowId": workflow_id, "runId": run_id})["executionInfo"]["executionStatus"] == "CLOSED"
 
 
 class _Spec:
