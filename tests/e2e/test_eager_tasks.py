@@ -50,7 +50,8 @@ def _run(env, transport: str, workflow, n: int, *, eager: bool = True, eager_dec
     domain = f"eager-{uuid.uuid4().hex[:8]}"
     swf.ensure_domain(domain, retention_days=1)
     worker = Worker(swf, domain, workflows=[Chain, FanOut], activities=[Steps()], task_list=TASK_LIST,
-                    eager_activities=eager, eager_decisions=eager_decisions, activity_options={"pool_size": pool_size, "pollers": pollers})
+                    eager_activities=eager, eager_decisions=eager_decisions,
+                    activity_options={"pool_size": pool_size, "pollers": pollers})
     with worker:
         client = WorkflowClient(swf, domain, TASK_LIST)
         result = client.start(workflow, n).result(timeout=60)
