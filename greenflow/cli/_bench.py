@@ -276,12 +276,12 @@ class _ProgressBar:
 
 def _print_table(summaries: list[dict[str, Any]]) -> None:
     print("| workload | workflows | C | time | wf/s | units/s | latency p50 / p90 / p99 ms | SWF calls/wf "
-          "| CPU ms/wf client / service |")
+          "| CPU ms/wf program / worker processes / service |")
     print("|---|---|---|---|---|---|---|---|---|")
     for s in summaries:
         lat = s["latency_ms"]
-        service = s["service_cpu_ms_per_workflow"]
+        service, workers = s["service_cpu_ms_per_workflow"], s["workers_cpu_ms_per_workflow"]
         print(f"| {s['workload']} | {s['completed']}/{s['workflows']} | {s['concurrency']} | {s['elapsed_s']:.2f} s "
               f"| {s['workflows_per_s']} | {s['units_per_s']} {s['unit']} | {lat['p50']} / {lat['p90']} / {lat['p99']} "
               f"| {s['swf_calls_per_workflow']} | {s['client_cpu_ms_per_workflow']} / "
-              f"{'-' if service is None else service} |")
+              f"{'-' if workers is None else workers} / {'-' if service is None else service} |")
