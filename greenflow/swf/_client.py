@@ -166,7 +166,7 @@ class SWFClient:
             headers = metadata.get("HTTPHeaders")
             if isinstance(headers, dict):
                 self._service = str(headers.get(SERVICE_HEADER, "") or "")
-                if self._service and self.transport == "auto":
+                if self._service and self.transport == "auto" and DirectTransport.speaks_to(self.endpoint):
                     self._use_direct()
 
     def shaped_as(self, operation: str, answer: dict[str, Any]) -> dict[str, Any]:

@@ -190,9 +190,10 @@ class DirectTransport:
         meta = botocore_client.meta
         self._botocore = botocore_client  # its signer refers back to it weakly
         self.endpoint: str = meta.endpoint_url
-        parts = urlsplit(self.endpoint)
-        if parts.scheme != "http" or not parts.hostname:
+        if not self.speaks_to(self.endpoint):
             raise ValueError(f"the direct transport speaks plain HTTP to a local service, not {self.endpoint!r}")
+        parts = urlsplit(self.endpoint)
+        assert parts.hostname is not None
         self._address = (parts.hostname, parts.port or 80)
         host = parts.netloc
         model = meta.service_model
@@ -213,6 +214,13 @@ class DirectTransport:
 
     def __repr__(self) -> str:
         return f"<DirectTransport {self.endpoint}>"
+
+    @staticmethod
+    def speaks_to(endpoint: str) -> bool:
+        """Whether the direct path can reach ``endpoint``: plain HTTP only (a service behind
+        TLS keeps botocore's client, which brings the certificate handling)."""
+        parts = urlsplit(endpoint)
+        return parts.scheme == "http" and bool(parts.hostname)
 
     def has_operation(self, name: str) -> bool:
         """Whether the model has operation ``name`` (``"PollForDecisionTask"``)."""

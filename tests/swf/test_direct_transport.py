@@ -19,7 +19,7 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 
 from greenflow import errors
 from greenflow.local import LocalService
-from greenflow.swf import connect
+from greenflow.swf import SWFClient, connect
 from greenflow.swf._direct import DirectTransport
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -257,6 +257,10 @@ def test_no_answer_is_a_read_timeout_and_no_service_a_connection_error():
 def test_the_direct_path_refuses_endpoints_it_cannot_speak_to():
     with pytest.raises(ValueError, match="plain HTTP"):
         DirectTransport(_botocore_client("https://swf.us-east-1.amazonaws.com"))
+    # A greenflow service behind TLS names itself too: its client stays on botocore.
+    behind_tls = SWFClient(_botocore_client("https://greenflow.example.test"), transport="auto")
+    behind_tls._learn_service({"HTTPHeaders": {"x-greenflow-service": "local/1.0"}})
+    assert behind_tls.greenflow_service == "local/1.0" and not behind_tls.direct
     with pytest.raises(ValueError, match="transport must be one of"):
         connect("http://127.0.0.1:1", transport="carrier-pigeon")
 
