@@ -58,7 +58,7 @@ from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._emulation import AWSEmulation
 from ._faults import COMMON_NAMESPACE, Fault
-from ._json import dumps as _encode
+from ._json import encode_answer as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
 
