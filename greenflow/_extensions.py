@@ -30,3 +30,12 @@ CLOSE_WAIT_HEADER = "x-greenflow-wait-closed"
 #: The longest a service holds a call for :data:`CLOSE_WAIT_HEADER` (like a long poll, well
 #: under the client's 70 s read timeout).
 MAX_CLOSE_WAIT = 60.0
+
+#: Request header of ``ListClosedWorkflowExecutions`` (any value): a greenflow service then
+#: adds to each listed execution's ``executionInfo`` the member :data:`CLOSE_EVENT_MEMBER`,
+#: the run's closing history event as ``GetWorkflowExecutionHistory`` answers it, so that the
+#: result waiter learns a result in the listing that told it the run closed, without one
+#: more call per workflow. botocore's parser drops the member (it is not in SWF's model);
+#: the waiter then reads the event from the history, as it must on Amazon SWF.
+CLOSE_EVENTS_HEADER = "x-greenflow-close-events"
+CLOSE_EVENT_MEMBER = "greenflowCloseEvent"

@@ -30,10 +30,10 @@ import atexit
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ._extensions import CLOSE_WAIT_HEADER, MAX_CLOSE_WAIT
+from ._extensions import CLOSE_EVENT_MEMBER, CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, MAX_CLOSE_WAIT
 from ._swf_rules import event_attributes
 
 __all__ = ["ResultWaiter", "CLOSE_EVENTS"]
@@ -61,6 +61,9 @@ IDLE_LINGER = 10.0
 EXIT_JOIN = 2.0
 #: Seconds closes seen by the watcher are remembered, for handles that start waiting later.
 REMEMBER = 30.0
+#: Characters of close events (mostly results) kept from listings for handles that start
+#: waiting after the watcher saw their run close; beyond it those read the history.
+REMEMBER_EVENTS_BUDGET = 4_000_000
 #: Seconds before the newest close listed where the next local listing starts (see
 #: ResultWaiter._next_cursor).
 CURSOR_SLACK = 0.001
@@ -109,6 +112,10 @@ class ResultWaiter:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._seen: dict[tuple[str, str], float] = {}     # closed run -> monotonic time first seen
+        # Close events the listings carried (a greenflow service's CLOSE_EVENTS_HEADER), for
+        # runs in _seen, within REMEMBER_EVENTS_BUDGET characters.
+        self._seen_events: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
+        self._seen_events_size = 0
         self._watcher: threading.Thread | None = None
         self._coverage_since: float | None = None          # monotonic; None while not watching
         self._last_activity = time.monotonic()
@@ -210,6 +217,9 @@ class ResultWaiter:
             self._last_activity = time.monotonic()
             self._closing = False
             if fresh and key in self._seen:
+                remembered = self._seen_events.get(key)
+                if remembered is not None:
+                    entry.event = remembered[0]
                 entry.closed.set()
             covered = fresh and not entry.closed.is_set() and self._covered(started_at)
             self._ensure_watcher()
@@ -323,6 +333,8 @@ class ResultWaiter:
         self._watcher = None
         self._coverage_since = None
         self._seen.clear()
+        self._seen_events.clear()
+        self._seen_events_size = 0
 
     def _next_cursor(self, infos: list[dict[str, Any]], oldest: float) -> tuple[float, int]:
         """The cursor after a listing of ``infos`` (all closed at or after ``oldest``).
@@ -379,8 +391,12 @@ class ResultWaiter:
         while True:
             page_params = dict(params, nextPageToken=token) if token else params
             hold = (CLOSE_WAIT_LOCAL, counted) if local and wait and counted is not None and token is None else None
-            if hold:
-                with self.swf.headers({CLOSE_WAIT_HEADER: f"{min(hold[0], MAX_CLOSE_WAIT):g} {hold[1]}"}):
+            if local:
+                # The listing also carries each run's close event: no read per result.
+                extensions = {CLOSE_EVENTS_HEADER: "1"}
+                if hold:
+                    extensions[CLOSE_WAIT_HEADER] = f"{min(hold[0], MAX_CLOSE_WAIT):g} {hold[1]}"
+                with self.swf.headers(extensions):
                     answer = self.swf.call("ListClosedWorkflowExecutions", **page_params)
             else:
                 answer = self.swf.call("ListClosedWorkflowExecutions", **page_params)
@@ -400,10 +416,15 @@ class ResultWaiter:
             for info in infos:
                 execution = info["execution"]
                 key = (execution["workflowId"], execution["runId"])
+                event = _close_event(info)
                 if key not in self._seen:
                     self._seen[key] = now
+                    if event is not None:
+                        self._remember_event(key, event)
                 entry = self._entries.get(key)
                 if entry is not None and not entry.closed.is_set():
+                    if event is not None and entry.event is None:
+                        entry.event = event
                     woken.append(entry)
             # Forget closes seen long ago (insertion order is the order they were seen).
             horizon = now - REMEMBER
@@ -412,8 +433,35 @@ class ResultWaiter:
                 if self._seen[first] >= horizon:
                     break
                 del self._seen[first]
+                self._forget_event(first)
         for entry in woken:
             self._mark_closed(entry)
+
+    def _remember_event(self, key: tuple[str, str], event: dict[str, Any]) -> None:
+        # Called with self._lock held. The size counts the event's text members (results,
+        # reasons, details): the rest of an event is small and bounded.
+        size = 200 + sum(len(value) for value in event_attributes(event).values() if isinstance(value, str))
+        if self._seen_events_size + size <= REMEMBER_EVENTS_BUDGET:
+            self._seen_events[key] = (event, size)
+            self._seen_events_size += size
+
+    def _forget_event(self, key: tuple[str, str]) -> None:
+        # Called with self._lock held.
+        remembered = self._seen_events.pop(key, None)
+        if remembered is not None:
+            self._seen_events_size -= remembered[1]
+
+
+def _close_event(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The close event a greenflow service's listing carried for ``info``, as the history
+    gives it (its timestamp a datetime), or ``None``."""
+    event = info.get(CLOSE_EVENT_MEMBER)
+    if not isinstance(event, dict) or event.get("eventType") not in CLOSE_EVENTS:
+        return None
+    stamp = event.get("eventTimestamp")
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+        event = dict(event, eventTimestamp=datetime.fromtimestamp(stamp, timezone.utc))
+    return event
 
 
 def continued_run(event: dict[str, Any]) -> str | None:

@@ -105,6 +105,12 @@ class Operations:
         self.engine.core.closes.hold(self.store, domain, float(oldest), counted, seconds,
                                      stopping=lambda: self._stopped)
 
+    def attach_close_events(self, params: dict[str, Any], answer: dict[str, Any]) -> None:
+        """After a ``ListClosedWorkflowExecutions`` sent with
+        ``greenflow._extensions.CLOSE_EVENTS_HEADER``: each listed execution gains its closing
+        history event (the result waiter's read, saved)."""
+        self.visibility.attach_close_events(params["domain"], answer)
+
     def start(self) -> None:
         """Start the background work (timeout scheduler, idle checkpoints); call from the
         service's hub thread."""

@@ -19,6 +19,7 @@ import datetime
 import json
 from typing import Any
 
+from .._extensions import CLOSE_EVENT_MEMBER
 from .storage._store import Store
 from .wire._faults import validation_error
 from .wire._paging import page_size, page_token_codec, request_scope
@@ -201,6 +202,18 @@ class Visibility:
     def list_closed_workflow_executions(self, params: dict) -> dict:
         """ListClosedWorkflowExecutions: closed executions by start or close time, newest first, paged."""
         return self._list("ListClosedWorkflowExecutions", params, closed=True)
+
+    def attach_close_events(self, domain: str, answer: dict) -> None:
+        """Add to each ``executionInfo`` of a closed-executions listing its run's closing event
+        (``greenflow._extensions.CLOSE_EVENT_MEMBER``), as the history answers it."""
+        lookup = self._store.connection.execute
+        for info in answer.get("executionInfos", ()):
+            execution = info["execution"]
+            row = lookup("SELECT event FROM events WHERE domain=? AND workflow_id=? AND run_id=? "
+                         "ORDER BY event_id DESC LIMIT 1",
+                         (domain, execution["workflowId"], execution["runId"])).fetchone()
+            if row is not None:
+                info[CLOSE_EVENT_MEMBER] = json.loads(row[0])
 
     def count_open_workflow_executions(self, params: dict) -> dict:
         """CountOpenWorkflowExecutions: how many open executions match (never truncated here)."""

@@ -11,8 +11,8 @@ credential chain, signing and endpoint rules are the point.
 What it keeps from botocore, so both paths behave alike:
 
 * the **service model**: operation names and ``X-Amz-Target``, which members are
-  timestamps in requests and answers (answers get the ``datetime`` objects botocore would
-  give, in the same time zone), the top-level members each operation accepts and requires;
+  timestamps in requests and answers (answers get aware ``datetime`` objects equal to
+  botocore's, in UTC), the top-level members each operation accepts and requires;
 * botocore's **exceptions** (``ClientError`` with the same ``Error``/``ResponseMetadata``
   shape, ``EndpointConnectionError``, ``ConnectTimeoutError``, ``ReadTimeoutError``,
   ``ConnectionClosedError``, ``ParamValidationError``), so :mod:`._errors` maps and retries
@@ -39,7 +39,7 @@ import json
 import os
 import socket
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -47,7 +47,7 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
                                  ParamValidationError, ReadTimeoutError)
-from botocore.utils import get_tzinfo_options, parse_to_aware_datetime
+from botocore.utils import parse_to_aware_datetime
 
 from .. import __version__
 
@@ -205,8 +205,9 @@ class DirectTransport:
         signer = getattr(botocore_client, "_request_signer", None)
         unsigned = signer is None or getattr(signer, "signature_version", None) in (None, UNSIGNED)
         self._signer = None if unsigned else signer
-        tzinfo = get_tzinfo_options()[0]()  # the zone botocore's timestamp parser gives
-        self._to_datetime: Callable[[Any], datetime] = lambda value: datetime.fromtimestamp(value, tzinfo)
+        # Aware datetimes, equal to botocore's; in UTC rather than botocore's local zone,
+        # whose dateutil implementation costs more than the rest of decoding an answer.
+        self._to_datetime: Callable[[Any], datetime] = lambda value: datetime.fromtimestamp(value, timezone.utc)
         self._idle: collections.deque[_Connection] = collections.deque()
         self._pid = os.getpid()
 

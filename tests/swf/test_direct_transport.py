@@ -81,8 +81,8 @@ def test_answers_are_the_same_as_botocores_timestamps_included(service):
     history = fast.call("GetWorkflowExecutionHistory", domain=domain, execution=execution)["events"]
     reference = slow.call("GetWorkflowExecutionHistory", domain=domain, execution=execution)["events"]
     for mine, theirs in zip(history, reference):
-        assert isinstance(mine["eventTimestamp"], datetime)
-        assert type(mine["eventTimestamp"].tzinfo) is type(theirs["eventTimestamp"].tzinfo)
+        assert isinstance(mine["eventTimestamp"], datetime) and mine["eventTimestamp"].tzinfo is not None
+        assert mine["eventTimestamp"] == theirs["eventTimestamp"]
     listed = fast.call("ListOpenWorkflowExecutions", domain=domain, startTimeFilter={"oldestDate": since})
     assert [info["execution"]["workflowId"] for info in listed["executionInfos"]] == ["wf-1"]
     assert fast.calls["GetWorkflowExecutionHistory"] == 2

@@ -51,7 +51,7 @@ from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
-from ..._extensions import CLOSE_WAIT_HEADER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER
+from ..._extensions import CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER
 from .._close_wait import parse_close_wait
 from .._waiting import ClientGone, before_blocking, client_gone
 from . import _model
@@ -414,6 +414,10 @@ class SWFProtocolHandler:
                 result = self._poll_watched(sock, buffer, operation, params, hold=hold)
             else:
                 result = self.core.handle(operation, params)
+            if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers and result:
+                attach = getattr(self.core, "attach_close_events", None)
+                if attach is not None:
+                    attach(params, result)
             return 200, result if result is not None else {}
         except Fault as fault:
             return fault.status, fault.to_wire()
