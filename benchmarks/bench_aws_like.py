@@ -102,7 +102,7 @@ def own_cpu_seconds() -> float:
 def run_level(server: EmulatedServer, pollers: int, count: int) -> dict:
     """One concurrency level on a fresh task list; returns its figures."""
     endpoint = server.endpoint
-    swf = connect(endpoint)
+    swf = connect(endpoint, transport="botocore")  # the client a program on Amazon SWF has
     # A domain per level: the types' default task lists are registered once per domain.
     domain = f"{DOMAIN}-{pollers}-{uuid.uuid4().hex[:6]}"
     swf.ensure_domain(domain, retention_days=1)

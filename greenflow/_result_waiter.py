@@ -386,6 +386,9 @@ class ResultWaiter:
             self._joined.wait(min(1.0, IDLE_LINGER))
             self._joined.clear()
             wait = bool(self._entries)
+        # Nobody waits: one attempt, so that a service gone meanwhile ends the watcher quietly
+        # (see _watch) instead of being retried and logged about.
+        call = self.swf.call if wait else self.swf.call_once
         infos: list[dict[str, Any]] = []
         token = None
         while True:
@@ -397,9 +400,9 @@ class ResultWaiter:
                 if hold:
                     extensions[CLOSE_WAIT_HEADER] = f"{min(hold[0], MAX_CLOSE_WAIT):g} {hold[1]}"
                 with self.swf.headers(extensions):
-                    answer = self.swf.call("ListClosedWorkflowExecutions", **page_params)
+                    answer = call("ListClosedWorkflowExecutions", **page_params)
             else:
-                answer = self.swf.call("ListClosedWorkflowExecutions", **page_params)
+                answer = call("ListClosedWorkflowExecutions", **page_params)
             self.listings += 1
             page = answer.get("executionInfos") or []
             infos.extend(page)

@@ -18,6 +18,7 @@ local service and on Amazon SWF.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import queue
@@ -104,6 +105,15 @@ def _execute_function(workflow_class: type | None, workflow_type: Any) -> Callab
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """``fn``'s signature, computed once per function (every ``start()`` checks against it)."""
+    try:
+        return inspect.signature(fn, eval_str=True)  # `amount: int`, not `amount: 'int'`
+    except Exception:  # noqa: BLE001 - an unresolvable annotation: show it as written
+        return inspect.signature(fn)
+
+
 def _check_arguments(fn: Callable[..., Any] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
     """Raise ``TypeError`` here when the workflow's ``@execute`` method cannot take these arguments.
 
@@ -112,10 +122,7 @@ def _check_arguments(fn: Callable[..., Any] | None, args: Sequence[Any], kwargs:
     """
     if fn is None:
         return
-    try:
-        signature = inspect.signature(fn, eval_str=True)  # `amount: int`, not `amount: 'int'`
-    except Exception:  # noqa: BLE001 - an unresolvable annotation: show it as written
-        signature = inspect.signature(fn)
+    signature = _signature(fn)
     try:
         signature.bind(None, *args, **kwargs)  # None stands for self
     except TypeError as error:

@@ -50,6 +50,8 @@ class FakeSWF:
             return {"events": [event]}
         raise AssertionError(operation)
 
+    call_once = call  # no retries to leave out here
+
 
 @pytest.fixture
 def fast_intervals(monkeypatch):

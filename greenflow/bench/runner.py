@@ -27,7 +27,8 @@ from typing import Any, Callable
 import gevent
 import gevent.pool
 
-__all__ = ["RunResult", "run_workflows", "percentile", "service_cpu_seconds", "COLLECT_MODES"]
+__all__ = ["RunResult", "run_workflows", "percentile", "service_cpu_seconds", "process_cpu_seconds",
+           "process_tree_cpu_seconds", "COLLECT_MODES"]
 
 COLLECT_MODES = ("waiters", "loop")
 
@@ -43,14 +44,30 @@ def percentile(values: list[float], fraction: float) -> float:
 def service_cpu_seconds(swf: Any) -> float | None:
     """CPU seconds used so far by the embedded service's own process, if it has one (Linux)."""
     pid = getattr(getattr(swf, "local_service", None), "pid", None)
-    if not pid:
-        return None
+    return process_cpu_seconds(pid) if pid else None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds used so far by process ``pid`` (Linux ``/proc``), or ``None``."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
+
+
+def process_tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds used so far by process ``pid`` and its living descendants (Linux), or ``None``."""
+    own = process_cpu_seconds(pid)
+    if own is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            kids = [int(child) for child in children.read().split()]
+    except (OSError, ValueError):
+        kids = []
+    return own + sum(process_tree_cpu_seconds(kid) or 0.0 for kid in kids)
 
 
 @dataclass
@@ -69,6 +86,7 @@ class RunResult:
     calls: dict[str, int] = field(default_factory=dict)
     client_cpu: float = 0.0
     service_cpu: float | None = None
+    workers_cpu: float | None = None   # worker processes of their own, when there are any
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -89,16 +107,22 @@ class RunResult:
             "client_cpu_ms_per_workflow": round(self.client_cpu / self.count * 1000, 3) if self.count else None,
             "service_cpu_ms_per_workflow": (round(self.service_cpu / self.count * 1000, 3)
                                             if self.service_cpu is not None and self.count else None),
+            "workers_cpu_ms_per_workflow": (round(self.workers_cpu / self.count * 1000, 3)
+                                            if self.workers_cpu is not None and self.count else None),
         }
 
 
 def run_workflows(client: Any, method: Any, args: tuple[Any, ...] = (), *, count: int, concurrency: int | None = None,
                   collect: str = "waiters", expected: Any = None, check: bool = True, label: str = "",
                   units: int = 1, unit: str = "workflows", timeout: float = 600,
-                  progress: Callable[[int, int], None] | None = None) -> RunResult:
+                  progress: Callable[[int, int], None] | None = None,
+                  workers_cpu: Callable[[], float | None] | None = None) -> RunResult:
     """Start ``count`` executions of ``method(*args)`` through ``client`` (a
     :class:`~greenflow.client.WorkflowClient`), at most ``concurrency`` open at once (all by
     default), and collect every result with ``handle.result()`` as ``collect`` says.
+
+    ``workers_cpu()``, when given, tells the CPU seconds used so far by worker processes
+    of their own (``greenflow bench --processes``); the run reports their share.
 
     With ``check``, every result must equal ``expected``; a different result or an error is
     recorded in ``failures``. ``progress(done, count)`` is called after each result.
@@ -113,6 +137,7 @@ def run_workflows(client: Any, method: Any, args: tuple[Any, ...] = (), *, count
     calls_before = collections.Counter(swf.calls)
     cpu_before = time.process_time()
     service_before = service_cpu_seconds(swf)
+    workers_before = workers_cpu() if workers_cpu is not None else None
     began = time.perf_counter()
 
     def finished(started: float, handle: Any) -> None:
@@ -148,6 +173,9 @@ def run_workflows(client: Any, method: Any, args: tuple[Any, ...] = (), *, count
     service_after = service_cpu_seconds(swf)
     if service_before is not None and service_after is not None:
         result.service_cpu = service_after - service_before
+    workers_after = workers_cpu() if workers_cpu is not None else None
+    if workers_before is not None and workers_after is not None:
+        result.workers_cpu = workers_after - workers_before
     result.calls = dict(collections.Counter(swf.calls) - calls_before)
     gevent.sleep(0)
     return result

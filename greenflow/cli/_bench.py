@@ -71,7 +71,7 @@ def _bench(args: argparse.Namespace) -> int:
         classes, activity_objects, module_names = _definitions(args, workloads)
         task_list = args.task_list or (None if args.workflow else workloads.TASK_LIST)
         client = WorkflowClient(swf, args.domain, task_list)
-        workers = _start_workers(args, swf, classes, activity_objects, module_names, task_list)
+        workers, workers_cpu = _start_workers(args, swf, classes, activity_objects, module_names, task_list)
         try:
             results = []
             for item in plan:
@@ -81,7 +81,7 @@ def _bench(args: argparse.Namespace) -> int:
                         client, item["method"], item["args"], count=item["count"],
                         concurrency=item["concurrency"], collect=args.collect, expected=item["expected"],
                         check=item["check"], label=item["label"], units=item["units"], unit=item["unit"],
-                        timeout=args.timeout, progress=bar.update))
+                        timeout=args.timeout, progress=bar.update, workers_cpu=workers_cpu))
                 finally:
                     bar.close()
         finally:
@@ -186,10 +186,11 @@ def _connect(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _start_workers(args: argparse.Namespace, swf: Any, classes: list[Any], activity_objects: list[Any],
-                   module_names: list[str], task_list: str | None) -> Any:
-    """Start the workers; returns the function that stops them."""
+                   module_names: list[str], task_list: str | None) -> tuple[Any, Any]:
+    """Start the workers; returns the function that stops them, and one that reads the CPU
+    seconds of their processes (``None`` when they run in this process)."""
     if args.no_workers:
-        return lambda: None
+        return lambda: None, None
     if args.processes:
         command = [sys.executable, "-m", "greenflow", "worker", *module_names, "--endpoint", swf.endpoint,
                    "--domain", args.domain, "--pool-size", str(args.pool_size), "--pollers", str(args.pollers),
@@ -206,12 +207,13 @@ def _start_workers(args: argparse.Namespace, swf: Any, classes: list[Any], activ
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        return stop_processes
+        from ..bench.runner import process_tree_cpu_seconds  # after patch_gevent, as in _bench
+        return stop_processes, lambda: process_tree_cpu_seconds(process.pid)
     from ..worker import Worker
     worker = Worker(swf, args.domain, workflows=classes, activities=activity_objects, task_list=task_list,
                     workflow_options={"pollers": args.pollers}, activity_options={"pool_size": args.pool_size})
     worker.start()
-    return lambda: worker.stop(timeout=0)
+    return lambda: worker.stop(timeout=0), None
 
 
 def _wait_running(process: subprocess.Popen[str], count: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from gevent.event import Event
 
 from .._extensions import MAX_CLOSE_WAIT
-from ._waiting import before_blocking
+from ._waiting import before_blocking, woke
 
 __all__ = ["CloseSignal", "parse_close_wait"]
 
@@ -35,6 +35,7 @@ class CloseSignal:
         event = self._events.pop(domain, None)
         if event is not None:
             event.set()
+            woke()
 
     def wake_all(self) -> None:
         """Wake every waiter (the service is stopping; they answer what they have)."""

@@ -32,3 +32,18 @@ client_gone: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.Con
 #: called more than once per poll. ``None`` when nobody needs to know.
 before_blocking: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
     "greenflow_before_blocking", default=None)
+
+
+# How many waiting calls (long polls, held listings) have been woken so far: the HTTP layer
+# compares it around a request to know whether the request woke one (see woken()).
+_wakes = [0]
+
+
+def woke() -> None:
+    """Count that a waiting call was just woken (its task or close is ready for it)."""
+    _wakes[0] += 1
+
+
+def wakes() -> int:
+    """How many waiting calls have been woken so far in this process."""
+    return _wakes[0]

@@ -40,7 +40,7 @@ def _snapshot(core: Any) -> tuple[list[tuple[str, str, str, int, int]], int]:
     rows = [(kind, domain, task_list, len(queue), len(queue.waiters))
             for kind, queues in (("decision", state.decision_queues), ("activity", state.activity_queues))
             for (domain, task_list), queue in queues.items()]
-    return rows, len(state.open)
+    return rows, state.open_count()
 
 
 class _State(Collector):

@@ -29,7 +29,7 @@ from ..errors import DomainAlreadyExistsError, SWFError, TypeAlreadyExistsError
 from ..interceptors import Interceptor, SWFCall, active, intercept, notify
 from ._direct import DirectTransport
 from ._errors import call_with_retry
-from ._retry import CallRetryPolicy
+from ._retry import NO_RETRY, CallRetryPolicy
 
 log = logging.getLogger("greenflow.swf")
 
@@ -189,6 +189,14 @@ class SWFClient:
         ``operation`` set, the ``ClientError`` as ``__cause__``), after retrying throttling,
         server errors and connection failures per :attr:`retry`.
         """
+        return self._call(operation, params, self.retry)
+
+    def call_once(self, operation: str, **params: Any) -> dict:
+        """:meth:`call` without retries: the first throttling, server or connection error is
+        raised (for background calls that would rather stop than insist)."""
+        return self._call(operation, params, NO_RETRY)
+
+    def _call(self, operation: str, params: dict[str, Any], retry: CallRetryPolicy) -> dict:
         # Name resolution once per operation name, not per call (a hot path: every poll,
         # answer and start goes through here).
         resolved = self._methods.get(operation)
@@ -218,14 +226,14 @@ class SWFClient:
 
         hooks = active(self.interceptors)
         if not hooks:
-            return call_with_retry(self.retry, api, send)
+            return call_with_retry(retry, api, send)
 
         def retried(error: SWFError, attempt: int, delay: float) -> None:
             notify(hooks, "swf_retry", api, error, attempt, delay)
 
         # ``send`` reads ``params``, the very dict the hooks see: a hook may change members.
         return intercept(hooks, "swf_call", SWFCall(api, params),
-                         lambda: call_with_retry(self.retry, api, send, on_retry=retried))
+                         lambda: call_with_retry(retry, api, send, on_retry=retried))
 
     def poll_for_decision_task(self, **params: Any) -> dict | None:
         """Long-poll for a decision task; all its history pages merged into ``events``.

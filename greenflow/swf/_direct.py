@@ -274,6 +274,9 @@ class DirectTransport:
             if now - connection.idle_since < MAX_IDLE_SECONDS:
                 return connection, True
             connection.close()
+        return self._connect(), False
+
+    def _connect(self) -> _Connection:
         try:
             sock = socket.create_connection(self._address, timeout=self._connect_timeout)
         except TimeoutError as error:
@@ -283,7 +286,7 @@ class DirectTransport:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._keepalive:  # as botocore does with ``tcp_keepalive``: long polls idle for a minute
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        return _Connection(sock), False
+        return _Connection(sock)
 
     def _checkin(self, connection: _Connection) -> None:
         if len(self._idle) >= MAX_IDLE_CONNECTIONS:
@@ -300,15 +303,7 @@ class DirectTransport:
         except _Stale:
             # The service closed that idle connection before reading the request: nothing
             # was done, so the request goes once more on a new connection.
-            connection, _ = self._checkout_new()
-            return self._exchange_on(connection, request, False)
-
-    def _checkout_new(self) -> tuple[_Connection, bool]:
-        idle, self._idle = self._idle, collections.deque()
-        try:
-            return self._checkout()
-        finally:
-            self._idle.extendleft(reversed(idle))
+            return self._exchange_on(self._connect(), request, False)
 
     def _exchange_on(self, connection: _Connection, request: bytes, reused: bool) -> tuple[int, dict[str, str], bytes]:
         done = False
@@ -316,7 +311,11 @@ class DirectTransport:
         try:
             connection.sock.settimeout(self._read_timeout)
             try:
-                connection.sock.sendall(request)
+                # A request almost always fits the socket buffer: one send() does it, without
+                # the getsockopt() call gevent's sendall() makes for every write.
+                sent = connection.sock.send(request)
+                if sent < len(request):
+                    connection.sock.sendall(memoryview(request)[sent:])
                 status_line = connection.reader.readline(MAX_LINE)
             except (ConnectionResetError, BrokenPipeError) as error:
                 if reused:

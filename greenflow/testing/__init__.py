@@ -183,6 +183,7 @@ class LocalTestEnvironment:
         self.swf: Any = None
         self._stack = contextlib.ExitStack()
         self._workers: list[Any] = []
+        self._clients: list[Any] = []
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -209,6 +210,10 @@ class LocalTestEnvironment:
         """Stop every worker started here (at once, all together), then the service."""
         workers, self._workers = self._workers, []
         stop_all(workers, timeout=0)
+        # Their result watchers end now, not after lingering idle against a stopped service.
+        clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
         self._stack.close()
 
     def __enter__(self) -> "LocalTestEnvironment":
@@ -247,7 +252,9 @@ class LocalTestEnvironment:
         worker started for it here (:meth:`workflow_worker` registers it so).
         """
         from greenflow.client import WorkflowClient
-        return WorkflowClient(self.swf, self.domain, task_list, **kwargs)
+        client = WorkflowClient(self.swf, self.domain, task_list, **kwargs)
+        self._clients.append(client)
+        return client
 
     def workflow_worker(self, *workflow_classes: type, task_list: str | None = None, start: bool = True,
                         **kwargs: Any) -> Any:

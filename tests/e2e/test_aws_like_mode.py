@@ -80,7 +80,7 @@ def test_every_workflow_completes_once_through_latency_and_server_errors():
         assert _closed(env) == {"COMPLETED": 20}  # each workflow closed once, none failed
         assert all(RUNS[name] >= 1 for name in results)  # at least once
     failed = emulation.counts()["failed"]
-    assert sum(failed.values()) >= 10, failed  # the errors did happen, and were retried through
+    assert sum(failed.values()) >= 5, failed  # the errors did happen, and were retried through
     assert {"PollForDecisionTask", "RespondDecisionTaskCompleted"} & set(failed)
 
 

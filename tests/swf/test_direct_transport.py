@@ -4,6 +4,7 @@ client, against a real local service over HTTP, and sound connection handling.""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -124,7 +125,7 @@ def test_a_connection_the_service_closed_while_idle_is_replaced_without_a_retry(
         time.sleep(0.6)  # the service closes it
         with caplog.at_level(logging.WARNING, logger="greenflow.swf"):
             assert "domainInfos" in swf.call("ListDomains", registrationStatus="REGISTERED")
-        assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+        assert not [r for r in caplog.records if "ListDomains" in r.getMessage()]
         swf.close()
     finally:
         service.stop()
@@ -258,3 +259,26 @@ def test_the_direct_path_refuses_endpoints_it_cannot_speak_to():
         DirectTransport(_botocore_client("https://swf.us-east-1.amazonaws.com"))
     with pytest.raises(ValueError, match="transport must be one of"):
         connect("http://127.0.0.1:1", transport="carrier-pigeon")
+
+
+def test_a_forked_child_opens_its_own_connections(service):
+    # A connection kept alive by the parent must not be shared: both processes would read
+    # each other's answers from one socket.
+    swf = connect(service.endpoint)
+    swf.call("ListDomains", registrationStatus="REGISTERED")  # through botocore: names the service
+    swf.call("ListDomains", registrationStatus="REGISTERED")
+    assert swf.direct and len(swf._direct._idle) == 1
+    kept = swf._direct._idle[0]
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if its calls work, none on the parent's connection
+        status = 1
+        try:
+            for _ in range(20):
+                assert "domainInfos" in swf.call("ListDomains", registrationStatus="REGISTERED")
+            status = 0 if kept not in swf._direct._idle else 2
+        finally:
+            os._exit(status)
+    for _ in range(20):
+        swf.call("ListDomains", registrationStatus="REGISTERED")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

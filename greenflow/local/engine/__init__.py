@@ -7,7 +7,9 @@ Modules, one job each:
 * :mod:`._decisions` – the 13 decisions, as a table from decision type to handler;
 * :mod:`._timeouts` – what each kind of deadline does when it comes;
 * :mod:`._execution` – one run's state and its row; :mod:`._unit` – atomic units of work;
-* :mod:`._queues` – task lists and long-poll waiters; :mod:`._deadlines` – the deadline heap;
+* :mod:`._open_runs` – the open runs kept in memory (a bounded cache over the database);
+* :mod:`._queues` – task lists and long-poll waiters; :mod:`._deadlines` – the deadlines of a
+  run and the window of them held in memory;
   :mod:`._scheduler` – fires due deadlines (and the retention sweep);
 * :mod:`._history` – history pages; :mod:`._tokens` – task tokens;
   :mod:`._resolve`, :mod:`._values` – type defaults and small value checks.

@@ -346,7 +346,7 @@ def start_child_workflow_execution(b: Batch, a: dict) -> None:
         b.children_starting -= 1
         if not ex.is_open:
             return
-        if (ex.domain, workflow_id) in b.core.open:
+        if b.core.open_run(ex.domain, workflow_id) is not None:
             return fail("WORKFLOW_ALREADY_RUNNING", initiated)
         if b.core.open_domain_full(ex.domain):
             return fail("OPEN_WORKFLOWS_LIMIT_EXCEEDED", initiated)

@@ -81,16 +81,25 @@ class Engine:
     # ------------------------------------------------------------------ lifecycle
 
     def _load(self) -> None:
-        """Rebuild open executions, task queues and deadlines from the database."""
+        """Rebuild task queues and the first window of deadlines from the database.
+
+        Open runs themselves are read when something needs them (see :mod:`._open_runs`):
+        only those with a task to hand out are read here, one at a time.
+        """
         core = self.core
         core.open.clear()
         core.decision_queues.clear()
         core.activity_queues.clear()
         core.deadlines.clear()
-        for ex in _execution.select_open(self.store.connection):
-            core.open[(ex.domain, ex.workflow_id)] = ex
-            core.arm(ex)
+        with self.store.transaction() as conn:
+            _execution.fill_next_deadlines(conn)
+        decisions = 0
+        for ex in _execution.select_busy(self.store.connection):
+            core.requeue(ex)
+            decisions += ex.decision is not None
+        core.decision_tasks_open = decisions
         core.count_open()
+        core.load_window()
         self.scheduler.arm_sweep()
 
     def start(self) -> None:
@@ -121,17 +130,18 @@ class Engine:
         since cancelled): advancing to it then fires nothing. For test tools that jump
         virtual time to the next event.
         """
-        return self.core.deadlines.earliest()
+        return self.core.earliest_deadline()
 
     def progress(self) -> tuple[int, int, bool]:
-        """A snapshot of the open executions' progress: ``(open runs, their history events, decision task open)``.
+        """A snapshot of the service's progress: ``(open runs, history events recorded since
+        start-up, decision task open)``.
 
-        Two equal snapshots with no decision task open mean no open run was started,
-        closed or given an event in between, so the service was idle. For test tools that
-        jump virtual time only when nothing is happening (``greenflow.testing``).
+        Two equal snapshots with no decision task open mean no run was started, closed or
+        given an event in between, so the service was idle. For test tools that jump
+        virtual time only when nothing is happening (``greenflow.testing``).
         """
-        runs = self.core.open.values()
-        return (len(runs), sum(run.next_event_id - 1 for run in runs), any(run.decision is not None for run in runs))
+        core = self.core
+        return (core.open_count(), core.events_recorded, core.decision_tasks_open > 0)
 
     def _tick(self) -> None:
         # Requests also fire what is due, so timeouts happen even without the scheduler.

@@ -19,7 +19,7 @@ from typing import Callable, Hashable
 
 from gevent.event import Event
 
-from .._waiting import ClientGone, before_blocking, client_gone
+from .._waiting import ClientGone, before_blocking, client_gone, woke
 from ..wire._faults import limit_exceeded
 
 #: Most long polls waiting on one task list at once (SWF: 1,000).
@@ -72,6 +72,7 @@ class TaskQueue:
             waiter = self.waiters.popleft()
             if not waiter.is_set():
                 waiter.set()
+                woke()
                 return
 
     def wake_all(self) -> None:

@@ -94,7 +94,7 @@ class Scheduler:
         """Fire every deadline due now, each in its own committed transaction."""
         core = self.core
         while True:
-            entry = core.deadlines.pop_due(core.clock.now())
+            entry = core.pop_due()
             if entry is None:
                 return
             kind, args = entry

@@ -1,8 +1,9 @@
 """The execution state machine shared by requests, decisions and timeouts.
 
-:class:`EngineState` owns the open executions (in memory, keyed by ``(domain, workflowId)``:
-SWF allows one open run per workflow ID), the decision and activity task queues and the
-deadline heap, and implements the transitions every part needs: starting and closing a
+:class:`EngineState` owns the open executions (a bounded cache over the database, keyed by
+``(domain, workflowId)``: SWF allows one open run per workflow ID; see :mod:`._open_runs`),
+the decision and activity task queues and the deadline window (see :mod:`._deadlines`), and
+implements the transitions every part needs: starting and closing a
 run, scheduling decision tasks (at most one open per run), signals, cancel requests,
 termination with child policies, parent notification and SWF's event limit.
 
@@ -20,8 +21,9 @@ from .._close_wait import CloseSignal
 from ..storage._store import Store
 from ..wire._faults import Fault, limit_exceeded
 from . import _execution
-from ._deadlines import Deadlines
+from ._deadlines import Deadlines, run_deadlines
 from ._execution import CLOSED, Execution
+from ._open_runs import OpenRuns
 from ._queues import TaskQueues
 from ._unit import EventLimitReached, Unit
 from ._values import new_run_id, priority, seconds
@@ -38,8 +40,11 @@ OPEN_LIMIT = 1_000
 OPEN_EXECUTIONS_LIMIT = 100_000
 #: How many open runs keep their history in memory (least recently used ones drop it).
 HISTORY_CACHE_SIZE = 2_000
-#: Deadline heap size from which stale entries (finished tasks, cancelled timers) are purged.
-COMPACT_DEADLINES_AT = 100_000
+#: Deadline heap size from which it is rebuilt from the database (dropping stale entries:
+#: finished tasks, cancelled timers; and deadlines beyond the next window).
+COMPACT_DEADLINES_AT = 20_000
+#: How many open runs' deadlines one window read from the database holds (see :mod:`._deadlines`).
+DEADLINE_WINDOW = 500
 
 #: Close status → (parent event type, attribute members copied from the close event).
 _CHILD_CLOSE_EVENTS = {
@@ -72,7 +77,7 @@ class EngineState:
         self.store = store
         self.clock = clock
         self.registry = registry
-        self.open: dict[tuple[str, str], Execution] = {}
+        self.open = OpenRuns(store.connection)
         self.open_per_domain: collections.Counter[str] = collections.Counter()
         self.open_executions_limit = OPEN_EXECUTIONS_LIMIT
         self.decision_queues = TaskQueues()
@@ -80,8 +85,17 @@ class EngineState:
         self.closes = CloseSignal()
         self.deadlines = Deadlines()
         self.event_limit = EVENT_LIMIT
+        #: The heap size from which it is rebuilt (at least; see :meth:`compact_deadlines`).
+        self.compact_deadlines_at = COMPACT_DEADLINES_AT
         self._compact_at = COMPACT_DEADLINES_AT
+        #: How many runs' deadlines one window holds (see :meth:`load_window`).
+        self.deadline_window = DEADLINE_WINDOW
         self.history_cache_size = HISTORY_CACHE_SIZE
+        #: History events committed since start-up, and decision tasks open now (scheduled
+        #: or started): for tools that wait until the service is idle (``Engine.progress``).
+        self.events_recorded = 0
+        self.decision_tasks_open = 0
+        self._units = 0  # units of work running (open runs are dropped from memory only between them)
         self._histories: collections.OrderedDict[tuple[str, str, str], Execution] = collections.OrderedDict()
         self.wake_scheduler: Callable[[], None] = lambda: None
         #: SWF's decision quotas, when emulated (the AWS-like mode): called with a decision
@@ -101,11 +115,20 @@ class EngineState:
         applied; the run is terminated (``EVENT_LIMIT_EXCEEDED``) instead and
         :class:`EventLimitFault` raised.
         """
+        self._units += 1
+        try:
+            return self._run(fn, *args)
+        finally:
+            self._units -= 1
+            if not self._units:
+                self.open.trim(self._dropped)
+
+    def _run(self, fn: Callable[..., T], *args: Any) -> T:
         unit = Unit(self.clock.now(), self.event_limit)
         try:
             with self.store.transaction() as conn:
                 result = fn(unit, *args)
-                unit.flush(conn)
+                unit.flush(conn, self.deadlines.horizon)
         except EventLimitReached as reached:
             self._restore(unit)
             self.run(self._terminate_at_limit, reached.key)
@@ -115,6 +138,8 @@ class EngineState:
         except BaseException:
             self._restore(unit)
             raise
+        self.events_recorded += unit.events_added
+        self.decision_tasks_open += unit.decisions_opened
         unit.run_after()
         return result
 
@@ -125,27 +150,34 @@ class EngineState:
                            cause="EVENT_LIMIT_EXCEEDED")
 
     def _restore(self, unit: Unit) -> None:
-        # Drop what the unit changed in memory, then reload the committed truth.
-        for key, ex in unit.touched.items():
-            self._histories.pop(key, None)
-            if self.open.get(key[:2]) is ex:
-                del self.open[key[:2]]
-        conn = self.store.connection
-        for key in unit.touched:
-            fresh = _execution.select(conn, *key)
-            if fresh is not None and fresh.is_open:
-                self.open[key[:2]] = fresh
+        # Drop what the unit changed in memory; the next use reads the committed truth.
+        for ex in unit.touched.values():
+            self._dropped(ex)
+            self.open.discard(ex)
         self.count_open()
 
-    def count_open(self) -> None:
-        """Recount the open runs of each domain (start-up, after a rollback)."""
-        self.open_per_domain = collections.Counter(domain for domain, _ in self.open)
+    def _dropped(self, ex: Execution) -> None:
+        # A run leaving memory takes its cached history along.
+        if self._histories.get(ex.key) is ex:
+            del self._histories[ex.key]
 
+    def count_open(self) -> None:
+        """Recount the open runs of each domain from the database (start-up, after a rollback)."""
+        self.open_per_domain = _execution.count_open(self.store.connection)
+
+    def open_count(self) -> int:
+        """How many runs are open, in every domain."""
+        return sum(self.open_per_domain.values())
     # ------------------------------------------------------------------ lookups
 
     def open_run(self, domain: str, workflow_id: str, run_id: str | None = None) -> Execution | None:
-        """The open run of a workflow ID (of that runId, if given), or ``None``."""
-        ex = self.open.get((domain, workflow_id))
+        """The open run of a workflow ID (of that runId, if given), or ``None``.
+
+        Read from the database unless it is in memory.
+        """
+        ex = self.open.get(domain, workflow_id, run_id)
+        if not self._units:
+            self.open.trim(self._dropped)
         if ex is None or (run_id is not None and ex.run_id != run_id):
             return None
         return ex
@@ -167,7 +199,9 @@ class EngineState:
         return events
 
     def _remember(self, ex: Execution) -> None:
-        # Keep the histories of the most recently used open runs only.
+        # Keep the histories of the most recently used open runs only (of those in memory).
+        if self.open.cached(ex.domain, ex.workflow_id) is not ex:
+            return
         histories = self._histories
         histories[ex.key] = ex
         histories.move_to_end(ex.key)
@@ -177,25 +211,90 @@ class EngineState:
 
     # ------------------------------------------------------------------ post-commit helpers
 
-    def deadline(self, unit: Unit, when: float, kind: str, *args: Any) -> None:
-        """Arm a timeout or timer once ``unit`` commits."""
+    def deadline(self, unit: Unit, when: float, kind: str, key: tuple[str, str, str], *args: Any) -> None:
+        """Arm a timeout or timer of run ``key`` once ``unit`` commits.
+
+        Only a deadline within the window goes into memory; a later one is in the run's
+        ``next_deadline`` (written by the unit) and comes with a later window.
+        """
         def arm() -> None:
-            if self.deadlines.push(when, kind, *args):
+            deadlines = self.deadlines
+            if not deadlines.covers(when, key):
+                return
+            if deadlines.push(when, kind, key, *args):
                 self.wake_scheduler()
-            if len(self.deadlines) > self._compact_at:
+            if len(deadlines) > self._compact_at:
                 self.compact_deadlines()
         unit.after(arm)
 
     def compact_deadlines(self) -> None:
-        """Rebuild the deadline heap from the open runs, dropping entries that no longer apply.
+        """Rebuild the deadline heap from the database: the first window only.
 
         Entries are never removed when a task finishes or a timer is cancelled, so a busy
         service with long timeouts would otherwise keep them for as long as the timeouts.
         """
         self.deadlines.clear(keep="sweep")
-        for ex in self.open.values():
-            self.arm(ex, queues=False)
-        self._compact_at = max(COMPACT_DEADLINES_AT, 2 * len(self.deadlines))
+        self.load_window()
+        self._compact_at = max(self.compact_deadlines_at, 2 * len(self.deadlines))
+
+    def load_window(self) -> None:
+        """Read the next window of deadlines (those of the next :attr:`deadline_window` runs
+        by ``next_deadline`` after the horizon) into memory, and move the horizon to its end.
+
+        A run's ``next_deadline`` is a lower bound (see ``Execution._deadline_to_store``):
+        each run read gets it set to its earliest deadline, exactly. (Not to its earliest
+        beyond the window: the heap may be rebuilt from the database before those in the
+        window are due, see :meth:`compact_deadlines`.)
+        """
+        deadlines = self.deadlines
+        if deadlines.horizon is None:
+            return
+        rows = _execution.select_window(self.store.connection, deadlines.horizon, self.deadline_window)
+        deadlines.horizon = rows[-1][0] if len(rows) == self.deadline_window else None
+        corrections = []
+        for _, ex in rows:
+            due = run_deadlines(ex)
+            for when, kind, args in due:
+                if deadlines.covers(when, ex.key):
+                    deadlines.push(when, kind, *args)
+            bound = min((when for when, _, _ in due), default=None)
+            if bound != ex.stored_deadline:
+                corrections.append((bound, *ex.key))
+                cached = self.open.cached(ex.domain, ex.workflow_id)
+                if cached is not None and cached.run_id == ex.run_id:
+                    cached.stored_deadline = bound
+        if corrections:
+            with self.store.transaction() as conn:
+                conn.executemany("UPDATE executions SET next_deadline = ? WHERE domain = ? AND workflow_id = ?"
+                                 " AND run_id = ?", corrections)
+
+    def pop_due(self) -> tuple[str, tuple] | None:
+        """The next deadline due now as ``(kind, args)``, reading windows as the clock passes
+        their horizon; ``None`` when nothing is due."""
+        deadlines = self.deadlines
+        now = self.clock.now()
+        while True:
+            entry = deadlines.pop_due(now)
+            if entry is not None:
+                return entry
+            horizon = deadlines.horizon
+            if horizon is None or horizon[0] > now:
+                return None
+            self.load_window()
+
+    def earliest_deadline(self) -> float | None:
+        """The earliest timer or timeout of any open run (or a stale one of the heap), or ``None``.
+
+        Those within the window are in the heap; of the others, the earliest is the first
+        ``next_deadline`` beyond the horizon.
+        """
+        due = [self.deadlines.earliest()]
+        horizon = self.deadlines.horizon
+        if horizon is not None:
+            later = _execution.select_window(self.store.connection, horizon, 1)
+            if later:
+                due.append(later[0][0][0])
+        return min((when for when in due if when is not None), default=None)
 
     def _queue_decision(self, unit: Unit, ex: Execution) -> None:
         d = ex.decision
@@ -217,32 +316,16 @@ class EngineState:
             item = (ex.workflow_id, ex.run_id, record["scheduled"])
             unit.after(lambda: queue.discard(item))
 
-    def arm(self, ex: Execution, *, queues: bool = True) -> None:
-        """Re-create the deadlines (and queue entries) of an open run (start-up, no unit)."""
-        push = self.deadlines.push
-        timeout = seconds(ex.config["executionStartToCloseTimeout"])
-        if timeout is not None:
-            push(ex.start_ts + timeout, "workflow", ex.key)
+    def requeue(self, ex: Execution) -> None:
+        """Put an open run's pending tasks back on their task lists (start-up, no unit)."""
         d = ex.decision
-        if d is not None:
-            if not d["started"]:
-                if queues:
-                    self.decision_queues.get(ex.domain, d["list"]).push(
-                        (ex.workflow_id, ex.run_id, d["scheduled"]), priority(d["priority"]))
-                if seconds(d["s2s"]) is not None:
-                    push(d["scheduled_ts"] + seconds(d["s2s"]), "decision_s2s", ex.key, d["scheduled"])
-            else:
-                s2c = seconds(ex.config["taskStartToCloseTimeout"])
-                if s2c is not None:
-                    push(d["started_ts"] + s2c, "decision_s2c", ex.key, d["scheduled"], d["started"])
+        if d is not None and not d["started"]:
+            self.decision_queues.get(ex.domain, d["list"]).push(
+                (ex.workflow_id, ex.run_id, d["scheduled"]), priority(d["priority"]))
         for record in ex.activities.values():
-            if queues and not record["started"]:
+            if not record["started"]:
                 self.activity_queues.get(ex.domain, record["list"]).push(
                     (ex.workflow_id, ex.run_id, record["scheduled"]), priority(record["priority"]))
-            for kind, when in activity_deadlines(record):
-                push(when, kind, ex.key, record["scheduled"], record["started"])
-        for timer_id, timer in ex.timers.items():
-            push(timer["fire_at"], "timer", ex.key, timer_id, timer["started"])
 
     # ------------------------------------------------------------------ transitions
 
@@ -259,7 +342,7 @@ class EngineState:
         ex = Execution(domain, workflow_id, run_id or new_run_id(), workflow_type["name"],
                        workflow_type["version"], unit.now, config, list(tag_list or []),
                        parent, parent_initiated)
-        self.open[(domain, workflow_id)] = ex
+        self.open.add(ex)
         self.open_per_domain[domain] += 1
         self._remember(ex)
         unit.event(ex, "WorkflowExecutionStarted", {
@@ -317,6 +400,7 @@ class EngineState:
     def close_run(self, unit: Unit, ex: Execution, close_status: str, event_type: str,
                   attributes: dict) -> int:
         """Close a run with its closing event; drops its open tasks and timers and tells its parent."""
+        was_open = ex.is_open
         event_id = unit.event(ex, event_type, attributes)
         ex.status = CLOSED
         ex.close_status = close_status
@@ -335,9 +419,11 @@ class EngineState:
         ex.clear_activities()
         ex.timers.clear()
         ex.children.clear()  # a closed run has no open children (see apply_child_policy)
-        self._histories.pop(ex.key, None)
-        if self.open.get((ex.domain, ex.workflow_id)) is ex:
-            del self.open[(ex.domain, ex.workflow_id)]
+        self._dropped(ex)
+        # Kept in memory (closed) until the commit, so that the unit's later lookups of
+        # the workflow ID find it closed instead of reading its row, not yet rewritten.
+        unit.after(lambda: self.open.closed(ex))
+        if was_open:
             self.open_per_domain[ex.domain] -= 1
         if close_status != "CONTINUED_AS_NEW":
             self._notify_parent(unit, ex, close_status, attributes)
@@ -400,7 +486,7 @@ class EngineState:
     def check_open_start(self, domain: str, workflow_id: str) -> None:
         """``WorkflowExecutionAlreadyStartedFault`` if a run of ``workflow_id`` is open,
         ``LimitExceededFault`` if the domain has as many open runs as SWF allows."""
-        if (domain, workflow_id) in self.open:
+        if self.open_run(domain, workflow_id) is not None:
             raise Fault("WorkflowExecutionAlreadyStartedFault",
                         f"Workflow execution already started: workflowId={workflow_id}")
         if self.open_domain_full(domain):
@@ -409,25 +495,3 @@ class EngineState:
     def open_domain_full(self, domain: str) -> bool:
         """Whether ``domain`` has reached SWF's limit of open executions."""
         return self.open_per_domain[domain] >= self.open_executions_limit
-
-
-def activity_deadlines(record: dict) -> list[tuple[str, float]]:
-    """The deadlines of an open activity task as ``(kind, when)`` pairs (from its record)."""
-    result = []
-    scheduled_ts = record["scheduled_ts"]
-    if not record["started"]:
-        s2s = seconds(record["s2s"])
-        if s2s is not None:
-            result.append(("activity_s2s", scheduled_ts + s2s))
-    s2c = seconds(record["s2c"])
-    if s2c is not None:
-        result.append(("activity_s2c", scheduled_ts + s2c))
-    if record["started"]:
-        st2c = seconds(record["st2c"])
-        if st2c is not None:
-            result.append(("activity_st2c", record["started_ts"] + st2c))
-        hb = seconds(record["hb"])
-        if hb is not None:
-            result.append(("activity_hb", record["last_hb"] + hb))
-    return result
-

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ._state import EngineState, activity_deadlines
+from ._deadlines import activity_deadlines
+from ._state import EngineState
 from ._unit import Unit
 from ._values import seconds
 

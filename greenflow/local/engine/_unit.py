@@ -42,6 +42,8 @@ class Unit:
         now: the clock's time for the whole unit (every event gets this timestamp).
         touched: executions changed by this unit, by key.
         created: keys of executions this unit started.
+        events_added: history events recorded by this unit.
+        decisions_opened: decision tasks opened minus those closed by this unit (once flushed).
     """
 
     def __init__(self, now: float, event_limit: int = 25_000):
@@ -51,6 +53,8 @@ class Unit:
         self.created: set[tuple[str, str, str]] = set()
         self._rows: list[tuple] = []
         self._after: list[Callable[[], None]] = []
+        self.events_added = 0
+        self.decisions_opened = 0
 
     def touch(self, ex: Execution) -> None:
         """Mark ``ex`` changed, so its row is written when the unit commits.
@@ -69,6 +73,7 @@ class Unit:
             # The last event ID is kept for the termination SWF records at the limit.
             raise EventLimitReached(ex.key)
         ex.next_event_id = event_id + 1
+        self.events_added += 1
         event = {"eventId": event_id, "eventTimestamp": self.now, "eventType": event_type,
                  attributes_key(event_type): compact(attributes)}
         # Encoded once: the text is the event's row and, in the cached history, what every
@@ -92,14 +97,18 @@ class Unit:
                 self._rows)
             self._rows = []
 
-    def flush(self, conn: sqlite3.Connection) -> None:
-        """Write the unit's events and execution rows (inside the caller's transaction)."""
+    def flush(self, conn: sqlite3.Connection, horizon: tuple | None = None) -> None:
+        """Write the unit's events and execution rows (inside the caller's transaction);
+        ``horizon``: the end of the engine's deadline window (see ``Execution.update``)."""
         self.flush_events(conn)
         for ex in self.touched.values():
+            opened = ex.decision is not None
+            self.decisions_opened += opened - ex.decision_written
+            ex.decision_written = opened
             if ex.is_new:
                 ex.insert(conn)
             else:
-                ex.update(conn)
+                ex.update(conn, horizon)
 
     def run_after(self) -> None:
         """Apply the post-commit side effects, in the order they were recorded."""

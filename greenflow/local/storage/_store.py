@@ -71,14 +71,18 @@ CREATE TABLE IF NOT EXISTS executions (
     parent_workflow_id TEXT,
     parent_run_id      TEXT,
     state             TEXT NOT NULL,          -- JSON: the engine's private state of the run
+    next_deadline     REAL,                   -- the open run's earliest timer or timeout (NULL: none)
     PRIMARY KEY (domain, workflow_id, run_id)
 ) WITHOUT ROWID;
--- Two indexes only: every index costs each start and close about a page of writes.
+-- Few indexes: every index costs each start and close about a page of writes.
 -- Lists by start time, open or closed; the open runs of a domain (engine start-up).
 CREATE INDEX IF NOT EXISTS executions_by_start ON executions (domain, status, start_ts);
 -- Closed runs by close time (lists by close time, the retention sweep). Partial: a start
 -- writes nothing to it. Queries must say status = 'CLOSED' literally for SQLite to use it.
 CREATE INDEX IF NOT EXISTS executions_closed_by_close ON executions (domain, close_ts) WHERE status = 'CLOSED';
+-- Open runs by their earliest deadline: the engine keeps only the next ones in memory and
+-- reads the following window from here. Partial: queries must say status = 'OPEN' literally.
+CREATE INDEX IF NOT EXISTS executions_open_by_deadline ON executions (next_deadline) WHERE status = 'OPEN';
 
 -- One row per tag of an execution, for tagFilter.
 CREATE TABLE IF NOT EXISTS execution_tags (
@@ -106,7 +110,20 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 #: Version 2: the open-runs index is gone and the close-time index is partial (closed runs).
-SCHEMA_VERSION = "2"
+#: Version 3: ``executions.next_deadline`` and its index of open runs (see :data:`MIGRATIONS`).
+SCHEMA_VERSION = "3"
+
+#: The ``meta`` key set while the open runs' ``next_deadline`` must still be computed (a
+#: database migrated from version 2): the engine computes them when it loads.
+DEADLINES_PENDING = "next_deadline_pending"
+
+#: Older version → the statements that bring it to :data:`SCHEMA_VERSION` (run before the
+#: schema script, in one transaction).
+MIGRATIONS = {
+    "2": ("ALTER TABLE executions ADD COLUMN next_deadline REAL",
+          f"INSERT INTO meta (key, value) VALUES ('{DEADLINES_PENDING}', '1')",
+          f"UPDATE meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema_version'"),
+}
 
 #: The WAL size (in pages of 4 KB) at which SQLite checkpoints on a commit by itself,
 #: however busy the service is: it bounds the WAL file at about 40 MB.
@@ -139,6 +156,9 @@ class Store:
         # Checked before the schema is applied, so that a database of another version is
         # refused without being changed.
         version = self._schema_version()
+        if version in MIGRATIONS:
+            self._migrate(MIGRATIONS[version])
+            version = SCHEMA_VERSION
         if version is not None and version != SCHEMA_VERSION:
             self.connection.close()
             raise RuntimeError(f"{path}: database schema version {version}, this greenflow needs {SCHEMA_VERSION}")
@@ -161,6 +181,18 @@ class Store:
             return None
         row = self.connection.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return None if row is None else row[0]
+
+    def _migrate(self, statements: tuple[str, ...]) -> None:
+        conn = self.connection
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
 
     def transaction(self) -> _Transaction:
         """``with store.transaction() as conn:`` runs the block in one transaction, committed

@@ -53,7 +53,7 @@ from gevent.event import Event
 from ... import __version__
 from ..._extensions import CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER
 from .._close_wait import parse_close_wait
-from .._waiting import ClientGone, before_blocking, client_gone
+from .._waiting import ClientGone, before_blocking, client_gone, wakes
 from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._emulation import AWSEmulation
@@ -332,7 +332,13 @@ class SWFProtocolHandler:
         try:
             if self.emulation is not None:
                 self.emulation.wait()  # the request's way to the service
+            woken = wakes()
             status, answer = self._answer(method, target, headers, body, sock, buffer)
+            if wakes() != woken:
+                # This request woke a waiting poll (a task it scheduled, a close it made): let
+                # that poll answer first. Its answer carries the workflow forward; this one
+                # only acknowledges.
+                gevent.sleep(0)
             if self.emulation is not None:
                 self.emulation.wait()  # the answer's way back
         finally:

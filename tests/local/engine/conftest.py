@@ -15,9 +15,13 @@ def clock() -> VirtualClock:
     return VirtualClock(T0)
 
 
-@pytest.fixture
-def h(clock: VirtualClock):
+@pytest.fixture(params=["roomy", "tight"])
+def h(request: pytest.FixtureRequest, clock: VirtualClock):
+    """A harness; each test runs twice: with the engine's default memory bounds, and with
+    bounds so tight that every open run and deadline is read back from the database."""
     store = Store(":memory:")
     harness = Harness(store, clock)
+    if request.param == "tight":
+        harness.tighten()
     yield harness
     harness.swf.close()

@@ -56,6 +56,17 @@ class Harness:
             return error
         raise AssertionError(f"{operation} did not fail")
 
+    def tighten(self) -> Harness:
+        """Make the engine's memory as small as it goes: one open run in memory, one run's
+        deadlines per window, the deadline heap rebuilt from the database from 4 entries.
+        Every behaviour must stay the same (the ``tight`` runs of the engine tests)."""
+        core = self.swf.engine.core
+        core.open.capacity = 1
+        core.deadline_window = 1
+        core.compact_deadlines_at = core._compact_at = 4
+        core.compact_deadlines()
+        return self
+
     def advance(self, seconds: float) -> None:
         self.swf.advance_time(seconds)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from greenflow.local.engine import _state
 from greenflow.local.engine._queues import TaskQueue
 
 from .harness import DOMAIN, schedule, timer
@@ -22,10 +21,9 @@ def test_task_queue_priority_fifo_and_compaction():
     assert queue.pop() is None
 
 
-def test_deadline_heap_drops_stale_entries(h, monkeypatch):
-    monkeypatch.setattr(_state, "COMPACT_DEADLINES_AT", 12)
+def test_deadline_heap_drops_stale_entries(h):
     core = h.swf.engine.core
-    core._compact_at = 12
+    core.compact_deadlines_at = core._compact_at = 12
     run_id = h.start("w1")
     h.decide(timer("late", 500))
     for index in range(20):
@@ -41,11 +39,12 @@ def test_deadline_heap_drops_stale_entries(h, monkeypatch):
 
 def test_history_cache_keeps_recent_runs_only(h):
     core = h.swf.engine.core
+    core.open.capacity = 10
     core.history_cache_size = 3
     runs = [h.start(f"w{index}") for index in range(6)]
     cached = [key for key, ex in core._histories.items() if ex.events is not None]
     assert [key[1] for key in cached] == ["w3", "w4", "w5"]
-    assert core.open[(DOMAIN, "w0")].events is None
+    assert core.open_run(DOMAIN, "w0").events is None
     # An evicted history is read back from the database when a decider needs it.
     tasks = [h.decision_task() for _ in range(6)]
     assert all([e["eventType"] for e in t["events"]] == [
@@ -67,7 +66,7 @@ def test_stored_state_matches_memory_after_activity_changes(h):
     h.decide(decision("RequestCancelActivityTask", activityId="a"),
              decision("RequestCancelActivityTask", activityId="b"))
     h.activity_task()
-    ex = h.swf.engine.core.open[(DOMAIN, "w1")]
+    ex = h.swf.engine.core.open_run(DOMAIN, "w1")
     stored = h.store.connection.execute(
         "SELECT state FROM executions WHERE run_id = ?", (run_id,)).fetchone()[0]
     assert json.loads(stored)["activities"] == json.loads(json.dumps(ex.activities))

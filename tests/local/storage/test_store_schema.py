@@ -58,3 +58,25 @@ def test_visibility_queries_search_an_index_rather_than_scan(sql, index):
         assert f"INDEX {index} (" in plan, plan
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("sql", "search"), [
+    # The engine's next window of deadlines: a range of the open runs' deadline index, in its order.
+    ("SELECT state FROM executions WHERE status = 'OPEN'"
+     " AND (next_deadline, domain, workflow_id, run_id) > (?, ?, ?, ?)"
+     " ORDER BY next_deadline, domain, workflow_id, run_id LIMIT ?",
+     "USING INDEX executions_open_by_deadline ((next_deadline,domain,workflow_id,run_id)>"),
+    # The earliest deadline of all (test tools that jump virtual time).
+    ("SELECT MIN(next_deadline) FROM executions WHERE status = 'OPEN'", "USING INDEX executions_open_by_deadline"),
+    # The open run of a workflow ID: a range of the primary key.
+    ("SELECT state FROM executions WHERE domain=? AND workflow_id=? AND status='OPEN'",
+     "USING PRIMARY KEY (domain=? AND workflow_id=?)"),
+])
+def test_engine_queries_search_an_index_without_sorting(sql, search):
+    store = Store(":memory:")
+    try:
+        plan = _plan(store, sql, (1,) * sql.count("?"))
+        assert plan.startswith("SEARCH") and search in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    finally:
+        store.close()
