@@ -39,3 +39,27 @@ MAX_CLOSE_WAIT = 60.0
 #: the waiter then reads the event from the history, as it must on Amazon SWF.
 CLOSE_EVENTS_HEADER = "x-greenflow-close-events"
 CLOSE_EVENT_MEMBER = "greenflowCloseEvent"
+
+#: Request header of ``RespondDecisionTaskCompleted``: a JSON object ``{"taskList": name,
+#: "max": n, "identity": text}``. Once the decisions are committed, a greenflow service
+#: starts up to ``n`` activity tasks waiting on that task list for the caller (their
+#: ``ActivityTaskStarted`` events name ``identity``) and answers them in the member
+#: :data:`EAGER_ACTIVITY_TASKS_MEMBER`, each shaped as a ``PollForActivityTask`` answer:
+#: a worker that also runs activities skips a poll round trip per activity it scheduled
+#: (Temporal calls this eager activity execution). A malformed value is ignored. Only a
+#: client whose transport keeps unknown answer members may send it (botocore's parser would
+#: drop the tasks, and they would wait for their start-to-close timeout).
+EAGER_ACTIVITIES_HEADER = "x-greenflow-eager-activities"
+EAGER_ACTIVITY_TASKS_MEMBER = "greenflowActivityTasks"
+#: The most activity tasks one answer carries.
+MAX_EAGER_ACTIVITIES = 100
+
+#: Request header of ``RespondActivityTaskCompleted``/``Failed``/``Canceled``: a JSON object
+#: ``{"taskList": name, "identity": text}``. Once the answer is committed, if the run now
+#: has a decision task waiting on that task list, a greenflow service starts it for the
+#: caller (its ``DecisionTaskStarted`` names ``identity``) and answers it in the member
+#: :data:`EAGER_DECISION_TASK_MEMBER`, shaped as a ``PollForDecisionTask`` answer with the
+#: history from the previous started decision on: a worker that also decides the workflow
+#: skips a poll round trip after each activity. Same rules as the eager activity tasks.
+EAGER_DECISION_HEADER = "x-greenflow-eager-decision"
+EAGER_DECISION_TASK_MEMBER = "greenflowDecisionTask"

@@ -30,7 +30,7 @@ import atexit
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from ._extensions import CLOSE_EVENT_MEMBER, CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, MAX_CLOSE_WAIT
@@ -419,7 +419,7 @@ class ResultWaiter:
             for info in infos:
                 execution = info["execution"]
                 key = (execution["workflowId"], execution["runId"])
-                event = _close_event(info)
+                event = _close_event(self.swf, info)
                 if key not in self._seen:
                     self._seen[key] = now
                     if event is not None:
@@ -455,16 +455,13 @@ class ResultWaiter:
             self._seen_events_size -= remembered[1]
 
 
-def _close_event(info: dict[str, Any]) -> dict[str, Any] | None:
+def _close_event(swf: Any, info: dict[str, Any]) -> dict[str, Any] | None:
     """The close event a greenflow service's listing carried for ``info``, as the history
     gives it (its timestamp a datetime), or ``None``."""
     event = info.get(CLOSE_EVENT_MEMBER)
     if not isinstance(event, dict) or event.get("eventType") not in CLOSE_EVENTS:
         return None
-    stamp = event.get("eventTimestamp")
-    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
-        event = dict(event, eventTimestamp=datetime.fromtimestamp(stamp, timezone.utc))
-    return event
+    return swf.shaped_as("GetWorkflowExecutionHistory", {"events": [event]})["events"][0]
 
 
 def continued_run(event: dict[str, Any]) -> str | None:

@@ -17,6 +17,7 @@ Everything here runs in the service's single gevent hub thread.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable
 
@@ -104,6 +105,27 @@ class Operations:
         seconds, counted = hold
         self.engine.core.closes.hold(self.store, domain, float(oldest), counted, seconds,
                                      stopping=lambda: self._stopped)
+
+    def eager_activity_tasks(self, params: dict[str, Any], header: str) -> list[dict[str, Any]] | None:
+        """After a ``RespondDecisionTaskCompleted`` sent with
+        ``greenflow._extensions.EAGER_ACTIVITIES_HEADER``: the activity tasks started for its
+        caller, or ``None`` when the header is malformed (ignored, as the decisions are
+        already committed)."""
+        try:
+            request = json.loads(header)
+        except ValueError:
+            return None
+        return self.engine.eager_activity_tasks(params, request)
+
+    def eager_decision_task(self, params: dict[str, Any], header: str) -> dict[str, Any] | None:
+        """After an answer to an activity task sent with
+        ``greenflow._extensions.EAGER_DECISION_HEADER``: the run's decision task started for
+        its caller, or ``None`` (none waits there, or the header is malformed)."""
+        try:
+            request = json.loads(header)
+        except ValueError:
+            return None
+        return self.engine.eager_decision_task(params, request)
 
     def attach_close_events(self, params: dict[str, Any], answer: dict[str, Any]) -> None:
         """After a ``ListClosedWorkflowExecutions`` sent with

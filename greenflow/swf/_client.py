@@ -163,6 +163,16 @@ class SWFClient:
                 if self._service and self.transport == "auto":
                     self._use_direct()
 
+    def shaped_as(self, operation: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """An answer a greenflow extension carried (say a decision task inside another call's
+        answer), made what ``operation``'s own answer would be: timestamps as datetimes.
+
+        Extension members only come through the direct transport; botocore's answers are
+        already shaped, and returned as they are."""
+        if self._direct is None:
+            return answer
+        return self._direct.shape_as_answer(_api_name(operation), answer)
+
     @contextlib.contextmanager
     def headers(self, headers: Mapping[str, str]) -> Iterator[None]:
         """Send ``headers`` with every call made inside the block (in this thread or greenlet).

@@ -236,6 +236,14 @@ class DirectTransport:
         status, answer_headers, payload = self._exchange(request)
         return self._answer(operation, status, answer_headers, payload)
 
+    def shape_as_answer(self, name: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """``answer`` (a greenflow extension's member, decoded JSON) made what an answer of
+        operation ``name`` is: its timestamps become datetimes. Changes it in place."""
+        plan = self._operations[name].output_plan
+        if plan is not None:
+            _convert(answer, plan, self._to_datetime)
+        return answer
+
     def close(self) -> None:
         """Close every idle connection (calls in flight close theirs when they end)."""
         while self._idle:

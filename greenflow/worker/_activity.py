@@ -31,6 +31,7 @@ How it keeps its promises:
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Callable, Sequence
 
@@ -40,6 +41,7 @@ import gevent.pool
 from gevent import monkey
 from gevent.threadpool import ThreadPool
 
+from .._extensions import EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER
 from .._payload import decode_args
 from ..activity._context import ActivityContext, _enter, _leave
 from ..activity._definition import activity_types as _activity_types
@@ -140,6 +142,10 @@ class ActivityWorker(PollingWorker):
         if not self._activities:
             raise DefinitionError("an ActivityWorker needs at least one object with @activity methods")
         self._slots: gevent.lock.Semaphore | None = None
+        #: A workflow worker of this process (same client and domain) that takes the decision
+        #: task following each activity answer straight from the answer, without a poll (a
+        #: greenflow local service only; :class:`~greenflow.worker.Worker` sets it).
+        self.workflow_worker: Any = None
         self._tasks = gevent.pool.Group()
         self._poller_greenlets: list[gevent.Greenlet] = []
         self._in_poll: set[gevent.Greenlet] = set()
@@ -261,6 +267,32 @@ class ActivityWorker(PollingWorker):
             # The slot reserved for this poll now belongs to the task; _run_task frees it.
             self._tasks.spawn(self._run_task, task)
 
+    # ----------------------------------------------------------------- tasks handed over
+
+    def reserve_slots(self, count: int) -> int:
+        """Take up to ``count`` free task slots without waiting, for activity tasks another
+        worker of this process will hand over (eager activity tasks); returns how many.
+        Give back what is not used with :meth:`release_slots`."""
+        slots = self._slots
+        if slots is None or not self.running or self._stopping.is_set():
+            return 0
+        taken = 0
+        while taken < count and slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def release_slots(self, count: int) -> None:
+        """Give back ``count`` slots taken by :meth:`reserve_slots` and not used."""
+        assert self._slots is not None
+        for _ in range(count):
+            self._slots.release()
+
+    def run_started_task(self, task: dict) -> None:
+        """Run an activity task started for this worker elsewhere than in its own poll (an
+        eager task, in a reserved slot: the task frees it when done)."""
+        self._poll_done("task")
+        self._tasks.spawn(self._run_task, task)
+
     # ----------------------------------------------------------------- running tasks
 
     def _run_task(self, task: dict) -> None:
@@ -357,11 +389,30 @@ class ActivityWorker(PollingWorker):
 
     def _respond(self, operation: str, ctx: ActivityContext, **params: Any) -> None:
         """Answer a task; keeps retrying through outages, even while stopping (the answer is
-        the task's only record)."""
+        the task's only record).
+
+        With a :attr:`workflow_worker` of this process taking tasks (and the direct
+        transport), the answer asks the service for the run's next decision task too, and
+        hands it to that worker: no poll round trip between an activity and its decision.
+        """
         params = {key: value for key, value in params.items() if value is not None}
+        decider = self.workflow_worker if self.swf.direct else None
+        if decider is not None and not decider.takes_started_tasks():
+            decider = None
+
+        def answer() -> dict:
+            return self.retrying(f"{operation} for activity {ctx.activity_id}",
+                                 lambda: self.swf.call(operation, taskToken=ctx.task_token, **params),
+                                 while_stopping=True)
         try:
-            self.retrying(f"{operation} for activity {ctx.activity_id}",
-                          lambda: self.swf.call(operation, taskToken=ctx.task_token, **params), while_stopping=True)
+            if decider is None:
+                answer()
+            else:
+                wanted = json.dumps({"taskList": decider.task_list, "identity": decider.identity})
+                with self.swf.headers({EAGER_DECISION_HEADER: wanted}):
+                    decision_task = answer().get(EAGER_DECISION_TASK_MEMBER)
+                if decision_task:
+                    decider.run_started_task(self.swf.shaped_as("PollForDecisionTask", decision_task))
         except UnknownResourceError:
             log.warning("%s is no longer open (timed out, or its execution closed): %s dropped", _task_name(ctx),
                         operation)

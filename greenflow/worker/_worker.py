@@ -41,6 +41,11 @@ class Worker:
             (``pollers``, ``cache_size``, ``fail_on_nondeterminism``, ...).
         activity_options: keyword arguments for every :class:`ActivityWorker`
             (``pool_size``, ``pollers``, ``executor``, ...).
+        eager_activities: on a greenflow local service, activity tasks the decisions
+            schedule are started for this process's activity worker in the answer to the
+            decisions, without a poll round trip (``False``: every task is polled for).
+        eager_decisions: likewise, the decision task that follows an activity's answer is
+            started for this process's workflow worker in the answer (``False``: polled for).
         **options: keyword arguments both kinds take: ``identity``, ``register``,
             ``retention_days``, ``shutdown_timeout``.
 
@@ -50,7 +55,8 @@ class Worker:
 
     def __init__(self, client: Any, domain: str, *, workflows: Iterable[type] = (), activities: Iterable[Any] = (),
                  task_list: str | None = None, workflow_options: dict[str, Any] | None = None,
-                 activity_options: dict[str, Any] | None = None, **options: Any):
+                 activity_options: dict[str, Any] | None = None, eager_activities: bool = True,
+                 eager_decisions: bool = True, **options: Any):
         workflows, activities = list(workflows), list(activities)
         if not workflows and not activities:
             raise ValueError("a Worker needs workflows, activities or both")
@@ -68,6 +74,22 @@ class Worker:
             self.workers.append(WorkflowWorker(client, domain, name, *classes, **options, **(workflow_options or {})))
         for name, objects in activity_groups.items():
             self.workers.append(ActivityWorker(client, domain, name, *objects, **options, **(activity_options or {})))
+        # Activity tasks that decisions schedule go straight to this process's activity
+        # worker: the one on the workflow worker's task list, else the first. (The service
+        # hands over only tasks waiting on that worker's task list; others are polled.)
+        activity_workers = {worker.task_list: worker for worker in self.workers if isinstance(worker, ActivityWorker)}
+        workflow_workers = [worker for worker in self.workers if isinstance(worker, WorkflowWorker)]
+        if activity_workers and eager_activities:
+            for worker in workflow_workers:
+                worker.activity_worker = (activity_workers.get(worker.task_list)
+                                          or next(iter(activity_workers.values())))
+        # And the decision task that follows an activity's answer goes straight to this
+        # process's workflow worker (the service hands it over only when it waits on that
+        # worker's task list).
+        if workflow_workers and eager_decisions:
+            for activity_worker in activity_workers.values():
+                activity_worker.workflow_worker = next(
+                    (w for w in workflow_workers if w.task_list == activity_worker.task_list), workflow_workers[0])
         self.domain = domain
         self._stop_requested = gevent.event.Event()
 

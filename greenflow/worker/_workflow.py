@@ -22,14 +22,17 @@ only ever resume on the OS thread that created them.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from typing import Any, Callable, Sequence
 
 import gevent
+import gevent.pool
 from greenlet import getcurrent
 
 from .. import errors
+from .._extensions import EAGER_ACTIVITIES_HEADER, EAGER_ACTIVITY_TASKS_MEMBER, MAX_EAGER_ACTIVITIES
 from ..client import WorkflowClient
 from ..converter import DEFAULT_CONVERTER, DataConverter, failure_from_exception
 from ..interceptors import Interceptor, WorkflowTaskCall, WorkflowTaskOutcome, active, intercept
@@ -37,6 +40,7 @@ from ..workflow._decider import Decider
 from ..workflow._definition import workflow_types
 from ..workflow._starter import use_starter
 from ..workflow._watchdog import DEFAULT_STEP_TIMEOUT
+from ._activity import ActivityWorker
 from ._loop import DEFAULT_RETENTION_DAYS, DEFAULT_SHUTDOWN_TIMEOUT, OutageBackoff, PollingWorker
 
 __all__ = ["WorkflowWorker"]
@@ -102,12 +106,18 @@ class WorkflowWorker(PollingWorker):
         self._thread: threading.Thread | None = None  # thread mode: the one worker thread
         self._busy = 0  # tasks being decided right now
         self._in_poll: set[Any] = set()  # gevent mode: pollers waiting in a long poll
+        self._handed_over = gevent.pool.Group()  # gevent mode: eager decision tasks being decided
         #: decision tasks answered since start (for tests and metrics)
         self.tasks_completed = 0
         #: decision tasks left unanswered because the code is non-deterministic
         self.nondeterministic_tasks = 0
         #: decision tasks left unanswered because workflow code blocked or overran its step
         self.blocked_tasks = 0
+        #: An activity worker of this process (same client and domain) that takes the activity
+        #: tasks these decisions schedule on its task list straight from the answer to them,
+        #: without a poll (a greenflow local service only; :class:`~greenflow.worker.Worker`
+        #: sets it). ``None``: every activity task goes through a poll, as on Amazon SWF.
+        self.activity_worker: ActivityWorker | None = None
 
     def __repr__(self) -> str:
         return f"<WorkflowWorker {self.domain}/{self.task_list} {len(self.workflow_classes)} classes>"
@@ -141,7 +151,7 @@ class WorkflowWorker(PollingWorker):
             pollers = [g for g in self._poll_greenlets if not g.dead]
             if interrupt_polls:
                 gevent.killall([g for g in pollers if g in self._in_poll], block=True, timeout=5)
-            self._join_until(lambda: pollers, deadline)
+            self._join_until(lambda: pollers + list(self._handed_over), deadline)
             still_running = [g for g in pollers if not g.dead]
             if still_running:
                 log.warning("workflow worker %s: interrupting %d pollers still running", self.identity,
@@ -217,6 +227,26 @@ class WorkflowWorker(PollingWorker):
                 self.handle_task(task)
             finally:
                 self._busy -= 1
+
+    # ---------------------------------------------------------------- tasks handed over
+
+    def takes_started_tasks(self) -> bool:
+        """Whether this worker now takes decision tasks started for it outside its polls
+        (eager decision tasks): running cooperatively (gevent) and not stopping."""
+        return self._cooperative and self.running and not self._stopping.is_set()
+
+    def run_started_task(self, task: dict) -> None:
+        """Decide and answer a decision task started for this worker elsewhere than in its
+        own poll (an eager task, with its timestamps already datetimes), in a new greenlet."""
+        self._poll_done("task")
+        self._handed_over.spawn(self._run_handed_over, task)
+
+    def _run_handed_over(self, task: dict) -> None:
+        self._busy += 1
+        try:
+            self.handle_task(task)
+        finally:
+            self._busy -= 1
 
     # ---------------------------------------------------------------- one task
 
@@ -302,9 +332,26 @@ class WorkflowWorker(PollingWorker):
         params: dict[str, Any] = {"taskToken": task["taskToken"], "decisions": list(decisions)}
         if context is not None:
             params["executionContext"] = context
+        # Slots of this process's activity worker for the activities these decisions
+        # schedule: the service then starts them for it in the answer (one poll round trip
+        # less each). Only through a transport that keeps the answer's extension member.
+        eager = self.activity_worker if self.swf.direct else None
+        scheduled = sum(1 for decision in decisions if decision.get("decisionType") == "ScheduleActivityTask")
+        reserved = eager.reserve_slots(min(scheduled, MAX_EAGER_ACTIVITIES)) if eager is not None and scheduled else 0
+        handed = 0
         try:
-            self.retrying("answering a decision task",
-                           lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+            if reserved:
+                assert eager is not None
+                wanted = json.dumps({"taskList": eager.task_list, "max": reserved, "identity": eager.identity})
+                with self.swf.headers({EAGER_ACTIVITIES_HEADER: wanted}):
+                    answer = self.retrying("answering a decision task",
+                                           lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+                for activity_task in (answer.get(EAGER_ACTIVITY_TASKS_MEMBER) or [])[:reserved]:
+                    eager.run_started_task(activity_task)
+                    handed += 1
+            else:
+                self.retrying("answering a decision task",
+                              lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
         except errors.UnknownResourceError as error:
             # The task timed out or the execution closed meanwhile: SWF has moved on.
             log.warning("workflow worker: decision task of %s is no longer valid (%s)", name, error)
@@ -314,6 +361,10 @@ class WorkflowWorker(PollingWorker):
             log.exception("workflow worker: answering the decision task of %s failed", name)
             self._forget(task)
             return False
+        finally:
+            if reserved > handed:
+                assert eager is not None
+                eager.release_slots(reserved - handed)
         self.tasks_completed += 1
         return True
 

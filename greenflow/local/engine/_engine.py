@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from ..._extensions import MAX_EAGER_ACTIVITIES
 from ..storage._store import Store
 from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from ..wire._json import EncodedList
@@ -481,6 +482,63 @@ class Engine:
             self.on_activity_started(domain, str(activity["list"]), f"{kind['name']} {kind['version']}",
                                      max(0.0, unit.now - float(scheduled_event["eventTimestamp"])))
         return task
+
+    def eager_activity_tasks(self, params: dict, request: Any) -> list[dict] | None:
+        """After a committed ``RespondDecisionTaskCompleted`` (``params``): the activity tasks
+        its caller asked to run itself (``request``, the header's decoded JSON), or ``None``
+        when the request is malformed (then nothing is taken)."""
+        if not isinstance(request, dict):
+            return None
+        task_list, count, identity = request.get("taskList"), request.get("max"), request.get("identity")
+        if not isinstance(task_list, str) or not task_list or isinstance(count, bool) or not isinstance(count, int) \
+                or count < 1 or not (identity is None or isinstance(identity, str)):
+            return None
+        domain = decode(params["taskToken"], DECISION).domain
+        return self.take_activity_tasks(domain, task_list, min(count, MAX_EAGER_ACTIVITIES), identity)
+
+    def eager_decision_task(self, params: dict, request: Any) -> dict | None:
+        """After a committed answer to an activity task (``params``): the run's decision task,
+        started for the caller, if one now waits on the task list ``request`` names (the
+        header's decoded JSON); ``None`` if none does or the request is malformed."""
+        if not isinstance(request, dict):
+            return None
+        task_list, identity = request.get("taskList"), request.get("identity")
+        if not isinstance(task_list, str) or not task_list or not (identity is None or isinstance(identity, str)):
+            return None
+        ref = decode(params["taskToken"], ACTIVITY)
+        ex = self.core.open_run(ref.domain, ref.workflow_id, ref.run_id)
+        d = ex.decision if ex else None
+        if ex is None or d is None or d["started"] or d["list"] != task_list:
+            return None
+        item = (ref.workflow_id, ref.run_id, d["scheduled"])
+        claim = {"identity": identity, "startAtPreviousStartedEvent": True}
+        try:
+            return self.core.run(self._claim_decision, ref.domain, item, claim)
+        except EventLimitFault:
+            return None  # the run was just terminated
+
+    def take_activity_tasks(self, domain: str, task_list: str, count: int, identity: str | None) -> list[dict]:
+        """Start up to ``count`` activity tasks waiting on ``task_list`` for a caller that runs
+        them itself (``greenflow._extensions.EAGER_ACTIVITIES_HEADER``): each is claimed and
+        committed exactly as a poll would, without the poll's round trip."""
+        queue = self.core.activity_queues.get(domain, task_list)
+        params = {"identity": identity}
+        tasks: list[dict] = []
+        while len(tasks) < count:
+            popped = queue.pop()
+            if popped is None:
+                break
+            item: tuple = popped  # type: ignore[assignment]  # activity queues hold (workflow, run, scheduled)
+            try:
+                task = self.core.run(self._claim_activity, domain, item, params)
+            except EventLimitFault:
+                continue  # that run was just terminated
+            except BaseException:
+                self._requeue_activity(domain, item)
+                raise
+            if task is not None:
+                tasks.append(task)
+        return tasks
 
     def _event(self, ex: Execution, event_id: int) -> dict:
         """One committed event of a run (from its cached history, else from its row)."""
