@@ -20,10 +20,14 @@ EVENTS = [{"eventId": 1, "eventTimestamp": 1700000000.125, "eventType": "Workflo
     {"taskToken": "t", "startedEventId": 3, "events": EncodedList(dumps(e) for e in EVENTS),
      "previousStartedEventId": 0, "nextPageToken": "p"},
     {"a": EncodedList([dumps(1)]), "b": [1, 2], "c": EncodedList([dumps("x"), dumps(None)])},
+    # A decision task handed over inside another answer (eager tasks), events and all.
+    {"eagerDecisionTask": {"taskToken": "t", "events": EncodedList(dumps(e) for e in EVENTS),
+                           "workflowType": {"name": "w", "version": "1"}}, "other": {"x": [1]}},
+    {"outer": {"inner": {"events": EncodedList([dumps(EVENTS[0])])}}},
 ])
 def test_spliced_answer_reads_as_the_plainly_encoded_answer(answer):
     plain = decoded(answer)
-    assert not any(type(value) is EncodedList for value in plain.values())
+    assert "EncodedList" not in repr(plain)
     text = encode_answer(answer)
     assert json.loads(text) == json.loads(dumps(plain)) == plain
     assert text.isascii()
@@ -38,3 +42,9 @@ def test_answers_without_encoded_members_are_encoded_as_before():
 def test_unencodable_answers_still_raise():
     with pytest.raises(TypeError):
         encode_answer({"events": EncodedList(), "bad": object()})
+
+
+def test_encoded_texts_where_they_are_not_spliced_fail_loudly():
+    # Inside a list they are not looked for: the encoder refuses rather than write them as strings.
+    with pytest.raises(TypeError):
+        encode_answer({"tasks": [{"events": EncodedList([dumps(EVENTS[0])])}]})
