@@ -54,12 +54,14 @@ EAGER_ACTIVITY_TASKS_MEMBER = "greenflowActivityTasks"
 #: The most activity tasks one answer carries.
 MAX_EAGER_ACTIVITIES = 100
 
-#: Request header of ``RespondActivityTaskCompleted``/``Failed``/``Canceled``: a JSON object
-#: ``{"taskList": name, "identity": text}``. Once the answer is committed, if the run now
+#: Request header of ``StartWorkflowExecution`` and ``RespondActivityTaskCompleted``/
+#: ``Failed``/``Canceled``: a JSON object ``{"taskList": name, "identity": text}``. Once the
+#: call is committed, if the run (the new one, for a start) now
 #: has a decision task waiting on that task list, a greenflow service starts it for the
 #: caller (its ``DecisionTaskStarted`` names ``identity``) and answers it in the member
 #: :data:`EAGER_DECISION_TASK_MEMBER`, shaped as a ``PollForDecisionTask`` answer with the
-#: history from the previous started decision on: a worker that also decides the workflow
-#: skips a poll round trip after each activity. Same rules as the eager activity tasks.
+#: history from the previous started decision on: a program that also decides the workflow
+#: skips a poll round trip after the start and after each activity. Same rules as the eager
+#: activity tasks.
 EAGER_DECISION_HEADER = "x-greenflow-eager-decision"
 EAGER_DECISION_TASK_MEMBER = "greenflowDecisionTask"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import json
 import logging
 import queue
 import threading
@@ -28,6 +29,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterable, Iterator, Sequence, TypeVar, overload
 
 from . import errors
+from ._extensions import EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER
 from ._result_waiter import CLOSE_EVENTS, ResultWaiter, continued_run
 from ._swf_rules import CHILD_POLICIES, CLOSE_STATUSES, event_attributes
 from .converter import DEFAULT_CONVERTER, DataConverter, check_size, exception_from_failure
@@ -564,9 +566,32 @@ class WorkflowClient:
         params["input"] = _encode_args(converter, args, kwargs, what)
         _check_rebuildable(converter, params["input"], what)
         self._waiter.prime()
-        answer = self.swf.call("StartWorkflowExecution", **params)
+        decider = self._local_decider(params["workflowType"])
+        if decider is None:
+            answer = self.swf.call("StartWorkflowExecution", **params)
+        else:
+            # A workflow worker of this process decides this type: the service starts the
+            # run's first decision task for it in the answer (no poll round trip).
+            wanted = json.dumps({"taskList": decider.task_list, "identity": decider.identity})
+            with self.swf.headers({EAGER_DECISION_HEADER: wanted}):
+                answer = self.swf.call("StartWorkflowExecution", **params)
+            first = answer.get(EAGER_DECISION_TASK_MEMBER)
+            if first:
+                decider.run_started_task(self.swf.shaped_as("PollForDecisionTask", first))
         log.debug("started %s %s/%s", workflow_type.name, workflow_id, answer["runId"])
         return workflow_id, answer["runId"]
+
+    def _local_decider(self, workflow_type: dict[str, str]) -> Any:
+        """A workflow worker of this process, on this client and domain, that decides
+        ``workflow_type`` and takes handed-over tasks now; ``None`` if there is none or the
+        client's transport cannot carry the task (see ``greenflow._extensions``)."""
+        if not self.swf.direct:
+            return None
+        for decider in list(getattr(self.swf, "deciders", ())):
+            if decider.domain == self.domain and decider.decides(workflow_type["name"], workflow_type["version"]) \
+                    and decider.takes_started_tasks():
+                return decider
+        return None
 
     def get_handle(self, workflow_id: str, run_id: str | None = None, *, pin: bool = False,
                    workflow_class: type | None = None) -> WorkflowHandle[Any]:

@@ -117,14 +117,17 @@ class Operations:
             return None
         return self.engine.eager_activity_tasks(params, request)
 
-    def eager_decision_task(self, params: dict[str, Any], header: str) -> dict[str, Any] | None:
-        """After an answer to an activity task sent with
+    def eager_decision_task(self, operation: str, params: dict[str, Any], answer: dict[str, Any],
+                            header: str) -> dict[str, Any] | None:
+        """After an answer to an activity task, or a start, sent with
         ``greenflow._extensions.EAGER_DECISION_HEADER``: the run's decision task started for
         its caller, or ``None`` (none waits there, or the header is malformed)."""
         try:
             request = json.loads(header)
         except ValueError:
             return None
+        if operation == "StartWorkflowExecution":
+            return self.engine.eager_first_decision_task(params, answer, request)
         return self.engine.eager_decision_task(params, request)
 
     def attach_close_events(self, params: dict[str, Any], answer: dict[str, Any]) -> None:

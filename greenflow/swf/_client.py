@@ -105,6 +105,12 @@ class SWFClient:
         self.calls: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         self.interceptors: list[Interceptor] = []
+        #: Workflow workers of this process on this client that take decision tasks handed
+        #: over by a greenflow service (they add themselves while running): a start made
+        #: through this client asks for the new run's first decision task for one of them.
+        #: Each has ``domain``, ``task_list``, ``identity``, ``decides(name, version)``,
+        #: ``takes_started_tasks()`` and ``run_started_task(task)``.
+        self.deciders: list[Any] = []
         # What the endpoint said it is: a greenflow service name, "" for a service that
         # answered without the header (Amazon SWF), None until the first answer.
         self._service: str | None = f"local/{__version__}" if local_service is not None else None

@@ -44,8 +44,10 @@ class Worker:
         eager_activities: on a greenflow local service, activity tasks the decisions
             schedule are started for this process's activity worker in the answer to the
             decisions, without a poll round trip (``False``: every task is polled for).
-        eager_decisions: likewise, the decision task that follows an activity's answer is
-            started for this process's workflow worker in the answer (``False``: polled for).
+        eager_decisions: likewise, the first decision task of an execution started through
+            the same client, and the decision task that follows an activity's answer, are
+            started for this process's workflow worker in the start's or the answer's
+            answer (``False``: polled for).
         **options: keyword arguments both kinds take: ``identity``, ``register``,
             ``retention_days``, ``shutdown_timeout``.
 
@@ -87,6 +89,8 @@ class Worker:
         # process's workflow worker (the service hands it over only when it waits on that
         # worker's task list).
         if workflow_workers and eager_decisions:
+            for workflow_worker in workflow_workers:
+                workflow_worker.eager_start = True
             for activity_worker in activity_workers.values():
                 activity_worker.workflow_worker = next(
                     (w for w in workflow_workers if w.task_list == activity_worker.task_list), workflow_workers[0])

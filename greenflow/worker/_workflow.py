@@ -118,6 +118,10 @@ class WorkflowWorker(PollingWorker):
         #: without a poll (a greenflow local service only; :class:`~greenflow.worker.Worker`
         #: sets it). ``None``: every activity task goes through a poll, as on Amazon SWF.
         self.activity_worker: ActivityWorker | None = None
+        #: Whether executions started through this worker's client (in this process) get
+        #: their first decision task handed to this worker in the start's answer, without a
+        #: poll (a greenflow local service only; :class:`~greenflow.worker.Worker` sets it).
+        self.eager_start = False
 
     def __repr__(self) -> str:
         return f"<WorkflowWorker {self.domain}/{self.task_list} {len(self.workflow_classes)} classes>"
@@ -141,12 +145,16 @@ class WorkflowWorker(PollingWorker):
                  ", ".join(f"{kind.name}@{kind.version}" for kind in self.workflow_types))
         if self._cooperative:
             self._poll_greenlets = [gevent.spawn(self._poll_loop) for _ in range(self.pollers)]
+            if self.eager_start:
+                self.swf.deciders.append(self)  # starts through this client hand over first tasks
         else:
             self._thread = threading.Thread(target=self._poll_loop, name=f"greenflow-decider-{self.task_list}",
                                             daemon=True)
             self._thread.start()
 
     def _stop_polling(self, deadline: float | None, interrupt_polls: bool) -> None:
+        if self in self.swf.deciders:
+            self.swf.deciders.remove(self)
         if self._cooperative:
             pollers = [g for g in self._poll_greenlets if not g.dead]
             if interrupt_polls:
@@ -229,6 +237,10 @@ class WorkflowWorker(PollingWorker):
                 self._busy -= 1
 
     # ---------------------------------------------------------------- tasks handed over
+
+    def decides(self, name: str, version: str) -> bool:
+        """Whether this worker decides workflow type ``name`` ``version``."""
+        return any(kind.name == name and str(kind.version) == version for kind in self.workflow_types)
 
     def takes_started_tasks(self) -> bool:
         """Whether this worker now takes decision tasks started for it outside its polls

@@ -84,9 +84,9 @@ def test_the_decision_after_each_activity_comes_with_the_activitys_answer(env):
     result, swf, worker = _run(env, "direct", Chain.run, 8)
     assert result == sum(range(8))
     workflow_worker = next(w for w in worker.workers if not isinstance(w, ActivityWorker))
-    # The first decision task is polled for; the eight after the activities are handed over
-    # (plus the pollers' open long polls).
-    assert swf.calls["PollForDecisionTask"] <= 1 + workflow_worker.pollers, dict(swf.calls)
+    # The first decision task comes with the start's answer, the eight after the activities
+    # with theirs: only the pollers' open long polls were made.
+    assert swf.calls["PollForDecisionTask"] <= workflow_worker.pollers, dict(swf.calls)
     assert workflow_worker.tasks_completed == 9
     # Only eager activities, decisions polled for: one decision poll per activity.
     result, swf, _ = _run(env, "direct", Chain.run, 8, eager_decisions=False)
@@ -175,14 +175,40 @@ def test_tasks_are_started_for_the_caller_and_only_from_the_list_it_names(env):
     swf.call("RespondActivityTaskCompleted", taskToken=tasks[0]["taskToken"], result="1")
 
 
+def test_a_start_through_another_client_leaves_the_first_decision_task_to_a_poll(env):
+    swf = connect(endpoint=env.service.endpoint)
+    domain = f"eager-{uuid.uuid4().hex[:8]}"
+    swf.ensure_domain(domain, retention_days=1)
+    with Worker(swf, domain, workflows=[Chain], activities=[Steps()], task_list=TASK_LIST) as worker:
+        workflow_worker = next(w for w in worker.workers if not isinstance(w, ActivityWorker))
+        assert swf.deciders == [workflow_worker]
+        other = connect(endpoint=env.service.endpoint)
+        assert WorkflowClient(other, domain, TASK_LIST).start(Chain.run, 2).result(timeout=60) == 1
+        polled_tasks = swf.calls["PollForDecisionTask"]
+        assert WorkflowClient(swf, domain, TASK_LIST).start(Chain.run, 2).result(timeout=60) == 1
+        assert swf.calls["PollForDecisionTask"] == polled_tasks  # handed over: no poll answered
+    assert swf.deciders == []  # a stopped worker takes nothing
+
+
 def test_a_decision_task_is_handed_over_only_on_the_task_list_the_caller_names(env):
     swf = env.swf
     swf.ensure_workflow_type(env.domain, _Spec(), task_list="decisions")
     swf.ensure_activity_type(env.domain, _ActivitySpec(), task_list=TASK_LIST)
+    # A start naming another list: its first decision task stays for a poll.
+    with swf.headers({"x-greenflow-eager-decision": json.dumps({"taskList": "elsewhere", "identity": "me"})}):
+        started = swf.call("StartWorkflowExecution", domain=env.domain, workflowId=f"wf-{uuid.uuid4().hex[:6]}",
+                           workflowType={"name": "Raw", "version": "1"})
+    assert "greenflowDecisionTask" not in started
+    assert swf.poll_for_decision_task(domain=env.domain, taskList={"name": "decisions"}) is not None
+    # A start naming its list: the first decision task comes with the answer.
     workflow_id = f"wf-{uuid.uuid4().hex[:6]}"
-    run_id = swf.call("StartWorkflowExecution", domain=env.domain, workflowId=workflow_id,
-                      workflowType={"name": "Raw", "version": "1"})["runId"]
-    task = swf.poll_for_decision_task(domain=env.domain, taskList={"name": "decisions"})
+    with swf.headers({"x-greenflow-eager-decision": json.dumps({"taskList": "decisions", "identity": "me"})}):
+        started = swf.call("StartWorkflowExecution", domain=env.domain, workflowId=workflow_id,
+                           workflowType={"name": "Raw", "version": "1"})
+    run_id = started["runId"]
+    task = swf.shaped_as("PollForDecisionTask", started["greenflowDecisionTask"])
+    assert [e["eventType"] for e in task["events"]] == ["WorkflowExecutionStarted", "DecisionTaskScheduled",
+                                                         "DecisionTaskStarted"]
     decisions = [{"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
         "activityType": {"name": "Steps.step", "version": "1.0"}, "activityId": f"a{i}",
         "taskList": {"name": TASK_LIST}}} for i in range(2)]

@@ -500,20 +500,27 @@ class Engine:
         """After a committed answer to an activity task (``params``): the run's decision task,
         started for the caller, if one now waits on the task list ``request`` names (the
         header's decoded JSON); ``None`` if none does or the request is malformed."""
+        ref = decode(params["taskToken"], ACTIVITY)
+        return self._hand_over_decision(ref.domain, ref.workflow_id, ref.run_id, request)
+
+    def eager_first_decision_task(self, params: dict, answer: dict, request: Any) -> dict | None:
+        """After a committed ``StartWorkflowExecution`` (``params``, ``answer``): the new
+        run's first decision task started for the caller, as :meth:`eager_decision_task`."""
+        return self._hand_over_decision(params["domain"], params["workflowId"], answer["runId"], request)
+
+    def _hand_over_decision(self, domain: str, workflow_id: str, run_id: str, request: Any) -> dict | None:
         if not isinstance(request, dict):
             return None
         task_list, identity = request.get("taskList"), request.get("identity")
         if not isinstance(task_list, str) or not task_list or not (identity is None or isinstance(identity, str)):
             return None
-        ref = decode(params["taskToken"], ACTIVITY)
-        ex = self.core.open_run(ref.domain, ref.workflow_id, ref.run_id)
+        ex = self.core.open_run(domain, workflow_id, run_id)
         d = ex.decision if ex else None
         if ex is None or d is None or d["started"] or d["list"] != task_list:
             return None
-        item = (ref.workflow_id, ref.run_id, d["scheduled"])
         claim = {"identity": identity, "startAtPreviousStartedEvent": True}
         try:
-            return self.core.run(self._claim_decision, ref.domain, item, claim)
+            return self.core.run(self._claim_decision, domain, (workflow_id, run_id, d["scheduled"]), claim)
         except EventLimitFault:
             return None  # the run was just terminated
 

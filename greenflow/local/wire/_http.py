@@ -89,9 +89,10 @@ REQUEST_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/json"})
 SERVICE_NAME = f"local/{__version__}"
 #: Operations that may wait for work (long polls), watched for a client hang-up.
 LONG_POLLS = frozenset({"PollForDecisionTask", "PollForActivityTask"})
-#: The answers to an activity task, after which a decision task may be handed over eagerly.
-ACTIVITY_ANSWERS = frozenset({"RespondActivityTaskCompleted", "RespondActivityTaskFailed",
-                              "RespondActivityTaskCanceled"})
+#: The calls after which a decision task may be handed over eagerly: a start, the answers
+#: to an activity task.
+EAGER_DECISION_AFTER = frozenset({"StartWorkflowExecution", "RespondActivityTaskCompleted",
+                                  "RespondActivityTaskFailed", "RespondActivityTaskCanceled"})
 
 _REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
@@ -432,9 +433,10 @@ class SWFProtocolHandler:
                 tasks = take(params, headers[EAGER_ACTIVITIES_HEADER]) if take is not None else None
                 if tasks:
                     result = dict(result or {}, **{EAGER_ACTIVITY_TASKS_MEMBER: tasks})
-            if operation in ACTIVITY_ANSWERS and EAGER_DECISION_HEADER in headers:
+            if operation in EAGER_DECISION_AFTER and EAGER_DECISION_HEADER in headers and result is not None:
                 take_decision = getattr(self.core, "eager_decision_task", None)
-                decision_task = take_decision(params, headers[EAGER_DECISION_HEADER]) if take_decision else None
+                decision_task = (take_decision(operation, params, result, headers[EAGER_DECISION_HEADER])
+                                 if take_decision else None)
                 if decision_task:
                     result = dict(result or {}, **{EAGER_DECISION_TASK_MEMBER: decision_task})
             if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers and result:
