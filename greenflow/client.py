@@ -585,9 +585,10 @@ class WorkflowClient:
         """A workflow worker of this process, on this client and domain, that decides
         ``workflow_type`` and takes handed-over tasks now; ``None`` if there is none or the
         client's transport cannot carry the task (see ``greenflow._extensions``)."""
-        if not self.swf.direct:
+        deciders = getattr(self.swf, "deciders", None)
+        if not deciders or not getattr(self.swf, "direct", False):
             return None
-        for decider in list(getattr(self.swf, "deciders", ())):
+        for decider in list(deciders):
             if decider.domain == self.domain and decider.decides(workflow_type["name"], workflow_type["version"]) \
                     and decider.takes_started_tasks():
                 return decider

@@ -396,8 +396,8 @@ class ActivityWorker(PollingWorker):
         hands it to that worker: no poll round trip between an activity and its decision.
         """
         params = {key: value for key, value in params.items() if value is not None}
-        decider = self.workflow_worker if self.swf.direct else None
-        if decider is not None and not decider.takes_started_tasks():
+        decider = self.workflow_worker
+        if decider is not None and not (self.swf.direct and decider.takes_started_tasks()):
             decider = None
 
         def answer() -> dict:

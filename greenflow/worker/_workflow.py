@@ -145,7 +145,7 @@ class WorkflowWorker(PollingWorker):
                  ", ".join(f"{kind.name}@{kind.version}" for kind in self.workflow_types))
         if self._cooperative:
             self._poll_greenlets = [gevent.spawn(self._poll_loop) for _ in range(self.pollers)]
-            if self.eager_start:
+            if self.eager_start and isinstance(getattr(self.swf, "deciders", None), list):
                 self.swf.deciders.append(self)  # starts through this client hand over first tasks
         else:
             self._thread = threading.Thread(target=self._poll_loop, name=f"greenflow-decider-{self.task_list}",
@@ -153,7 +153,7 @@ class WorkflowWorker(PollingWorker):
             self._thread.start()
 
     def _stop_polling(self, deadline: float | None, interrupt_polls: bool) -> None:
-        if self in self.swf.deciders:
+        if self in getattr(self.swf, "deciders", ()):
             self.swf.deciders.remove(self)
         if self._cooperative:
             pollers = [g for g in self._poll_greenlets if not g.dead]
@@ -347,7 +347,7 @@ class WorkflowWorker(PollingWorker):
         # Slots of this process's activity worker for the activities these decisions
         # schedule: the service then starts them for it in the answer (one poll round trip
         # less each). Only through a transport that keeps the answer's extension member.
-        eager = self.activity_worker if self.swf.direct else None
+        eager = self.activity_worker if self.activity_worker is not None and self.swf.direct else None
         scheduled = sum(1 for decision in decisions if decision.get("decisionType") == "ScheduleActivityTask")
         reserved = eager.reserve_slots(min(scheduled, MAX_EAGER_ACTIVITIES)) if eager is not None and scheduled else 0
         handed = 0

@@ -25,7 +25,9 @@ def test_bench_standard_workloads_json_and_chart(subprocess_env, tmp_path):
     assert set(runs) == {"W1", "W4"}
     for run in runs.values():
         assert run["completed"] == 3 and run["failures"] == 0
-        assert run["swf_calls_per_workflow"] >= 5  # a start and two decision polls and answers at least
+        # A start and two decision answers at least, and for W1 an activity answer (the first
+        # decision task and the activity task come with the answers before them: eager tasks).
+        assert run["swf_calls_per_workflow"] >= 3
         assert run["latency_ms"]["p50"] > 0 and run["client_cpu_ms_per_workflow"] > 0
     assert runs["W4"]["latency_ms"]["p50"] >= 1000  # a real 1 s timer
     svg = chart.read_text()
