@@ -2,6 +2,7 @@
 
     python benchmarks/bench_local_service.py          # full run, about 2 minutes (100-150 s)
     python benchmarks/bench_local_service.py --quick  # smoke run, under 30 s
+    python benchmarks/bench_local_service.py --per-operation  # the last section alone, ~15 s
 
 Both servers run as subprocesses on 127.0.0.1 and are driven by the same botocore ``swf``
 client code from a pool of client processes (see ``_swf_workload.ClientPool``). For each
@@ -24,11 +25,19 @@ moto's state is reset (``POST /moto-api/reset``) before each concurrency level: 
 every execution it holds on each poll, so this keeps its figures from sinking under the
 earlier levels' executions (the choice favours moto). greenflow keeps one database for the
 whole run; each level uses fresh task lists.
+
+Last, greenflow's service CPU per call of each operation, without botocore in the way: one
+client on one keep-alive connection (raw HTTP) runs W2's shape, :data:`CHAIN_WORKFLOWS`
+workflows of :data:`CHAIN_LENGTH` sequential activities, one step of all of them at a time,
+so each decision task carries the history W2's tasks carry (up to ~60 events). Each call's
+cost is the server's CPU time from just before the request to just after the answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import math
 import os
 import sys
@@ -38,6 +47,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _swf_workload import (  # noqa: E402 (after the path tweak, on purpose)
+    ACTIVITY_TYPE,
     OPERATIONS,
     ClientPool,
     PhaseResult,
@@ -48,6 +58,7 @@ from _swf_workload import (  # noqa: E402 (after the path tweak, on purpose)
     moto_server,
     null_server,
     register,
+    WORKFLOW_TYPE,
 )
 
 LEVELS = (1, 16, 128)
@@ -64,6 +75,92 @@ TARGET_CPU = 300e-6  # greenflow CPU per request <= 300 us
 TARGET_LATENCY = 2.8e-3  # at concurrency 1, p99 <= botocore's own cost per call (reference figure)
 
 ROUND_TRIPS = ("decide", "work", "complete")
+
+#: The per-operation section: workflows, and activities in each one's chain (W2's shape).
+CHAIN_WORKFLOWS = 100
+CHAIN_LENGTH = 10
+
+
+class RawClient:
+    """SWF's JSON protocol on one keep-alive connection, with nothing but ``http.client``."""
+
+    def __init__(self, port: int):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, operation: str, params: dict) -> dict:
+        """One call; its JSON answer (a fault raises ``RuntimeError``)."""
+        self.connection.request("POST", "/", body=json.dumps(params).encode(), headers={
+            "X-Amz-Target": f"SimpleWorkflowService.{operation}", "Content-Type": "application/x-amz-json-1.0"})
+        response = self.connection.getresponse()
+        answer = json.loads(response.read())
+        if response.status != 200:
+            raise RuntimeError(f"{operation} failed: {response.status} {answer}")
+        return answer
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+
+def per_operation_cpu(server: ServerProcess, workflows: int = CHAIN_WORKFLOWS,
+                      chain: int = CHAIN_LENGTH) -> dict[str, list[float]]:
+    """The server's CPU seconds of each call, by operation, over W2-shaped workflows."""
+    client = RawClient(server.port)
+    costs: dict[str, list[float]] = {}
+    domain = "greenflow-per-operation"
+
+    def call(operation: str, params: dict) -> dict:
+        before = server.cpu_seconds()
+        answer = client.call(operation, params)
+        costs.setdefault(operation, []).append(server.cpu_seconds() - before)
+        return answer
+
+    try:
+        client.call("RegisterDomain", {"name": domain, "workflowExecutionRetentionPeriodInDays": "1"})
+        client.call("RegisterWorkflowType", {
+            "domain": domain, **WORKFLOW_TYPE, "defaultTaskList": {"name": "decisions"},
+            "defaultExecutionStartToCloseTimeout": "3600", "defaultTaskStartToCloseTimeout": "300",
+            "defaultChildPolicy": "TERMINATE"})
+        client.call("RegisterActivityType", {
+            "domain": domain, **ACTIVITY_TYPE, "defaultTaskList": {"name": "activities"},
+            "defaultTaskScheduleToStartTimeout": "300", "defaultTaskStartToCloseTimeout": "300",
+            "defaultTaskScheduleToCloseTimeout": "600", "defaultTaskHeartbeatTimeout": "NONE"})
+        for index in range(workflows):
+            call("StartWorkflowExecution", {"domain": domain, "workflowId": f"chain-{index}", "input": "[1, 2, 3]",
+                                            "workflowType": WORKFLOW_TYPE})
+        for step in range(chain + 1):
+            tokens = [call("PollForDecisionTask", {"domain": domain, "taskList": {"name": "decisions"},
+                                                   "identity": "bench"})["taskToken"] for _ in range(workflows)]
+            if step < chain:
+                decision = {"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+                    "activityType": ACTIVITY_TYPE, "activityId": f"a{step}", "input": '["hello", 42]'}}
+            else:
+                decision = {"decisionType": "CompleteWorkflowExecution",
+                            "completeWorkflowExecutionDecisionAttributes": {"result": '"done"'}}
+            for token in tokens:
+                call("RespondDecisionTaskCompleted", {"taskToken": token, "decisions": [decision]})
+            if step < chain:
+                tokens = [call("PollForActivityTask", {"domain": domain, "taskList": {"name": "activities"},
+                                                       "identity": "bench"})["taskToken"] for _ in range(workflows)]
+                for token in tokens:
+                    call("RespondActivityTaskCompleted", {"taskToken": token, "result": '"result"'})
+    finally:
+        client.close()
+    return costs
+
+
+def print_per_operation(costs: dict[str, list[float]], workflows: int, chain: int) -> None:
+    """Mean and median CPU per call of each operation, and per W2-shaped workflow."""
+    print(f"greenflow service CPU per call, one raw-HTTP client, {workflows} workflows of {chain} "
+          f"sequential activities (W2's shape):")
+    for operation, samples in costs.items():
+        ordered = sorted(samples)
+        print(f"  {operation:<30} mean {us(sum(samples) / len(samples)):>5} us, "
+              f"p50 {us(ordered[len(ordered) // 2]):>5} us  ({len(samples)} calls)")
+    calls = sum(len(samples) for samples in costs.values())
+    total = sum(sum(samples) for samples in costs.values())
+    print(f"  {'all':<30} mean {us(total / calls):>5} us; per workflow ({calls / workflows:.0f} calls) "
+          f"{ms(total / workflows)} ms")
 
 
 def run_phases(pool: ClientPool, server: ServerProcess, level: int, total: int, label: str) -> list[PhaseResult]:
@@ -217,7 +314,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run under 30 s")
     parser.add_argument("--servers", default="greenflow,moto", help="comma-separated: greenflow, moto (default both)")
+    parser.add_argument("--per-operation", action="store_true",
+                        help="only greenflow's service CPU per call of each operation (W2's shape)")
     args = parser.parse_args(argv)
+    if args.per_operation:
+        with tempfile.TemporaryDirectory(prefix="greenflow-bench-") as directory:
+            server = greenflow_server(os.path.join(directory, "bench.db")).start()
+            try:
+                print_per_operation(per_operation_cpu(server), CHAIN_WORKFLOWS, CHAIN_LENGTH)
+            finally:
+                server.stop()
+        return 0
     totals = QUICK_TOTALS if args.quick else FULL_TOTALS
     wanted = [name.strip() for name in args.servers.split(",") if name.strip()]
     began = time.monotonic()
@@ -291,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print_ceiling(results, floor)
         print()
+        if "greenflow" in servers:
+            workflows = CHAIN_WORKFLOWS // 4 if args.quick else CHAIN_WORKFLOWS
+            print_per_operation(per_operation_cpu(servers["greenflow"], workflows), workflows, CHAIN_LENGTH)
+            print()
         ok = check_targets(results, floor)
         print(f"\nelapsed {time.monotonic() - began:.0f} s")
         return 0 if ok else 1

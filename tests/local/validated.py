@@ -1,16 +1,25 @@
-"""Call a part of the local service the way the HTTP layer does: validate, then handle.
+"""Call a part of the local service the way the HTTP layer does: validate, handle, encode.
 
 The parts (Registry, Engine, Visibility) trust that their requests were validated against
 the model (:mod:`greenflow.local.wire._validation`); tests that drive a part directly wrap it
-so that bad input is refused exactly as a real request would be.
+so that bad input is refused exactly as a real request would be, and read each answer as
+a client would: decoded from the JSON the HTTP layer sends (history events are kept
+encoded in the service and spliced into that JSON).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from greenflow.local._operations import Operations, method_name
+from greenflow.local.wire._json import encode_answer
 from greenflow.local.wire._validation import validate
+
+
+def as_sent(answer: Any) -> Any:
+    """An answer as the client reads it: decoded from the JSON the HTTP layer would send."""
+    return answer if answer is None else json.loads(encode_answer(answer))
 
 
 class Validated:
@@ -28,9 +37,9 @@ class Validated:
         operation = self._operations.get(name)
         if operation is None:
             return attribute
-        return lambda params: attribute(validate(operation, params))
+        return lambda params: as_sent(attribute(validate(operation, params)))
 
 
 def handle(swf: Operations, operation: str, params: dict) -> dict:
-    """``swf.handle`` after validating ``params`` (as the HTTP layer does)."""
-    return swf.handle(operation, validate(operation, params))
+    """``swf.handle`` after validating ``params``, its answer as sent (as the HTTP layer does)."""
+    return as_sent(swf.handle(operation, validate(operation, params)))

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from ..._extensions import MAX_EAGER_ACTIVITIES
 from ..storage._store import Store
 from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
+from ..wire._json import EncodedList
 from ..wire._paging import page_size, page_token_codec, request_scope
 from ..wire._rules import execution_duration_problem, require
 from ..wire._validation import INVALID_TEXT_DECISIONS
@@ -280,7 +281,7 @@ class Engine:
         return response
 
     def _history_page(self, ex: Execution, params: dict, first: int, last: int,
-                      position: int | None) -> tuple[list[dict], int | None]:
+                      position: int | None) -> tuple[EncodedList, int | None]:
         """A page of events ``first..last`` (resumed at a page token's ``position``) and the
         event ID the next page starts at, honouring ``reverseOrder`` and ``maximumPageSize``."""
         reverse = bool(params.get("reverseOrder"))
@@ -549,7 +550,7 @@ class Engine:
     def _event(self, ex: Execution, event_id: int) -> dict:
         """One committed event of a run (from its cached history, else from its row)."""
         if ex.events is not None:
-            return ex.events[event_id - 1]
+            return json.loads(ex.events[event_id - 1])
         row = self.store.connection.execute(
             "SELECT event FROM events WHERE domain=? AND workflow_id=? AND run_id=? AND event_id=?",
             (*ex.key, event_id)).fetchone()

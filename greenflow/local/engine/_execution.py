@@ -46,7 +46,8 @@ class Execution:
         activities: activityId → open activity task record.
         timers: timerId → ``{"started", "fire_at", "control"}``.
         children: str(initiatedEventId) → ``{"workflowId", "runId", "workflowType", "started"}``.
-        events: the history, once loaded (``None`` until a request needs it).
+        events: the history, once loaded (``None`` until a request needs it): each event's
+            JSON text, as stored in its row and spliced into answers.
     """
 
     __slots__ = (
@@ -85,7 +86,7 @@ class Execution:
         self.children: dict[str, dict] = {}
         self.latest_activity_ts: float | None = None
         self.latest_context: str | None = None
-        self.events: list[dict] | None = []
+        self.events: list[str] | None = []
         self.by_sched: dict[int, str] = {}
         self.is_new = True
         #: Whether the row as last written (or read) has a decision task open.
@@ -384,10 +385,10 @@ def count_open(conn: sqlite3.Connection) -> collections.Counter[str]:
     return counts
 
 
-def load_events(conn: sqlite3.Connection, ex: Execution) -> list[dict]:
-    """The run's whole history, oldest first (cached on the execution while it is open)."""
+def load_events(conn: sqlite3.Connection, ex: Execution) -> list[str]:
+    """The run's whole history as JSON texts, oldest first (cached on the execution while it is open)."""
     if ex.events is None:
         rows = conn.execute("SELECT event FROM events WHERE domain=? AND workflow_id=? AND run_id=?"
                             " ORDER BY event_id", ex.key).fetchall()
-        ex.events = [json.loads(row[0]) for row in rows]
+        ex.events = [row[0] for row in rows]
     return ex.events

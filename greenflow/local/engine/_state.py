@@ -189,8 +189,8 @@ class EngineState:
             ex = _execution.select(self.store.connection, domain, workflow_id, run_id)
         return ex
 
-    def events(self, unit: Unit | None, ex: Execution) -> list[dict]:
-        """The whole history of ``ex`` (loaded and cached if needed)."""
+    def events(self, unit: Unit | None, ex: Execution) -> list[str]:
+        """The whole history of ``ex`` as JSON texts (loaded and cached if needed)."""
         if ex.events is None and unit is not None:
             unit.flush_events(self.store.connection)
         events = _execution.load_events(self.store.connection, ex)

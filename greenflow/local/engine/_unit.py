@@ -76,10 +76,12 @@ class Unit:
         self.events_added += 1
         event = {"eventId": event_id, "eventTimestamp": self.now, "eventType": event_type,
                  attributes_key(event_type): compact(attributes)}
-        self._rows.append((ex.domain, ex.workflow_id, ex.run_id, event_id,
-                           _dumps(event)))
+        # Encoded once: the text is the event's row and, in the cached history, what every
+        # answer carrying the event splices in (see wire._json.EncodedList).
+        text = _dumps(event)
+        self._rows.append((ex.domain, ex.workflow_id, ex.run_id, event_id, text))
         if ex.events is not None:
-            ex.events.append(event)
+            ex.events.append(text)
         self.touch(ex)
         return event_id
 

@@ -25,7 +25,7 @@ Why not ``gevent.pywsgi``: SWF needs none of WSGI, and a hand-rolled HTTP/1.1 lo
 
 Long polls block their connection's greenlet inside ``handle``. A client that hangs up
 meanwhile (worker stopped, process killed) must not be handed a task it will never read:
-while a ``PollFor*`` request waits, a watcher greenlet reads the connection, and on EOF or
+while a ``PollFor*`` request waits, an event-loop watcher reads the connection, and on EOF or
 a reset kills the poll with ``GreenletExit`` at its wait point, which removes its waiter
 from the task list without taking a task (see :meth:`SWFProtocolHandler._poll_watched`);
 and a poll woken by a task first asks whether its client is still there
@@ -60,7 +60,7 @@ from . import _model
 from ._connections import ConnectionLimits, ConnectionRegistry
 from ._emulation import AWSEmulation
 from ._faults import COMMON_NAMESPACE, Fault
-from ._json import dumps as _encode
+from ._json import encode_answer as _encode
 from ._sigv4 import SigV4Verifier
 from ._validation import RequestValidator, default_validator
 
@@ -114,6 +114,8 @@ _select_poll = monkey.get_original("select", "poll")
 #: Linux's "the peer closed its end" flag (not in every Python build's select module).
 _POLLRDHUP = getattr(select, "POLLRDHUP", 0)
 _HUNG_UP_EVENTS = _POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+#: libev's "readable" event mask (EV_READ).
+_READABLE = 1
 
 
 def peer_hung_up(sock: Any) -> bool:
@@ -485,12 +487,14 @@ class SWFProtocolHandler:
         watchers: list[Any] = []
 
         def watch() -> None:
-            # Only once the poll is about to block: most polls find a task at once, and a
-            # greenlet spawned and killed per poll would cost more than the poll itself.
+            # Only once the poll is about to block: most polls find a task at once. An event
+            # loop watcher rather than a greenlet reading the socket: spawning and killing
+            # one per waiting poll cost ~75 us of the service's CPU.
             if not watchers:
-                watchers.append(gevent.spawn(self._watch_hang_up, sock, pending, handler, hung_up))
+                watcher = gevent.get_hub().loop.io(sock.fileno(), _READABLE)
+                watchers.append(watcher)
+                watcher.start(self._on_readable, sock, pending, handler, hung_up, watcher)
 
-        sock.settimeout(None)  # the watcher's reads wait as long as the poll does
         announced = before_blocking.set(watch)
         asked = client_gone.set(lambda: bool(hung_up) or peer_hung_up(sock))
         try:
@@ -509,23 +513,26 @@ class SWFProtocolHandler:
             client_gone.reset(asked)
             before_blocking.reset(announced)
             if watchers:
-                # Dead before this greenlet reads the socket again (one reader at a time).
-                watchers[0].kill(block=True)
+                # Stopped before this greenlet reads the socket again (one reader at a time).
+                watchers[0].stop()
+                watchers[0].close()
 
-    def _watch_hang_up(self, sock: Any, pending: bytearray, handler: Any, hung_up: list) -> None:
-        limit = MAX_HEAD_BYTES + self.max_body
+    def _on_readable(self, sock: Any, pending: bytearray, handler: Any, hung_up: list, watcher: Any) -> None:
+        """The event loop's callback (in the hub, so it never waits) when a waiting long
+        poll's connection has something to read: pipelined bytes, EOF or an error."""
+        raw = getattr(sock, "_sock", sock)  # the OS socket under gevent's
         try:
-            while len(pending) <= limit:
-                data = sock.recv(65536)
-                if not data:
-                    break  # EOF: the client closed the connection
-                pending += data  # a pipelined request: served after this poll
-            else:
-                return  # more pipelined than one request can be: stop watching
-        except TimeoutError:
-            return  # a socket timeout says nothing about the client
+            data = raw.recv(65536, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return  # nothing to read after all
         except OSError:
-            pass  # reset or broken: the client is gone too
+            data = b""  # reset or broken: the client is gone too
+        if data:
+            pending += data  # a pipelined request: served after this poll
+            if len(pending) > MAX_HEAD_BYTES + self.max_body:
+                watcher.stop()  # more pipelined than one request can be: stop watching
+            return
+        watcher.stop()  # EOF: the client closed the connection
         log.debug("client hung up during a long poll; cancelling the poll")
         hung_up.append(True)
         gevent.kill(handler)
