@@ -13,6 +13,11 @@ Framework style)::
 
 Everything here goes through :class:`greenflow.swf.SWFClient`, so it works the same on the
 local service and on Amazon SWF.
+
+One file: it is the public surface users import (``greenflow.client``), and the client and
+its handles refer to each other throughout (a handle waits through its client's result
+waiter and follows continue-as-new through it; the client makes the handles). The result
+waiting itself lives in :mod:`greenflow._result_waiter`.
 """
 
 from __future__ import annotations

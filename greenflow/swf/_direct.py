@@ -222,10 +222,6 @@ class DirectTransport:
         parts = urlsplit(endpoint)
         return parts.scheme == "http" and bool(parts.hostname)
 
-    def has_operation(self, name: str) -> bool:
-        """Whether the model has operation ``name`` (``"PollForDecisionTask"``)."""
-        return name in self._operations
-
     def call(self, name: str, params: dict[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Call operation ``name`` with ``params``; the parsed answer, or botocore's exception."""
         operation = self._operations[name]

@@ -4,6 +4,11 @@ Each operation method takes the request's (already model-validated) parameters a
 returns the response members. Every change runs as one unit of work committed in one
 transaction before the method returns (see :meth:`._state.EngineState.run`); long polls wait on
 gevent, in real time, for up to ``poll_timeout`` seconds.
+
+Tasks handed over without a poll (greenflow's eager tasks, ``greenflow._extensions``) are
+claimed here too: one file, because a poll and a hand-over must claim and requeue a task
+by the very same steps. What the operations stand on lives in the modules beside it
+(state and units of work, decisions, history pages, queues, timeouts, tokens).
 """
 
 from __future__ import annotations
