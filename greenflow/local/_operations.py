@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+from .._extensions import (CLOSE_EVENTS_HEADER, EAGER_ACTIVITIES_HEADER, EAGER_ACTIVITY_TASKS_MEMBER,
+                           EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER)
 
 from ._clock import Clock, SystemClock
 from ._registry import Registry
@@ -36,6 +39,20 @@ Handler = Callable[[dict], dict]
 def method_name(operation: str) -> str:
     """The Python method name of an SWF operation: ``PollForDecisionTask`` → ``poll_for_decision_task``."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+#: The calls after which a decision task may be handed over eagerly: a start, the answers
+#: to an activity task.
+EAGER_DECISION_AFTER = frozenset({"StartWorkflowExecution", "RespondActivityTaskCompleted",
+                                  "RespondActivityTaskFailed", "RespondActivityTaskCanceled"})
+
+
+def _json_header(value: str) -> Any:
+    """A header's JSON value, or ``None`` when it is not JSON (the request is then ignored)."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 class Operations:
@@ -106,35 +123,26 @@ class Operations:
         self.engine.core.closes.hold(self.store, domain, float(oldest), counted, seconds,
                                      stopping=lambda: self._stopped)
 
-    def eager_activity_tasks(self, params: dict[str, Any], header: str) -> list[dict[str, Any]] | None:
-        """After a ``RespondDecisionTaskCompleted`` sent with
-        ``greenflow._extensions.EAGER_ACTIVITIES_HEADER``: the activity tasks started for its
-        caller, or ``None`` when the header is malformed (ignored, as the decisions are
-        already committed)."""
-        try:
-            request = json.loads(header)
-        except ValueError:
-            return None
-        return self.engine.eager_activity_tasks(params, request)
-
-    def eager_decision_task(self, operation: str, params: dict[str, Any], answer: dict[str, Any],
-                            header: str) -> dict[str, Any] | None:
-        """After an answer to an activity task, or a start, sent with
-        ``greenflow._extensions.EAGER_DECISION_HEADER``: the run's decision task started for
-        its caller, or ``None`` (none waits there, or the header is malformed)."""
-        try:
-            request = json.loads(header)
-        except ValueError:
-            return None
-        if operation == "StartWorkflowExecution":
-            return self.engine.eager_first_decision_task(params, answer, request)
-        return self.engine.eager_decision_task(params, request)
-
-    def attach_close_events(self, params: dict[str, Any], answer: dict[str, Any]) -> None:
-        """After a ``ListClosedWorkflowExecutions`` sent with
-        ``greenflow._extensions.CLOSE_EVENTS_HEADER``: each listed execution gains its closing
-        history event (the result waiter's read, saved)."""
-        self.visibility.attach_close_events(params["domain"], answer)
+    def extend_answer(self, operation: str, params: dict[str, Any], headers: Mapping[str, str],
+                      answer: dict[str, Any]) -> dict[str, Any]:
+        """``answer`` (committed already) with the greenflow extensions its request's
+        ``headers`` asked for (``greenflow._extensions``): the closing event of each listed
+        execution, activity tasks started for the caller of ``RespondDecisionTaskCompleted``,
+        a decision task started for the caller of a start or an activity answer. A malformed
+        request for tasks is ignored: the call itself has taken effect."""
+        if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers:
+            self.visibility.attach_close_events(params["domain"], answer)
+        if operation == "RespondDecisionTaskCompleted" and EAGER_ACTIVITIES_HEADER in headers:
+            tasks = self.engine.eager_activity_tasks(params, _json_header(headers[EAGER_ACTIVITIES_HEADER]))
+            if tasks:
+                answer = dict(answer, **{EAGER_ACTIVITY_TASKS_MEMBER: tasks})
+        if operation in EAGER_DECISION_AFTER and EAGER_DECISION_HEADER in headers:
+            request = _json_header(headers[EAGER_DECISION_HEADER])
+            task = (self.engine.eager_first_decision_task(params, answer, request)
+                    if operation == "StartWorkflowExecution" else self.engine.eager_decision_task(params, request))
+            if task:
+                answer = dict(answer, **{EAGER_DECISION_TASK_MEMBER: task})
+        return answer
 
     def start(self) -> None:
         """Start the background work (timeout scheduler, idle checkpoints); call from the

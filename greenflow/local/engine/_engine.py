@@ -492,14 +492,12 @@ class Engine:
         """After a committed ``RespondDecisionTaskCompleted`` (``params``): the activity tasks
         its caller asked to run itself (``request``, the header's decoded JSON), or ``None``
         when the request is malformed (then nothing is taken)."""
-        if not isinstance(request, dict):
-            return None
-        task_list, count, identity = request.get("taskList"), request.get("max"), request.get("identity")
-        if not isinstance(task_list, str) or not task_list or isinstance(count, bool) or not isinstance(count, int) \
-                or count < 1 or not (identity is None or isinstance(identity, str)):
+        wanted = _eager_request(request)
+        count = request.get("max") if wanted else None
+        if wanted is None or isinstance(count, bool) or not isinstance(count, int) or count < 1:
             return None
         domain = decode(params["taskToken"], DECISION).domain
-        return self.take_activity_tasks(domain, task_list, min(count, MAX_EAGER_ACTIVITIES), identity)
+        return self.take_activity_tasks(domain, wanted[0], min(count, MAX_EAGER_ACTIVITIES), wanted[1])
 
     def eager_decision_task(self, params: dict, request: Any) -> dict | None:
         """After a committed answer to an activity task (``params``): the run's decision task,
@@ -514,11 +512,10 @@ class Engine:
         return self._hand_over_decision(params["domain"], params["workflowId"], answer["runId"], request)
 
     def _hand_over_decision(self, domain: str, workflow_id: str, run_id: str, request: Any) -> dict | None:
-        if not isinstance(request, dict):
+        wanted = _eager_request(request)
+        if wanted is None:
             return None
-        task_list, identity = request.get("taskList"), request.get("identity")
-        if not isinstance(task_list, str) or not task_list or not (identity is None or isinstance(identity, str)):
-            return None
+        task_list, identity = wanted
         ex = self.core.open_run(domain, workflow_id, run_id)
         d = ex.decision if ex else None
         if ex is None or d is None or d["started"] or d["list"] != task_list:
@@ -633,3 +630,14 @@ class Engine:
         self.registry.require_domain(params["domain"])
         return {"count": self.core.decision_queues.count(params["domain"], params["taskList"]["name"]),
                 "truncated": False}
+
+
+def _eager_request(request: Any) -> tuple[str, str | None] | None:
+    """``(task list, identity)`` of a request for eager tasks (a header's decoded JSON
+    object), or ``None`` if it is not one."""
+    if not isinstance(request, dict):
+        return None
+    task_list, identity = request.get("taskList"), request.get("identity")
+    if not isinstance(task_list, str) or not task_list or not (identity is None or isinstance(identity, str)):
+        return None
+    return task_list, identity

@@ -51,9 +51,7 @@ from gevent import monkey
 from gevent.event import Event
 
 from ... import __version__
-from ..._extensions import (CLOSE_EVENTS_HEADER, CLOSE_WAIT_HEADER, EAGER_ACTIVITIES_HEADER,
-                             EAGER_ACTIVITY_TASKS_MEMBER, EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER,
-                             LOCAL_EXTENSION_TARGET, SERVICE_HEADER)
+from ..._extensions import CLOSE_WAIT_HEADER, LOCAL_EXTENSION_TARGET, SERVICE_HEADER
 from .._close_wait import parse_close_wait
 from .._waiting import ClientGone, before_blocking, client_gone, wakes
 from . import _model
@@ -89,10 +87,6 @@ REQUEST_CONTENT_TYPES = frozenset({CONTENT_TYPE, "application/json"})
 SERVICE_NAME = f"local/{__version__}"
 #: Operations that may wait for work (long polls), watched for a client hang-up.
 LONG_POLLS = frozenset({"PollForDecisionTask", "PollForActivityTask"})
-#: The calls after which a decision task may be handed over eagerly: a start, the answers
-#: to an activity task.
-EAGER_DECISION_AFTER = frozenset({"StartWorkflowExecution", "RespondActivityTaskCompleted",
-                                  "RespondActivityTaskFailed", "RespondActivityTaskCanceled"})
 
 _REASONS = {
     100: "Continue", 200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
@@ -428,22 +422,11 @@ class SWFProtocolHandler:
                 result = self._poll_watched(sock, buffer, operation, params, hold=hold)
             else:
                 result = self.core.handle(operation, params)
-            if operation == "RespondDecisionTaskCompleted" and EAGER_ACTIVITIES_HEADER in headers:
-                take = getattr(self.core, "eager_activity_tasks", None)
-                tasks = take(params, headers[EAGER_ACTIVITIES_HEADER]) if take is not None else None
-                if tasks:
-                    result = dict(result or {}, **{EAGER_ACTIVITY_TASKS_MEMBER: tasks})
-            if operation in EAGER_DECISION_AFTER and EAGER_DECISION_HEADER in headers and result is not None:
-                take_decision = getattr(self.core, "eager_decision_task", None)
-                decision_task = (take_decision(operation, params, result, headers[EAGER_DECISION_HEADER])
-                                 if take_decision else None)
-                if decision_task:
-                    result = dict(result or {}, **{EAGER_DECISION_TASK_MEMBER: decision_task})
-            if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers and result:
-                attach = getattr(self.core, "attach_close_events", None)
-                if attach is not None:
-                    attach(params, result)
-            return 200, result if result is not None else {}
+            result = result if result is not None else {}
+            extend = getattr(self.core, "extend_answer", None)  # what greenflow's headers ask for
+            if extend is not None:
+                result = extend(operation, params, headers, result)
+            return 200, result
         except Fault as fault:
             return fault.status, fault.to_wire()
         except _HungUp:
