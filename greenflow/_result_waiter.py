@@ -27,6 +27,7 @@ the first waiter and ends after :data:`IDLE_LINGER` seconds without any.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import time
@@ -394,14 +395,12 @@ class ResultWaiter:
         while True:
             page_params = dict(params, nextPageToken=token) if token else params
             hold = (CLOSE_WAIT_LOCAL, counted) if local and wait and counted is not None and token is None else None
-            if local:
-                # The listing also carries each run's close event: no read per result.
-                extensions = {CLOSE_EVENTS_HEADER: "1"}
-                if hold:
-                    extensions[CLOSE_WAIT_HEADER] = f"{min(hold[0], MAX_CLOSE_WAIT):g} {hold[1]}"
-                with self.swf.headers(extensions):
-                    answer = call("ListClosedWorkflowExecutions", **page_params)
-            else:
+            # On a greenflow service the listing also carries each run's close event (no read
+            # per result), and is held while nothing closes.
+            extensions = {CLOSE_EVENTS_HEADER: "1"} if local else {}
+            if hold:
+                extensions[CLOSE_WAIT_HEADER] = f"{min(hold[0], MAX_CLOSE_WAIT):g} {hold[1]}"
+            with self.swf.headers(extensions) if extensions else contextlib.nullcontext():
                 answer = call("ListClosedWorkflowExecutions", **page_params)
             self.listings += 1
             page = answer.get("executionInfos") or []
@@ -419,13 +418,18 @@ class ResultWaiter:
             for info in infos:
                 execution = info["execution"]
                 key = (execution["workflowId"], execution["runId"])
+                entry = self._entries.get(key)
+                waiting = entry is not None and not entry.closed.is_set()
+                new = key not in self._seen
+                if not (new or waiting):
+                    continue  # listed again (the cursor's slack): nothing more to learn
                 event = _close_event(self.swf, info)
-                if key not in self._seen:
+                if new:
                     self._seen[key] = now
                     if event is not None:
                         self._remember_event(key, event)
-                entry = self._entries.get(key)
-                if entry is not None and not entry.closed.is_set():
+                if waiting:
+                    assert entry is not None
                     if event is not None and entry.event is None:
                         entry.event = event
                     woken.append(entry)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import json
 import logging
 import queue
 import threading
@@ -34,7 +33,6 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Generator, Generic, Iterable, Iterator, Sequence, TypeVar, overload
 
 from . import errors
-from ._extensions import EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER
 from ._result_waiter import CLOSE_EVENTS, ResultWaiter, continued_run
 from ._swf_rules import CHILD_POLICIES, CLOSE_STATUSES, event_attributes
 from .converter import DEFAULT_CONVERTER, DataConverter, check_size, exception_from_failure
@@ -571,18 +569,13 @@ class WorkflowClient:
         params["input"] = _encode_args(converter, args, kwargs, what)
         _check_rebuildable(converter, params["input"], what)
         self._waiter.prime()
+        # A workflow worker of this process that decides this type gets the run's first
+        # decision task in the start's answer (no poll round trip).
         decider = self._local_decider(params["workflowType"])
-        if decider is None:
+        with self.swf.headers(decider.eager_request()) if decider is not None else contextlib.nullcontext():
             answer = self.swf.call("StartWorkflowExecution", **params)
-        else:
-            # A workflow worker of this process decides this type: the service starts the
-            # run's first decision task for it in the answer (no poll round trip).
-            wanted = json.dumps({"taskList": decider.task_list, "identity": decider.identity})
-            with self.swf.headers({EAGER_DECISION_HEADER: wanted}):
-                answer = self.swf.call("StartWorkflowExecution", **params)
-            first = answer.get(EAGER_DECISION_TASK_MEMBER)
-            if first:
-                decider.run_started_task(self.swf.shaped_as("PollForDecisionTask", first))
+        if decider is not None:
+            decider.take_handed_over(answer)
         log.debug("started %s %s/%s", workflow_type.name, workflow_id, answer["runId"])
         return workflow_id, answer["runId"]
 

@@ -108,8 +108,8 @@ class SWFClient:
         #: Workflow workers of this process on this client that take decision tasks handed
         #: over by a greenflow service (they add themselves while running): a start made
         #: through this client asks for the new run's first decision task for one of them.
-        #: Each has ``domain``, ``task_list``, ``identity``, ``decides(name, version)``,
-        #: ``takes_started_tasks()`` and ``run_started_task(task)``.
+        #: Each has ``domain``, ``decides(name, version)``, ``takes_started_tasks()``,
+        #: ``eager_request()`` (the request header) and ``take_handed_over(answer)``.
         self.deciders: list[Any] = []
         # What the endpoint said it is: a greenflow service name, "" for a service that
         # answered without the header (Amazon SWF), None until the first answer.

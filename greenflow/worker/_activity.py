@@ -31,6 +31,7 @@ How it keeps its promises:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any, Callable, Sequence
@@ -41,7 +42,7 @@ import gevent.pool
 from gevent import monkey
 from gevent.threadpool import ThreadPool
 
-from .._extensions import EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER
+from .._extensions import EAGER_ACTIVITIES_HEADER, EAGER_ACTIVITY_TASKS_MEMBER
 from .._payload import decode_args
 from ..activity._context import ActivityContext, _enter, _leave
 from ..activity._definition import activity_types as _activity_types
@@ -287,11 +288,21 @@ class ActivityWorker(PollingWorker):
         for _ in range(count):
             self._slots.release()
 
-    def run_started_task(self, task: dict) -> None:
-        """Run an activity task started for this worker elsewhere than in its own poll (an
-        eager task, in a reserved slot: the task frees it when done)."""
-        self._poll_done("task")
-        self._tasks.spawn(self._run_task, task)
+    def eager_request(self, count: int) -> dict[str, str]:
+        """The request header that asks a greenflow service to start up to ``count`` activity
+        tasks of this worker's task list for it, in the answer to the decisions that
+        schedule them (``count`` slots reserved first; see :meth:`take_handed_over`)."""
+        return {EAGER_ACTIVITIES_HEADER: json.dumps(
+            {"taskList": self.task_list, "max": count, "identity": self.identity})}
+
+    def take_handed_over(self, answer: dict, reserved: int) -> int:
+        """Run the activity tasks ``answer`` carries for this worker, at most ``reserved``
+        (one reserved slot each: a task frees its slot when done); returns how many."""
+        tasks = (answer.get(EAGER_ACTIVITY_TASKS_MEMBER) or [])[:reserved]
+        for task in tasks:
+            self._poll_done("task")
+            self._tasks.spawn(self._run_task, task)
+        return len(tasks)
 
     # ----------------------------------------------------------------- running tasks
 
@@ -399,20 +410,13 @@ class ActivityWorker(PollingWorker):
         decider = self.workflow_worker
         if decider is not None and not (self.swf.direct and decider.takes_started_tasks()):
             decider = None
-
-        def answer() -> dict:
-            return self.retrying(f"{operation} for activity {ctx.activity_id}",
-                                 lambda: self.swf.call(operation, taskToken=ctx.task_token, **params),
-                                 while_stopping=True)
         try:
-            if decider is None:
-                answer()
-            else:
-                wanted = json.dumps({"taskList": decider.task_list, "identity": decider.identity})
-                with self.swf.headers({EAGER_DECISION_HEADER: wanted}):
-                    decision_task = answer().get(EAGER_DECISION_TASK_MEMBER)
-                if decision_task:
-                    decider.run_started_task(self.swf.shaped_as("PollForDecisionTask", decision_task))
+            with self.swf.headers(decider.eager_request()) if decider is not None else contextlib.nullcontext():
+                answer = self.retrying(f"{operation} for activity {ctx.activity_id}",
+                                       lambda: self.swf.call(operation, taskToken=ctx.task_token, **params),
+                                       while_stopping=True)
+            if decider is not None:
+                decider.take_handed_over(answer)
         except UnknownResourceError:
             log.warning("%s is no longer open (timed out, or its execution closed): %s dropped", _task_name(ctx),
                         operation)

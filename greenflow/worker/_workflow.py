@@ -32,7 +32,7 @@ import gevent.pool
 from greenlet import getcurrent
 
 from .. import errors
-from .._extensions import EAGER_ACTIVITIES_HEADER, EAGER_ACTIVITY_TASKS_MEMBER, MAX_EAGER_ACTIVITIES
+from .._extensions import EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER, MAX_EAGER_ACTIVITIES
 from ..client import WorkflowClient
 from ..converter import DEFAULT_CONVERTER, DataConverter, failure_from_exception
 from ..interceptors import Interceptor, WorkflowTaskCall, WorkflowTaskOutcome, active, intercept
@@ -247,11 +247,19 @@ class WorkflowWorker(PollingWorker):
         (eager decision tasks): running cooperatively (gevent) and not stopping."""
         return self._cooperative and self.running and not self._stopping.is_set()
 
-    def run_started_task(self, task: dict) -> None:
-        """Decide and answer a decision task started for this worker elsewhere than in its
-        own poll (an eager task, with its timestamps already datetimes), in a new greenlet."""
-        self._poll_done("task")
-        self._handed_over.spawn(self._run_handed_over, task)
+    def eager_request(self) -> dict[str, str]:
+        """The request header that asks a greenflow service to start the run's next decision
+        task for this worker in its answer (see :meth:`take_handed_over`)."""
+        return {EAGER_DECISION_HEADER: json.dumps({"taskList": self.task_list, "identity": self.identity})}
+
+    def take_handed_over(self, answer: dict) -> None:
+        """Decide and answer, in a new greenlet, the decision task ``answer`` carries for this
+        worker, if it carries one (a start's or an activity answer's, asked for with
+        :meth:`eager_request`)."""
+        task = answer.get(EAGER_DECISION_TASK_MEMBER)
+        if task:
+            self._poll_done("task")
+            self._handed_over.spawn(self._run_handed_over, self.swf.shaped_as("PollForDecisionTask", task))
 
     def _run_handed_over(self, task: dict) -> None:
         self._busy += 1
@@ -352,18 +360,11 @@ class WorkflowWorker(PollingWorker):
         reserved = eager.reserve_slots(min(scheduled, MAX_EAGER_ACTIVITIES)) if eager is not None and scheduled else 0
         handed = 0
         try:
-            if reserved:
-                assert eager is not None
-                wanted = json.dumps({"taskList": eager.task_list, "max": reserved, "identity": eager.identity})
-                with self.swf.headers({EAGER_ACTIVITIES_HEADER: wanted}):
-                    answer = self.retrying("answering a decision task",
-                                           lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
-                for activity_task in (answer.get(EAGER_ACTIVITY_TASKS_MEMBER) or [])[:reserved]:
-                    eager.run_started_task(activity_task)
-                    handed += 1
-            else:
-                self.retrying("answering a decision task",
-                              lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+            with self.swf.headers(eager.eager_request(reserved)) if eager and reserved else contextlib.nullcontext():
+                answer = self.retrying("answering a decision task",
+                                       lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+            if eager is not None and reserved:
+                handed = eager.take_handed_over(answer, reserved)
         except errors.UnknownResourceError as error:
             # The task timed out or the execution closed meanwhile: SWF has moved on.
             log.warning("workflow worker: decision task of %s is no longer valid (%s)", name, error)
