@@ -54,14 +54,20 @@ EAGER_ACTIVITY_TASKS_MEMBER = "greenflowActivityTasks"
 #: The most activity tasks one answer carries.
 MAX_EAGER_ACTIVITIES = 100
 
-#: Request header of ``StartWorkflowExecution`` and ``RespondActivityTaskCompleted``/
-#: ``Failed``/``Canceled``: a JSON object ``{"taskList": name, "identity": text}``. Once the
-#: call is committed, if the run (the new one, for a start) now
-#: has a decision task waiting on that task list, a greenflow service starts it for the
-#: caller (its ``DecisionTaskStarted`` names ``identity``) and answers it in the member
-#: :data:`EAGER_DECISION_TASK_MEMBER`, shaped as a ``PollForDecisionTask`` answer with the
-#: history from the previous started decision on: a program that also decides the workflow
-#: skips a poll round trip after the start and after each activity. Same rules as the eager
-#: activity tasks.
+#: Request header of ``StartWorkflowExecution``, ``RespondActivityTaskCompleted``/
+#: ``Failed``/``Canceled`` and ``RespondDecisionTaskCompleted``: a JSON object
+#: ``{"taskList": name, "identity": text}``. Once the call is committed, if the run (the new
+#: one, for a start) now has a decision task waiting on that task list, a greenflow service
+#: starts it for the caller (its ``DecisionTaskStarted`` names ``identity``) and answers it
+#: in the member :data:`EAGER_DECISION_TASK_MEMBER`, shaped as a ``PollForDecisionTask``
+#: answer with the history from the previous started decision on: a program that also
+#: decides the workflow skips a poll round trip after the start and after each activity.
+#: After a decision task's answer, when the run that decided has none (no events came
+#: during its decision), the task is the next one waiting on that task list, of any run of
+#: the domain, as a poll would take it: a worker deciding its task list goes on with the
+#: next task (fired timers, signals, closed children, timeouts) instead of polling. Never
+#: waited for: with nothing waiting, the answer is the plain one. Same rules as the eager
+#: activity tasks. (One header for all four: the same request, the same answer, taken by
+#: the same worker code; which run's task follows is the operation's business.)
 EAGER_DECISION_HEADER = "x-greenflow-eager-decision"
 EAGER_DECISION_TASK_MEMBER = "greenflowDecisionTask"

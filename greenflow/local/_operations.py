@@ -42,9 +42,10 @@ def method_name(operation: str) -> str:
 
 
 #: The calls after which a decision task may be handed over eagerly: a start, the answers
-#: to an activity task.
+#: to an activity task, a decision task's answer.
 EAGER_DECISION_AFTER = frozenset({"StartWorkflowExecution", "RespondActivityTaskCompleted",
-                                  "RespondActivityTaskFailed", "RespondActivityTaskCanceled"})
+                                  "RespondActivityTaskFailed", "RespondActivityTaskCanceled",
+                                  "RespondDecisionTaskCompleted"})
 
 
 def _json_header(value: str) -> Any:
@@ -128,8 +129,8 @@ class Operations:
         """``answer`` (committed already) with the greenflow extensions its request's
         ``headers`` asked for (``greenflow._extensions``): the closing event of each listed
         execution, activity tasks started for the caller of ``RespondDecisionTaskCompleted``,
-        a decision task started for the caller of a start or an activity answer. A malformed
-        request for tasks is ignored: the call itself has taken effect."""
+        a decision task started for the caller of a start, an activity answer or a decision
+        answer. A malformed request for tasks is ignored: the call itself has taken effect."""
         if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers:
             self.visibility.attach_close_events(params["domain"], answer)
         if operation == "RespondDecisionTaskCompleted" and EAGER_ACTIVITIES_HEADER in headers:
@@ -138,8 +139,12 @@ class Operations:
                 answer = dict(answer, **{EAGER_ACTIVITY_TASKS_MEMBER: tasks})
         if operation in EAGER_DECISION_AFTER and EAGER_DECISION_HEADER in headers:
             request = _json_header(headers[EAGER_DECISION_HEADER])
-            task = (self.engine.eager_first_decision_task(params, answer, request)
-                    if operation == "StartWorkflowExecution" else self.engine.eager_decision_task(params, request))
+            if operation == "StartWorkflowExecution":
+                task = self.engine.eager_first_decision_task(params, answer, request)
+            elif operation == "RespondDecisionTaskCompleted":
+                task = self.engine.eager_next_decision_task(params, request)
+            else:
+                task = self.engine.eager_decision_task(params, request)
             if task:
                 answer = dict(answer, **{EAGER_DECISION_TASK_MEMBER: task})
         return answer

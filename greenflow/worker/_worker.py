@@ -45,9 +45,10 @@ class Worker:
             schedule are started for this process's activity worker in the answer to the
             decisions, without a poll round trip (``False``: every task is polled for).
         eager_decisions: likewise, the first decision task of an execution started through
-            the same client, and the decision task that follows an activity's answer, are
-            started for this process's workflow worker in the start's or the answer's
-            answer (``False``: polled for).
+            the same client, the decision task that follows an activity's answer, and the
+            next decision task waiting on a workflow worker's task list after each of its
+            decisions, are started for this process's workflow worker in the start's or the
+            answer's answer (``False``: polled for).
         **options: keyword arguments both kinds take: ``identity``, ``register``,
             ``retention_days``, ``shutdown_timeout``.
 
@@ -88,6 +89,8 @@ class Worker:
         # And the decision task that follows an activity's answer goes straight to this
         # process's workflow worker (the service hands it over only when it waits on that
         # worker's task list).
+        for workflow_worker in workflow_workers:
+            workflow_worker.eager_decisions = workflow_worker.eager_decisions and eager_decisions
         if workflow_workers and eager_decisions:
             for workflow_worker in workflow_workers:
                 workflow_worker.eager_start = True

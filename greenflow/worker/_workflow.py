@@ -73,6 +73,10 @@ class WorkflowWorker(PollingWorker):
         step_timeout: the longest one step of workflow code (between two blocking calls)
             may run before it is stopped and its decision task left unanswered, in seconds
             (default 2; ``None`` turns it off, e.g. to debug workflow code).
+        eager_decisions: on a greenflow local service (direct transport), each answer to a
+            decision task asks for the next decision task waiting on this task list, which
+            the worker then decides as if a poll had brought it: no poll round trip per
+            decision task while there is work (``False``: every task is polled for).
     """
 
     kind = "workflow worker"
@@ -82,7 +86,8 @@ class WorkflowWorker(PollingWorker):
                  pollers: int = 2, fail_on_nondeterminism: bool = False,
                  converter: DataConverter | None = None, retention_days: int = DEFAULT_RETENTION_DAYS,
                  shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
-                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT, interceptors: Sequence[Interceptor] = ()):
+                 step_timeout: float | None = DEFAULT_STEP_TIMEOUT, interceptors: Sequence[Interceptor] = (),
+                 eager_decisions: bool = True):
         if not workflow_classes:
             raise ValueError("WorkflowWorker needs at least one WorkflowDefinition subclass")
         if pollers < 1:
@@ -107,6 +112,13 @@ class WorkflowWorker(PollingWorker):
         self._busy = 0  # tasks being decided right now
         self._in_poll: set[Any] = set()  # gevent mode: pollers waiting in a long poll
         self._handed_over = gevent.pool.Group()  # gevent mode: eager decision tasks being decided
+        # Token of each task being decided by _decide_in_turn -> the task handed over in its
+        # answer (None until then): only those answers ask for a next task, since only
+        # _decide_in_turn goes on with it.
+        self._following: dict[str, dict | None] = {}
+        #: Whether answers to decision tasks ask a greenflow service for the next decision
+        #: task of this task list (see ``eager_decisions``).
+        self.eager_decisions = eager_decisions
         #: decision tasks answered since start (for tests and metrics)
         self.tasks_completed = 0
         #: decision tasks left unanswered because the code is non-deterministic
@@ -230,11 +242,7 @@ class WorkflowWorker(PollingWorker):
                 self._poll_done("empty")
                 continue
             self._poll_done("task")
-            self._busy += 1
-            try:
-                self.handle_task(task)
-            finally:
-                self._busy -= 1
+            self._decide_in_turn(task)
 
     # ---------------------------------------------------------------- tasks handed over
 
@@ -259,14 +267,36 @@ class WorkflowWorker(PollingWorker):
         task = answer.get(EAGER_DECISION_TASK_MEMBER)
         if task:
             self._poll_done("task")
-            self._handed_over.spawn(self._run_handed_over, self.swf.shaped_as("PollForDecisionTask", task))
+            self._handed_over.spawn(self._decide_in_turn, self.swf.shaped_as("PollForDecisionTask", task))
 
-    def _run_handed_over(self, task: dict) -> None:
+    def _decide_in_turn(self, task: dict) -> None:
+        """Decide ``task``, then each decision task handed over in the answer to the one
+        before (see :meth:`_asks_next_task`), one after the other in this greenlet or thread:
+        a chain of tasks takes no more concurrency than the poll or hand-over that began it,
+        and a stop waits for it as for that poll. A task received is always decided here
+        (or, if the worker is interrupted, waits for its start-to-close timeout)."""
         self._busy += 1
         try:
-            self.handle_task(task)
+            following: dict | None = task
+            while following is not None:
+                token = following["taskToken"]
+                self._following[token] = None
+                try:
+                    self.handle_task(following)
+                except Exception:  # an interceptor's: the task handed over still gets decided
+                    log.exception("workflow worker: handling a decision task failed")
+                finally:
+                    following = self._following.pop(token, None)
         finally:
             self._busy -= 1
+
+    def _asks_next_task(self, task: dict) -> bool:
+        """Whether the answer to ``task`` asks for the next decision task: one being decided
+        by :meth:`_decide_in_turn` (which goes on with it), through a transport that keeps
+        the answer's extension member, by a worker not stopping (a stopping worker takes no
+        new task; one already received is still decided)."""
+        return (self.eager_decisions and self.swf.direct and task.get("taskToken") in self._following
+                and not self._stopping.is_set())
 
     # ---------------------------------------------------------------- one task
 
@@ -359,10 +389,18 @@ class WorkflowWorker(PollingWorker):
         scheduled = sum(1 for decision in decisions if decision.get("decisionType") == "ScheduleActivityTask")
         reserved = eager.reserve_slots(min(scheduled, MAX_EAGER_ACTIVITIES)) if eager is not None and scheduled else 0
         handed = 0
+        # And the next decision task of this task list, decided after this one (_decide_in_turn).
+        asks_next = self._asks_next_task(task)
+        headers = {**(eager.eager_request(reserved) if eager and reserved else {}),
+                   **(self.eager_request() if asks_next else {})}
         try:
-            with self.swf.headers(eager.eager_request(reserved)) if eager and reserved else contextlib.nullcontext():
+            with self.swf.headers(headers) if headers else contextlib.nullcontext():
                 answer = self.retrying("answering a decision task",
                                        lambda: self.swf.call("RespondDecisionTaskCompleted", **params))
+            following = answer.get(EAGER_DECISION_TASK_MEMBER) if asks_next else None
+            if following:
+                self._following[task["taskToken"]] = self.swf.shaped_as("PollForDecisionTask", following)
+                self._poll_done("task")
             if eager is not None and reserved:
                 handed = eager.take_handed_over(answer, reserved)
         except errors.UnknownResourceError as error:

@@ -318,16 +318,17 @@ class Engine:
     # ------------------------------------------------------------------ long polls
 
     def _poll(self, queue: TaskQueue, claim: Callable[[Any], dict | None],
-              requeue: Callable[[Any], None], empty: dict) -> dict:
+              requeue: Callable[[Any], None], timeout: float) -> dict | None:
+        """The next task of ``queue``, claimed, waiting up to ``timeout`` real seconds for
+        one (0: only a task waiting now); ``None`` if none came."""
         def claim_one(item: Any) -> dict | None:
             try:
                 return claim(item)
             except EventLimitFault:
                 return None  # that run was just terminated; look for another task
 
-        answer = wait_for_task(queue, claim_one, requeue, timeout=self.poll_timeout,
-                               stopping=lambda: self._stopping, between=self._tick)
-        return dict(empty) if answer is None else answer
+        return wait_for_task(queue, claim_one, requeue, timeout=timeout,
+                             stopping=lambda: self._stopping, between=self._tick)
 
     def poll_for_decision_task(self, params: dict) -> dict:
         """PollForDecisionTask: the next decision task (DecisionTaskStarted committed) or an empty one.
@@ -339,9 +340,15 @@ class Engine:
         self.registry.require_domain(domain)
         if params.get("nextPageToken"):
             return self._decision_next_page(params)
-        queue = self.core.decision_queues.get(domain, params["taskList"]["name"])
+        task = self._next_decision(domain, params["taskList"]["name"], params, self.poll_timeout)
+        return dict(EMPTY_DECISION_TASK) if task is None else task
+
+    def _next_decision(self, domain: str, task_list: str, params: dict, timeout: float) -> dict | None:
+        """The next decision task of ``task_list`` started for the caller of ``params`` (a
+        poll's, or a hand-over's), waiting up to ``timeout`` real seconds for one."""
+        queue = self.core.decision_queues.get(domain, task_list)
         return self._poll(queue, lambda item: self.core.run(self._claim_decision, domain, item, params),
-                          lambda item: self._requeue_decision(domain, item), EMPTY_DECISION_TASK)
+                          lambda item: self._requeue_decision(domain, item), timeout)
 
     def _claim_decision(self, unit: Unit, domain: str, item: tuple, params: dict) -> dict | None:
         workflow_id, run_id, scheduled = item
@@ -452,8 +459,9 @@ class Engine:
         domain = params["domain"]
         self.registry.require_domain(domain)
         queue = self.core.activity_queues.get(domain, params["taskList"]["name"])
-        return self._poll(queue, lambda item: self.core.run(self._claim_activity, domain, item, params),
-                          lambda item: self._requeue_activity(domain, item), EMPTY_ACTIVITY_TASK)
+        task = self._poll(queue, lambda item: self.core.run(self._claim_activity, domain, item, params),
+                          lambda item: self._requeue_activity(domain, item), self.poll_timeout)
+        return dict(EMPTY_ACTIVITY_TASK) if task is None else task
 
     def _claim_activity(self, unit: Unit, domain: str, item: tuple, params: dict) -> dict | None:
         workflow_id, run_id, scheduled = item
@@ -511,7 +519,22 @@ class Engine:
         run's first decision task started for the caller, as :meth:`eager_decision_task`."""
         return self._hand_over_decision(params["domain"], params["workflowId"], answer["runId"], request)
 
+    def eager_next_decision_task(self, params: dict, request: Any) -> dict | None:
+        """After a committed ``RespondDecisionTaskCompleted`` (``params``): the next decision
+        task waiting on the task list ``request`` names (the header's decoded JSON), of any
+        run of the domain, started for the caller; the deciding run's own first, if events
+        came during its decision. Only a task waiting now (never a long poll); ``None`` if
+        none does or the request is malformed."""
+        ref = decode(params["taskToken"], DECISION)
+        task = self._hand_over_decision(ref.domain, ref.workflow_id, ref.run_id, request)
+        wanted = _eager_request(request)
+        if task is not None or wanted is None:
+            return task
+        return self._next_decision(ref.domain, wanted[0], _hand_over_claim(wanted[1]), 0.0)
+
     def _hand_over_decision(self, domain: str, workflow_id: str, run_id: str, request: Any) -> dict | None:
+        """The decision task of one run started for the caller of an eager ``request``, if
+        it waits on the task list the request names."""
         wanted = _eager_request(request)
         if wanted is None:
             return None
@@ -520,11 +543,16 @@ class Engine:
         d = ex.decision if ex else None
         if ex is None or d is None or d["started"] or d["list"] != task_list:
             return None
-        claim = {"identity": identity, "startAtPreviousStartedEvent": True}
+        item = (workflow_id, run_id, d["scheduled"])
         try:
-            return self.core.run(self._claim_decision, domain, (workflow_id, run_id, d["scheduled"]), claim)
+            task = self.core.run(self._claim_decision, domain, item, _hand_over_claim(identity))
         except EventLimitFault:
             return None  # the run was just terminated
+        if task is not None:
+            # Taken past its queue: withdraw the entry, or CountPendingDecisionTasks and
+            # DescribeTaskLists would count a started task until a poll pops it.
+            self.core.decision_queues.get(domain, task_list).discard(item)
+        return task
 
     def take_activity_tasks(self, domain: str, task_list: str, count: int, identity: str | None) -> list[dict]:
         """Start up to ``count`` activity tasks waiting on ``task_list`` for a caller that runs
@@ -630,6 +658,12 @@ class Engine:
         self.registry.require_domain(params["domain"])
         return {"count": self.core.decision_queues.count(params["domain"], params["taskList"]["name"]),
                 "truncated": False}
+
+
+def _hand_over_claim(identity: str | None) -> dict:
+    """The poll parameters a decision task handed over is claimed with: the caller's
+    identity, and the history from the previous started decision on."""
+    return {"identity": identity, "startAtPreviousStartedEvent": True}
 
 
 def _eager_request(request: Any) -> tuple[str, str | None] | None:
