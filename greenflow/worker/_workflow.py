@@ -256,8 +256,10 @@ class WorkflowWorker(PollingWorker):
         return self._cooperative and self.running and not self._stopping.is_set()
 
     def eager_request(self) -> dict[str, str]:
-        """The request header that asks a greenflow service to start the run's next decision
-        task for this worker in its answer (see :meth:`take_handed_over`)."""
+        """The request header that asks a greenflow service to start a decision task for
+        this worker in its answer: after a start or an activity answer the run's next one
+        (see :meth:`take_handed_over`), after a decision answer the next one waiting on this
+        task list (see :meth:`_decide_in_turn`)."""
         return {EAGER_DECISION_HEADER: json.dumps({"taskList": self.task_list, "identity": self.identity})}
 
     def take_handed_over(self, answer: dict) -> None:

@@ -52,44 +52,46 @@ class DecisionTaskSources(Interceptor):
         return answer
 
 
-def _nappers(env, n: int, *, transport: str = "direct", eager_decisions: bool = True, on_timers=None):
-    """Start ``n`` Nap executions decided by a one-poller Worker; once their timers are set,
-    fire them all at once and wait for the results. Returns the results, what the timer-fired
-    decision tasks came through (a :class:`DecisionTaskSources`), the worker's client and the
-    worker. ``on_timers(worker, sources)`` runs just before the timers fire and must make
-    the worker stop (then the results are not waited for: ``None``)."""
-    swf = connect(endpoint=env.service.endpoint, transport=transport)
+def _nappers(env, n: int, *, transport: str = "direct", eager_decisions: bool = True, before=None,
+             prepare=None):
+    """Start ``n`` Nap executions and let a first worker set their timers; stop it, fire the
+    timers (``n`` decision tasks now wait on the task list) and start a one-poller Worker
+    that decides them. Returns the results, what the timer-fired decision tasks came through
+    (a :class:`DecisionTaskSources`), the second worker's client and the worker.
+    ``prepare(worker)`` runs before it starts; so does ``before(worker)``, which must make
+    it stop (then the results are not waited for: ``None``)."""
     task_list = f"naps-{uuid.uuid4().hex[:6]}"
-    worker = Worker(swf, env.domain, workflows=[Nap], task_list=task_list, eager_decisions=eager_decisions,
-                    workflow_options={"pollers": 1})
-    workflow_worker = worker.workers[0]
+    first = env.workflow_worker(Nap, task_list=task_list, pollers=1)
+    client = WorkflowClient(env.swf, env.domain, task_list)
+    handles = [client.start(Nap.run, i) for i in range(n)]
+    wait_until(lambda: first.tasks_completed >= n, timeout=30)
+    first.stop(interrupt_polls=True)
+    env.advance_time(NAP)
+    assert _pending_decisions(env, task_list) == n
+    swf = connect(endpoint=env.service.endpoint, transport=transport)
     sources = DecisionTaskSources()
     swf.interceptors.append(sources)
+    worker = Worker(swf, env.domain, workflows=[Nap], task_list=task_list, eager_decisions=eager_decisions,
+                    workflow_options={"pollers": 1})
+    for hook in (prepare, before):
+        if hook is not None:
+            hook(worker)
     with worker:
-        # Started through another client: the first decision tasks are polled for.
-        client = WorkflowClient(env.swf, env.domain, task_list)
-        handles = [client.start(Nap.run, i) for i in range(n)]
-        wait_until(lambda: workflow_worker.tasks_completed >= n, timeout=30)
-        sources.reset()  # the poll open now counts: it is the one the first timer wakes
-        if on_timers is not None:
-            on_timers(worker, sources)
-        env.advance_time(NAP)
-        if on_timers is None:
+        if before is None:
             results = [handle.result(timeout=30) for handle in handles]
         else:
             results = None
-            wait_until(lambda: not worker.running, timeout=30)  # on_timers stops it
-        client.close()
+            wait_until(lambda: not worker.running, timeout=30)  # before() made it stop
+    client.close()
     return results, sources, swf, worker
 
 
 def test_timer_fired_decision_tasks_come_in_the_answers_to_decisions(env):
     results, sources, _, _ = _nappers(env, 5)
     assert results == list(range(5))
-    # Five decision tasks at once, one poller: its open poll takes the first, and the
-    # answer to each decision brings the next one.
-    assert sources.polled + sources.handed == 5
-    assert sources.polled <= 1 and sources.handed >= 4, vars(sources)
+    # Five decision tasks waiting, one poller: its poll takes the first, and the answer to
+    # each decision brings the next one.
+    assert (sources.polled, sources.handed) == (1, 4)
 
 
 def test_without_eager_decisions_each_timer_fired_task_is_polled_for(env):
@@ -103,6 +105,25 @@ def test_botocores_transport_never_asks_for_the_next_decision_task(env):
     results, sources, swf, _ = _nappers(env, 3, transport="botocore")
     assert results == list(range(3))
     assert not swf.direct and (sources.polled, sources.handed) == (3, 0)
+
+
+def test_timers_firing_while_the_worker_waits_in_its_poll(env):
+    # As in benchmark W4: the worker's poll is open when the timers fire. It takes the
+    # first task; the others wait meanwhile and come in the answers to decisions.
+    swf = connect(endpoint=env.service.endpoint)
+    task_list = f"naps-{uuid.uuid4().hex[:6]}"
+    sources = DecisionTaskSources()
+    swf.interceptors.append(sources)
+    with Worker(swf, env.domain, workflows=[Nap], task_list=task_list, workflow_options={"pollers": 1}) as worker:
+        client = WorkflowClient(env.swf, env.domain, task_list)
+        handles = [client.start(Nap.run, i) for i in range(5)]
+        wait_until(lambda: worker.workers[0].tasks_completed >= 5, timeout=30)
+        sources.reset()  # the poll open now counts: it is the one the first timer wakes
+        env.advance_time(NAP)
+        assert [handle.result(timeout=30) for handle in handles] == list(range(5))
+        client.close()
+    assert sources.polled + sources.handed == 5
+    assert sources.handed >= 1, vars(sources)  # polled for, all five would be polls
 
 
 def _pending_decisions(env, task_list: str) -> int:
@@ -144,7 +165,7 @@ class _StopWhen:
 def test_a_stopping_worker_asks_for_no_next_task(env):
     workflow_ids, stoppers = [], []
 
-    def stop_while_deciding(worker, sources):
+    def stop_while_deciding(worker):
         stopper = _StopWhen(worker.workers[0])
 
         class StopInside(Interceptor):
@@ -156,7 +177,7 @@ def test_a_stopping_worker_asks_for_no_next_task(env):
         worker.workers[0].interceptors.append(StopInside())
         stoppers.append(stopper)
 
-    _, sources, _, worker = _nappers(env, 3, on_timers=stop_while_deciding)
+    _, sources, _, worker = _nappers(env, 3, before=stop_while_deciding)
     stoppers[0].join()
     assert not worker.running
     # The task being decided when the stop began was answered, and its answer asked for
@@ -169,7 +190,7 @@ def test_a_stopping_worker_asks_for_no_next_task(env):
 def test_a_task_handed_over_as_the_worker_stops_is_still_decided(env):
     decided, stoppers = [], []
 
-    def stop_after_a_task_came(worker, sources):
+    def stop_after_a_task_came(worker):
         stopper = _StopWhen(worker.workers[0])
 
         class StopAfterHandOver(Interceptor):
@@ -187,7 +208,7 @@ def test_a_task_handed_over_as_the_worker_stops_is_still_decided(env):
         worker.workers[0].interceptors.append(StopAfterHandOver())
         stoppers.append(stopper)
 
-    _, sources, _, worker = _nappers(env, 3, on_timers=stop_after_a_task_came)
+    _, sources, _, worker = _nappers(env, 3, before=stop_after_a_task_came)
     stoppers[0].join()
     assert not worker.running
     # The first task was polled, its answer brought the second as the stop began: the
@@ -196,6 +217,25 @@ def test_a_task_handed_over_as_the_worker_stops_is_still_decided(env):
     for workflow_id in decided:
         assert _decision_events(env, workflow_id)[-1] == "DecisionTaskCompleted"
     assert _pending_decisions(env, worker.workers[0].task_list) == 1
+
+
+def test_a_task_handed_over_is_decided_even_if_an_interceptor_fails_the_one_before(env):
+    failed = []
+
+    def fail_first_task_after_answering(worker):
+        class FailOnce(Interceptor):
+            def handle_workflow_task(self, call, proceed):
+                outcome = proceed()  # answered; the next task came with the answer
+                if not failed:
+                    failed.append(call.workflow_id)
+                    raise RuntimeError("an interceptor's bug")
+                return outcome
+
+        worker.workers[0].interceptors.append(FailOnce())
+
+    results, sources, _, _ = _nappers(env, 3, prepare=fail_first_task_after_answering)
+    assert failed and results == list(range(3))
+    assert (sources.polled, sources.handed) == (1, 2)
 
 
 # ---------------------------------------------------------------- the service, raw calls
