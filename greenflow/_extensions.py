@@ -41,9 +41,10 @@ CLOSE_EVENTS_HEADER = "x-greenflow-close-events"
 CLOSE_EVENT_MEMBER = "greenflowCloseEvent"
 
 #: Request header of ``RespondDecisionTaskCompleted``: a JSON object ``{"taskList": name,
-#: "max": n, "identity": text}``. Once the decisions are committed, a greenflow service
-#: starts up to ``n`` activity tasks waiting on that task list for the caller (their
-#: ``ActivityTaskStarted`` events name ``identity``) and answers them in the member
+#: "max": n, "identity": text}``. A greenflow service starts up to ``n`` activity tasks on
+#: that task list for the caller (their ``ActivityTaskStarted`` events name ``identity``):
+#: first those the decisions schedule, in the decisions' own transaction, then tasks
+#: already waiting there, each in its own, and answers them in the member
 #: :data:`EAGER_ACTIVITY_TASKS_MEMBER`, each shaped as a ``PollForActivityTask`` answer:
 #: a worker that also runs activities skips a poll round trip per activity it scheduled
 #: (Temporal calls this eager activity execution). A malformed value is ignored. Only a
@@ -55,10 +56,10 @@ EAGER_ACTIVITY_TASKS_MEMBER = "greenflowActivityTasks"
 MAX_EAGER_ACTIVITIES = 100
 
 #: Request header of ``StartWorkflowExecution`` and ``RespondActivityTaskCompleted``/
-#: ``Failed``/``Canceled``: a JSON object ``{"taskList": name, "identity": text}``. Once the
-#: call is committed, if the run (the new one, for a start) now
-#: has a decision task waiting on that task list, a greenflow service starts it for the
-#: caller (its ``DecisionTaskStarted`` names ``identity``) and answers it in the member
+#: ``Failed``/``Canceled``: a JSON object ``{"taskList": name, "identity": text}``. If the
+#: call leaves the run (the new one, for a start) with a decision task scheduled on that
+#: task list, a greenflow service starts it for the caller in the call's own transaction
+#: (its ``DecisionTaskStarted`` names ``identity``) and answers it in the member
 #: :data:`EAGER_DECISION_TASK_MEMBER`, shaped as a ``PollForDecisionTask`` answer with the
 #: history from the previous started decision on: a program that also decides the workflow
 #: skips a poll round trip after the start and after each activity. Same rules as the eager
