@@ -41,9 +41,10 @@ CLOSE_EVENTS_HEADER = "x-greenflow-close-events"
 CLOSE_EVENT_MEMBER = "greenflowCloseEvent"
 
 #: Request header of ``RespondDecisionTaskCompleted``: a JSON object ``{"taskList": name,
-#: "max": n, "identity": text}``. Once the decisions are committed, a greenflow service
-#: starts up to ``n`` activity tasks waiting on that task list for the caller (their
-#: ``ActivityTaskStarted`` events name ``identity``) and answers them in the member
+#: "max": n, "identity": text}``. A greenflow service starts up to ``n`` activity tasks on
+#: that task list for the caller (their ``ActivityTaskStarted`` events name ``identity``):
+#: first those the decisions schedule, in the decisions' own transaction, then tasks
+#: already waiting there, each in its own, and answers them in the member
 #: :data:`EAGER_ACTIVITY_TASKS_MEMBER`, each shaped as a ``PollForActivityTask`` answer:
 #: a worker that also runs activities skips a poll round trip per activity it scheduled
 #: (Temporal calls this eager activity execution). A malformed value is ignored. Only a
@@ -56,18 +57,19 @@ MAX_EAGER_ACTIVITIES = 100
 
 #: Request header of ``StartWorkflowExecution``, ``RespondActivityTaskCompleted``/
 #: ``Failed``/``Canceled`` and ``RespondDecisionTaskCompleted``: a JSON object
-#: ``{"taskList": name, "identity": text}``. Once the call is committed, if the run (the new
-#: one, for a start) now has a decision task waiting on that task list, a greenflow service
-#: starts it for the caller (its ``DecisionTaskStarted`` names ``identity``) and answers it
-#: in the member :data:`EAGER_DECISION_TASK_MEMBER`, shaped as a ``PollForDecisionTask``
-#: answer with the history from the previous started decision on: a program that also
-#: decides the workflow skips a poll round trip after the start and after each activity.
-#: After a decision task's answer, when the run that decided has none (no events came
-#: during its decision), the task is the next one waiting on that task list, of any run of
-#: the domain, as a poll would take it: a worker deciding its task list goes on with the
-#: next task (fired timers, signals, closed children, timeouts) instead of polling. Never
-#: waited for: with nothing waiting, the answer is the plain one. Same rules as the eager
-#: activity tasks. (One header for all four: the same request, the same answer, taken by
-#: the same worker code; which run's task follows is the operation's business.)
+#: ``{"taskList": name, "identity": text}``. If the call leaves the run (the new one, for a
+#: start) with a decision task scheduled on that task list, a greenflow service starts it
+#: for the caller in the call's own transaction (its ``DecisionTaskStarted`` names
+#: ``identity``) and answers it in the member :data:`EAGER_DECISION_TASK_MEMBER`, shaped as
+#: a ``PollForDecisionTask`` answer with the history from the previous started decision on:
+#: a program that also decides the workflow skips a poll round trip after the start and
+#: after each activity. After a decision (events came while it was being made), that is
+#: the deciding run's next task; when the run has none, the service then starts the next
+#: decision task waiting on that task list, of any run of the domain, in its own
+#: transaction as a poll would: a worker deciding its task list goes on with the next task
+#: (fired timers, signals, closed children, timeouts) instead of polling. Never waited for:
+#: with nothing waiting, the answer is the plain one. Same rules as the eager activity
+#: tasks. (One header for all four calls: the same request, the same answer, taken by the
+#: same worker code; which task follows is the operation's business.)
 EAGER_DECISION_HEADER = "x-greenflow-eager-decision"
 EAGER_DECISION_TASK_MEMBER = "greenflowDecisionTask"

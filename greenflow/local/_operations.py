@@ -22,12 +22,13 @@ import re
 from typing import Any, Callable, Mapping
 
 from .._extensions import (CLOSE_EVENTS_HEADER, EAGER_ACTIVITIES_HEADER, EAGER_ACTIVITY_TASKS_MEMBER,
-                           EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER)
+                           EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER, MAX_EAGER_ACTIVITIES)
 
 from ._clock import Clock, SystemClock
 from ._registry import Registry
 from ._visibility import Visibility
 from .engine import Engine
+from .engine._handover import Handover
 from .storage._checkpoint import IdleCheckpointer
 from .storage._store import Store
 from .wire._faults import Fault
@@ -41,8 +42,8 @@ def method_name(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-#: The calls after which a decision task may be handed over eagerly: a start, the answers
-#: to an activity task, a decision task's answer.
+#: The calls whose answer may hand over a decision task eagerly: a start, the answers to an
+#: activity task, a decision's answer (which may hand over activity tasks too).
 EAGER_DECISION_AFTER = frozenset({"StartWorkflowExecution", "RespondActivityTaskCompleted",
                                   "RespondActivityTaskFailed", "RespondActivityTaskCanceled",
                                   "RespondDecisionTaskCompleted"})
@@ -124,30 +125,34 @@ class Operations:
         self.engine.core.closes.hold(self.store, domain, float(oldest), counted, seconds,
                                      stopping=lambda: self._stopped)
 
-    def extend_answer(self, operation: str, params: dict[str, Any], headers: Mapping[str, str],
-                      answer: dict[str, Any]) -> dict[str, Any]:
-        """``answer`` (committed already) with the greenflow extensions its request's
-        ``headers`` asked for (``greenflow._extensions``): the closing event of each listed
-        execution, activity tasks started for the caller of ``RespondDecisionTaskCompleted``,
-        a decision task started for the caller of a start, an activity answer or a decision
-        answer. A malformed request for tasks is ignored: the call itself has taken effect."""
+    def answer(self, operation: str, params: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        """Answer one request as :meth:`handle` does, with the greenflow extensions its
+        ``headers`` ask for (``greenflow._extensions``): tasks handed over in the answer
+        (claimed in the request's own unit of work; a malformed request for them is ignored),
+        the closing event of each listed execution."""
+        handover = self._handover(operation, headers)
+        if handover:
+            answer = self._handlers[operation](params, handover)  # type: ignore[call-arg]
+            if handover.decision_task is not None:
+                answer = dict(answer, **{EAGER_DECISION_TASK_MEMBER: handover.decision_task})
+            if handover.activity_tasks:
+                answer = dict(answer, **{EAGER_ACTIVITY_TASKS_MEMBER: handover.activity_tasks})
+        else:
+            answer = self.handle(operation, params)
         if operation == "ListClosedWorkflowExecutions" and CLOSE_EVENTS_HEADER in headers:
             self.visibility.attach_close_events(params["domain"], answer)
-        if operation == "RespondDecisionTaskCompleted" and EAGER_ACTIVITIES_HEADER in headers:
-            tasks = self.engine.eager_activity_tasks(params, _json_header(headers[EAGER_ACTIVITIES_HEADER]))
-            if tasks:
-                answer = dict(answer, **{EAGER_ACTIVITY_TASKS_MEMBER: tasks})
-        if operation in EAGER_DECISION_AFTER and EAGER_DECISION_HEADER in headers:
-            request = _json_header(headers[EAGER_DECISION_HEADER])
-            if operation == "StartWorkflowExecution":
-                task = self.engine.eager_first_decision_task(params, answer, request)
-            elif operation == "RespondDecisionTaskCompleted":
-                task = self.engine.eager_next_decision_task(params, request)
-            else:
-                task = self.engine.eager_decision_task(params, request)
-            if task:
-                answer = dict(answer, **{EAGER_DECISION_TASK_MEMBER: task})
         return answer
+
+    @staticmethod
+    def _handover(operation: str, headers: Mapping[str, str]) -> Handover | None:
+        """The eager tasks a request's headers ask for, or ``None``."""
+        decision = headers.get(EAGER_DECISION_HEADER) if operation in EAGER_DECISION_AFTER else None
+        activities = headers.get(EAGER_ACTIVITIES_HEADER) if operation == "RespondDecisionTaskCompleted" else None
+        if decision is None and activities is None:
+            return None
+        return Handover(None if decision is None else _json_header(decision),
+                        None if activities is None else _json_header(activities),
+                        max_activities=MAX_EAGER_ACTIVITIES)
 
     def start(self) -> None:
         """Start the background work (timeout scheduler, idle checkpoints); call from the

@@ -272,7 +272,10 @@ def test_the_deciding_runs_own_next_task_comes_first_then_another_runs_then_none
     # A signal arrives while the first run decides: its next task is scheduled as the
     # decision is answered, after the second run's first task, yet handed over first.
     env.swf.call("SignalWorkflowExecution", domain=env.domain, workflowId=first_id, signalName="poke")
+    store = env.service.core.store
+    commits = store.commits
     answer = _respond(env, task, _asks(task_list))
+    assert store.commits == commits + 1  # claimed in the decision's own transaction
     own = env.swf.shaped_as("PollForDecisionTask", answer[MEMBER])
     assert own["workflowExecution"] == {"workflowId": first_id, "runId": first_run}
     assert own["events"][0]["eventId"] == own["previousStartedEventId"] == task["startedEventId"]
@@ -282,8 +285,10 @@ def test_the_deciding_runs_own_next_task_comes_first_then_another_runs_then_none
     assert _pending_decisions(env, task_list) == 1  # the second run's
     # The first run has nothing more: the second run's task, waiting on the list, comes,
     # started for the caller as a poll would start it (a whole history: none decided yet).
+    commits = store.commits
     answer = _respond(env, own, _asks(task_list, "other-test"), [
         {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": {}}])
+    assert store.commits == commits + 2  # the decision, then the claim, as a poll's
     other = env.swf.shaped_as("PollForDecisionTask", answer[MEMBER])
     assert other["workflowExecution"] == {"workflowId": second_id, "runId": second_run}
     assert other["previousStartedEventId"] == 0
@@ -318,14 +323,3 @@ def test_a_malformed_request_for_the_next_decision_task_is_ignored(env, header):
     assert _respond(env, task, header.replace('"x"', json.dumps(task_list))) == {}
     polled = env.swf.poll_for_decision_task(domain=env.domain, taskList={"name": task_list})
     assert polled["workflowExecution"]["workflowId"] == waiting_id  # still there for a poll
-
-
-def test_a_task_handed_over_is_no_longer_counted_as_pending(env):
-    # The start's hand-over claims the run's task past its queue; the queue must forget it.
-    task_list = f"raw-{uuid.uuid4().hex[:6]}"
-    env.swf.ensure_workflow_type(env.domain, _Spec(), task_list=task_list)
-    with env.swf.headers({HEADER: _asks(task_list)}):
-        started = env.swf.call("StartWorkflowExecution", domain=env.domain, workflowId=f"wf-{uuid.uuid4().hex[:6]}",
-                               workflowType={"name": "Raw", "version": "1"})
-    assert started.get(MEMBER)
-    assert _pending_decisions(env, task_list) == 0

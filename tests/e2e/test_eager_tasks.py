@@ -248,3 +248,45 @@ class _ActivitySpec:
     name, version = "Steps.step", "1.0"
     schedule_to_start_timeout = schedule_to_close_timeout = start_to_close_timeout = 60
     heartbeat_timeout = "NONE"
+
+
+def _pending(swf, domain: str, kind: str, task_list: str) -> int:
+    return swf.call(f"CountPending{kind}Tasks", domain=domain, taskList={"name": task_list})["count"]
+
+
+def test_a_request_and_the_tasks_handed_over_in_its_answer_commit_as_one_transaction(env):
+    """The claims ride in the request's own unit of work: one commit for a start and its
+    first decision task, for a decision and the activity tasks it schedules, for an activity
+    answer and the decision task it schedules; and a task handed over is never offered on its
+    task list (no waiting poll is woken for it, nothing counts it as pending)."""
+    swf, store = env.swf, env.service.core.store
+    swf.ensure_workflow_type(env.domain, _Spec(), task_list="decisions")
+    swf.ensure_activity_type(env.domain, _ActivitySpec(), task_list=TASK_LIST)
+    asked_decision = {"x-greenflow-eager-decision": json.dumps({"taskList": "decisions", "identity": "me"})}
+
+    commits = store.commits
+    with swf.headers(asked_decision):
+        started = swf.call("StartWorkflowExecution", domain=env.domain, workflowId=f"wf-{uuid.uuid4().hex[:6]}",
+                           workflowType={"name": "Raw", "version": "1"})
+    assert store.commits == commits + 1
+    assert _pending(swf, env.domain, "Decision", "decisions") == 0
+    task = started["greenflowDecisionTask"]
+
+    decisions = [{"decisionType": "ScheduleActivityTask", "scheduleActivityTaskDecisionAttributes": {
+        "activityType": {"name": "Steps.step", "version": "1.0"}, "activityId": f"a{i}",
+        "taskList": {"name": TASK_LIST}, "input": "[1]"}} for i in range(3)]
+    commits = store.commits
+    with swf.headers({"x-greenflow-eager-activities": json.dumps({"taskList": TASK_LIST, "max": 2,
+                                                                  "identity": "me"})}):
+        answer = swf.call("RespondDecisionTaskCompleted", taskToken=task["taskToken"], decisions=decisions)
+    assert [t["activityId"] for t in answer["greenflowActivityTasks"]] == ["a0", "a1"]
+    assert store.commits == commits + 1
+    assert _pending(swf, env.domain, "Activity", TASK_LIST) == 1  # a2 only, for a poll
+
+    commits = store.commits
+    with swf.headers(asked_decision):
+        answer = swf.call("RespondActivityTaskCompleted", taskToken=answer["greenflowActivityTasks"][0]["taskToken"],
+                          result="1")
+    assert answer["greenflowDecisionTask"]["events"][-1]["eventType"] == "DecisionTaskStarted"
+    assert store.commits == commits + 1
+    assert _pending(swf, env.domain, "Decision", "decisions") == 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from ..._extensions import MAX_EAGER_ACTIVITIES
 from ..storage._store import Store
 from ..wire._faults import Fault, operation_not_permitted, unknown_resource, validation_error
 from ..wire._json import EncodedList
@@ -26,6 +25,7 @@ from ..wire._validation import INVALID_TEXT_DECISIONS
 from . import _execution
 from ._decisions import apply_batch, check_batch
 from ._execution import Execution
+from ._handover import Handover
 from ._history import select_range
 from ._queues import TaskQueue, wait_for_task
 from ._resolve import WORKFLOW_OPTIONS, resolve
@@ -155,8 +155,9 @@ class Engine:
 
     # ------------------------------------------------------------------ executions
 
-    def start_workflow_execution(self, params: dict) -> dict:
-        """StartWorkflowExecution: a new run with its first decision task."""
+    def start_workflow_execution(self, params: dict, handover: Handover | None = None) -> dict:
+        """StartWorkflowExecution: a new run with its first decision task (claimed for the
+        caller, in the same unit, when ``handover`` asks for it)."""
         self._tick()
         domain_name = params["domain"]
         domain = self.registry.require_domain(domain_name)
@@ -185,8 +186,11 @@ class Engine:
 
         def start(unit: Unit) -> Execution:
             self.core.check_open_start(domain_name, params["workflowId"])
-            return self.core.start_run(unit, domain_name, params["workflowId"], workflow_type, config,
-                                       input=params.get("input"), tag_list=params.get("tagList"))
+            ex = self.core.start_run(unit, domain_name, params["workflowId"], workflow_type, config,
+                                     input=params.get("input"), tag_list=params.get("tagList"))
+            if handover:
+                self._hand_over(unit, ex, handover)
+            return ex
 
         return {"runId": self.core.run(start).run_id}
 
@@ -402,8 +406,15 @@ class Engine:
             raise _unknown_execution(workflow_id, run_id)
         return self._decision_task(ex, scheduled, started, nonce, previous, params, following)
 
-    def respond_decision_task_completed(self, params: dict) -> dict:
-        """RespondDecisionTaskCompleted: apply the decisions; the next decision task follows if due."""
+    def respond_decision_task_completed(self, params: dict, handover: Handover | None = None) -> dict:
+        """RespondDecisionTaskCompleted: apply the decisions; the next decision task follows if due.
+
+        ``handover`` asks for the activity tasks the decisions schedule (claimed in the same
+        unit), then for tasks already waiting on that task list (each claimed as a poll would);
+        and for the run's next decision task (in the same unit, when events came during the
+        decision), else the next decision task already waiting on that task list, of any run
+        (claimed as a poll would, never waited for).
+        """
         self._tick()
         ref = decode(params["taskToken"], DECISION)
         checked = check_batch(params.get("decisions"), params.get(INVALID_TEXT_DECISIONS, ()))
@@ -433,8 +444,17 @@ class Engine:
                 pending, ex.decision_pending = ex.decision_pending, False
                 if pending:
                     core.schedule_decision(unit, ex)
+                if handover:
+                    self._hand_over(unit, ex, handover, scheduled_after=completed)
 
         self.core.run(respond)
+        if handover is not None and handover.activities is not None and handover.activities_wanted():
+            task_list, identity, _ = handover.activities
+            handover.activity_tasks += self.take_activity_tasks(ref.domain, task_list, handover.activities_wanted(),
+                                                                identity)
+        if handover is not None and handover.decision is not None and handover.decision_task is None:
+            task_list, identity = handover.decision
+            handover.decision_task = self._next_decision(ref.domain, task_list, _hand_over_claim(identity), 0.0)
         return {}
 
     # ------------------------------------------------------------------ extension
@@ -496,63 +516,32 @@ class Engine:
                                      max(0.0, unit.now - float(scheduled_event["eventTimestamp"])))
         return task
 
-    def eager_activity_tasks(self, params: dict, request: Any) -> list[dict] | None:
-        """After a committed ``RespondDecisionTaskCompleted`` (``params``): the activity tasks
-        its caller asked to run itself (``request``, the header's decoded JSON), or ``None``
-        when the request is malformed (then nothing is taken)."""
-        wanted = _eager_request(request)
-        count = request.get("max") if wanted else None
-        if wanted is None or isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            return None
-        domain = decode(params["taskToken"], DECISION).domain
-        return self.take_activity_tasks(domain, wanted[0], min(count, MAX_EAGER_ACTIVITIES), wanted[1])
-
-    def eager_decision_task(self, params: dict, request: Any) -> dict | None:
-        """After a committed answer to an activity task (``params``): the run's decision task,
-        started for the caller, if one now waits on the task list ``request`` names (the
-        header's decoded JSON); ``None`` if none does or the request is malformed."""
-        ref = decode(params["taskToken"], ACTIVITY)
-        return self._hand_over_decision(ref.domain, ref.workflow_id, ref.run_id, request)
-
-    def eager_first_decision_task(self, params: dict, answer: dict, request: Any) -> dict | None:
-        """After a committed ``StartWorkflowExecution`` (``params``, ``answer``): the new
-        run's first decision task started for the caller, as :meth:`eager_decision_task`."""
-        return self._hand_over_decision(params["domain"], params["workflowId"], answer["runId"], request)
-
-    def eager_next_decision_task(self, params: dict, request: Any) -> dict | None:
-        """After a committed ``RespondDecisionTaskCompleted`` (``params``): the next decision
-        task waiting on the task list ``request`` names (the header's decoded JSON), of any
-        run of the domain, started for the caller; the deciding run's own first, if events
-        came during its decision. Only a task waiting now (never a long poll); ``None`` if
-        none does or the request is malformed."""
-        ref = decode(params["taskToken"], DECISION)
-        task = self._hand_over_decision(ref.domain, ref.workflow_id, ref.run_id, request)
-        wanted = _eager_request(request)
-        if task is not None or wanted is None:
-            return task
-        return self._next_decision(ref.domain, wanted[0], _hand_over_claim(wanted[1]), 0.0)
-
-    def _hand_over_decision(self, domain: str, workflow_id: str, run_id: str, request: Any) -> dict | None:
-        """The decision task of one run started for the caller of an eager ``request``, if
-        it waits on the task list the request names."""
-        wanted = _eager_request(request)
-        if wanted is None:
-            return None
-        task_list, identity = wanted
-        ex = self.core.open_run(domain, workflow_id, run_id)
-        d = ex.decision if ex else None
-        if ex is None or d is None or d["started"] or d["list"] != task_list:
-            return None
-        item = (workflow_id, run_id, d["scheduled"])
-        try:
-            task = self.core.run(self._claim_decision, domain, item, _hand_over_claim(identity))
-        except EventLimitFault:
-            return None  # the run was just terminated
-        if task is not None:
-            # Taken past its queue: withdraw the entry, or CountPendingDecisionTasks and
-            # DescribeTaskLists would count a started task until a poll pops it.
-            self.core.decision_queues.get(domain, task_list).discard(item)
-        return task
+    def _hand_over(self, unit: Unit, ex: Execution, handover: Handover, scheduled_after: int = 0) -> None:
+        """Claim for the request running ``unit`` the tasks of ``ex`` that ``handover`` asks
+        for: its decision task, and activity tasks scheduled after event ``scheduled_after``
+        (see :mod:`._handover`). Each claim is the poll's own (:meth:`_claim_decision`,
+        :meth:`_claim_activity`); a task claimed here is never offered on its task list."""
+        last = self.core.event_limit - 1  # the last event ID stays for a termination at the limit
+        if handover.decision is not None and handover.decision_task is None:
+            task_list, identity = handover.decision
+            d = ex.decision
+            if d is not None and not d["started"] and d["list"] == task_list and ex.next_event_id < last:
+                handover.decision_task = self._claim_decision(
+                    unit, ex.domain, (ex.workflow_id, ex.run_id, d["scheduled"]), _hand_over_claim(identity))
+        if handover.activities is not None and handover.activities_wanted():
+            task_list, identity, _ = handover.activities
+            fresh = sorted(record["scheduled"] for record in ex.activities.values()
+                           if record["scheduled"] > scheduled_after and not record["started"]
+                           and record["list"] == task_list)
+            if fresh and ex.events is None:
+                unit.flush_events(self.store.connection)  # a claim reads the scheduled event back
+            claim = {"identity": identity}
+            for scheduled in fresh[:handover.activities_wanted()]:
+                if ex.next_event_id >= last:
+                    break
+                task = self._claim_activity(unit, ex.domain, (ex.workflow_id, ex.run_id, scheduled), claim)
+                if task is not None:
+                    handover.activity_tasks.append(task)
 
     def take_activity_tasks(self, domain: str, task_list: str, count: int, identity: str | None) -> list[dict]:
         """Start up to ``count`` activity tasks waiting on ``task_list`` for a caller that runs
@@ -615,7 +604,8 @@ class Engine:
 
         return self.core.run(heartbeat)
 
-    def _close_activity(self, params: dict, event_type: str, attributes: Callable[[dict], dict]) -> dict:
+    def _close_activity(self, params: dict, event_type: str, attributes: Callable[[dict], dict],
+                        handover: Handover | None) -> dict:
         self._tick()
 
         def close(unit: Unit) -> None:
@@ -625,23 +615,29 @@ class Engine:
             unit.event(ex, event_type, {**attributes(activity), "scheduledEventId": activity["scheduled"],
                                         "startedEventId": activity["started"]})
             self.core.schedule_decision(unit, ex)
+            if handover:
+                self._hand_over(unit, ex, handover)
 
         self.core.run(close)
         return {}
 
-    def respond_activity_task_completed(self, params: dict) -> dict:
-        """RespondActivityTaskCompleted: ActivityTaskCompleted and a decision task."""
-        return self._close_activity(params, "ActivityTaskCompleted", lambda a: {"result": params.get("result")})
+    def respond_activity_task_completed(self, params: dict, handover: Handover | None = None) -> dict:
+        """RespondActivityTaskCompleted: ActivityTaskCompleted and a decision task (claimed
+        for the caller, in the same unit, when ``handover`` asks for it)."""
+        return self._close_activity(params, "ActivityTaskCompleted", lambda a: {"result": params.get("result")},
+                                    handover)
 
-    def respond_activity_task_failed(self, params: dict) -> dict:
-        """RespondActivityTaskFailed: ActivityTaskFailed and a decision task."""
+    def respond_activity_task_failed(self, params: dict, handover: Handover | None = None) -> dict:
+        """RespondActivityTaskFailed: ActivityTaskFailed and a decision task (as completed)."""
         return self._close_activity(params, "ActivityTaskFailed",
-                                    lambda a: {"reason": params.get("reason"), "details": params.get("details")})
+                                    lambda a: {"reason": params.get("reason"), "details": params.get("details")},
+                                    handover)
 
-    def respond_activity_task_canceled(self, params: dict) -> dict:
-        """RespondActivityTaskCanceled: ActivityTaskCanceled and a decision task."""
+    def respond_activity_task_canceled(self, params: dict, handover: Handover | None = None) -> dict:
+        """RespondActivityTaskCanceled: ActivityTaskCanceled and a decision task (as completed)."""
         return self._close_activity(params, "ActivityTaskCanceled", lambda a: {
-            "details": params.get("details"), "latestCancelRequestedEventId": a["cancel_requested"] or None})
+            "details": params.get("details"), "latestCancelRequestedEventId": a["cancel_requested"] or None},
+            handover)
 
     # ------------------------------------------------------------------ counts
 
@@ -664,14 +660,3 @@ def _hand_over_claim(identity: str | None) -> dict:
     """The poll parameters a decision task handed over is claimed with: the caller's
     identity, and the history from the previous started decision on."""
     return {"identity": identity, "startAtPreviousStartedEvent": True}
-
-
-def _eager_request(request: Any) -> tuple[str, str | None] | None:
-    """``(task list, identity)`` of a request for eager tasks (a header's decoded JSON
-    object), or ``None`` if it is not one."""
-    if not isinstance(request, dict):
-        return None
-    task_list, identity = request.get("taskList"), request.get("identity")
-    if not isinstance(task_list, str) or not task_list or not (identity is None or isinstance(identity, str)):
-        return None
-    return task_list, identity

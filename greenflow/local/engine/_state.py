@@ -301,13 +301,24 @@ class EngineState:
         assert d is not None, "a decision task was just scheduled"
         queue = self.decision_queues.get(ex.domain, d["list"])
         item = (ex.workflow_id, ex.run_id, d["scheduled"])
-        unit.after(lambda: queue.push(item, priority(d["priority"])))
+
+        def offer() -> None:
+            if not d["started"]:  # unless the unit handed it over already (engine._handover)
+                queue.push(item, priority(d["priority"]))
+
+        unit.after(offer)
 
     def queue_activity(self, unit: Unit, ex: Execution, record: dict) -> None:
-        """Offer a scheduled activity task to its task list once ``unit`` commits."""
+        """Offer a scheduled activity task to its task list once ``unit`` commits (unless the
+        unit handed it over already: then no poll is woken for it)."""
         queue = self.activity_queues.get(ex.domain, record["list"])
         item = (ex.workflow_id, ex.run_id, record["scheduled"])
-        unit.after(lambda: queue.push(item, priority(record["priority"])))
+
+        def offer() -> None:
+            if not record["started"]:
+                queue.push(item, priority(record["priority"]))
+
+        unit.after(offer)
 
     def unqueue_activity(self, unit: Unit, ex: Execution, record: dict) -> None:
         """Withdraw a not-started activity task from its task list once ``unit`` commits."""

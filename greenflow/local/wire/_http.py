@@ -180,6 +180,11 @@ class SWFProtocolHandler:
                  validator: RequestValidator | None = None, max_body: int = MAX_BODY_BYTES,
                  limits: ConnectionLimits | None = None, emulation: AWSEmulation | None = None):
         self.core = core
+        # The core's ``answer(operation, params, headers)`` when it has one: it also applies
+        # the greenflow extensions the headers ask for. A core without it only ``handle``s.
+        answer = getattr(core, "answer", None)
+        self._call_core: Callable[[str, dict, Mapping[str, str]], dict] = (
+            answer if answer is not None else lambda operation, params, headers: core.handle(operation, params))
         self.limits = limits or ConnectionLimits()
         self.connections = ConnectionRegistry(self.limits.connection_cap)
         self.emulation = emulation
@@ -419,14 +424,10 @@ class SWFProtocolHandler:
             hold = (parse_close_wait(headers.get(CLOSE_WAIT_HEADER))
                     if operation == "ListClosedWorkflowExecutions" else None)
             if sock is not None and (hold or operation in LONG_POLLS and not params.get("nextPageToken")):
-                result = self._poll_watched(sock, buffer, operation, params, hold=hold)
+                result = self._poll_watched(sock, buffer, operation, params, headers, hold=hold)
             else:
-                result = self.core.handle(operation, params)
-            result = result if result is not None else {}
-            extend = getattr(self.core, "extend_answer", None)  # what greenflow's headers ask for
-            if extend is not None:
-                result = extend(operation, params, headers, result)
-            return 200, result
+                result = self._call_core(operation, params, headers)
+            return 200, result if result is not None else {}
         except Fault as fault:
             return fault.status, fault.to_wire()
         except _HungUp:
@@ -439,7 +440,7 @@ class SWFProtocolHandler:
                                       "see its log", status=500).to_wire()
 
     def _poll_watched(self, sock: Any, buffer: bytearray | None, operation: str, params: dict,
-                      hold: tuple[float, int] | None = None) -> dict:
+                      headers: Mapping[str, str], hold: tuple[float, int] | None = None) -> dict:
         """Run a long poll in this greenlet while a watcher reads the connection for a hang-up.
 
         ``hold`` (seconds, closes already listed) makes a ``ListClosedWorkflowExecutions``
@@ -485,7 +486,7 @@ class SWFProtocolHandler:
                 hold_until_closed = getattr(self.core, "hold_until_closed", None)
                 if hold_until_closed is not None:
                     hold_until_closed(params, hold)
-            return self.core.handle(operation, params)
+            return self._call_core(operation, params, headers)
         except ClientGone:
             raise _HungUp(f"the client hung up during {operation}") from None
         except gevent.GreenletExit:
