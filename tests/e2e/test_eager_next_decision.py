@@ -7,6 +7,7 @@ local service over HTTP, real workers."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import gevent
@@ -296,10 +297,13 @@ def test_the_deciding_runs_own_next_task_comes_first_then_another_runs_then_none
                                                           "DecisionTaskStarted"]
     assert other["events"][-1]["decisionTaskStartedEventAttributes"]["identity"] == "other-test"
     assert _pending_decisions(env, task_list) == 0
-    # Nothing waits: the plain answer, at once (never a long poll).
+    # Nothing waits: the plain answer, at once (never a long poll, which would hold the
+    # answer for the service's poll timeout, made long here).
+    env.service.core.engine.poll_timeout = 60.0
+    began = time.monotonic()
     answer = _respond(env, other, _asks(task_list), [
         {"decisionType": "CompleteWorkflowExecution", "completeWorkflowExecutionDecisionAttributes": {}}])
-    assert answer == {}
+    assert answer == {} and time.monotonic() - began < 30
     for workflow_id in (first_id, second_id):
         assert _decision_events(env, workflow_id)[-1] == "DecisionTaskCompleted"
 
