@@ -13,6 +13,7 @@ by the very same steps. What the operations stand on lives in the modules beside
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable
 
@@ -35,6 +36,9 @@ from ._tokens import ACTIVITY, DECISION, TaskRef, decode, encode, new_nonce
 from ._unit import Unit
 from ._values import seconds
 
+#: Stale entries skipped, at most, before a decision answer gives up handing over a task
+#: waiting on its task list (the poll that later pops them drops them for good).
+_STALE_PEEKS = 4
 #: How long a page token stays valid (clock seconds), as SWF's.
 TOKEN_LIFETIME = 86400.0
 
@@ -344,15 +348,10 @@ class Engine:
         self.registry.require_domain(domain)
         if params.get("nextPageToken"):
             return self._decision_next_page(params)
-        task = self._next_decision(domain, params["taskList"]["name"], params, self.poll_timeout)
+        queue = self.core.decision_queues.get(domain, params["taskList"]["name"])
+        task = self._poll(queue, lambda item: self.core.run(self._claim_decision, domain, item, params),
+                          lambda item: self._requeue_decision(domain, item), self.poll_timeout)
         return dict(EMPTY_DECISION_TASK) if task is None else task
-
-    def _next_decision(self, domain: str, task_list: str, params: dict, timeout: float) -> dict | None:
-        """The next decision task of ``task_list`` started for the caller of ``params`` (a
-        poll's, or a hand-over's), waiting up to ``timeout`` real seconds for one."""
-        queue = self.core.decision_queues.get(domain, task_list)
-        return self._poll(queue, lambda item: self.core.run(self._claim_decision, domain, item, params),
-                          lambda item: self._requeue_decision(domain, item), timeout)
 
     def _claim_decision(self, unit: Unit, domain: str, item: tuple, params: dict) -> dict | None:
         workflow_id, run_id, scheduled = item
@@ -411,9 +410,9 @@ class Engine:
 
         ``handover`` asks for the activity tasks the decisions schedule (claimed in the same
         unit), then for tasks already waiting on that task list (each claimed as a poll would);
-        and for the run's next decision task (in the same unit, when events came during the
-        decision), else the next decision task already waiting on that task list, of any run
-        (claimed as a poll would, never waited for).
+        and for the run's next decision task (when events came during the decision), else the
+        next decision task already waiting on that task list, of any run: either claimed in the
+        same unit (never waited for).
         """
         self._tick()
         ref = decode(params["taskToken"], DECISION)
@@ -446,15 +445,14 @@ class Engine:
                     core.schedule_decision(unit, ex)
                 if handover:
                     self._hand_over(unit, ex, handover, scheduled_after=completed)
+            if handover is not None and handover.decision is not None and handover.decision_task is None:
+                self._hand_over_waiting_decision(unit, ref.domain, handover)
 
         self.core.run(respond)
         if handover is not None and handover.activities is not None and handover.activities_wanted():
             task_list, identity, _ = handover.activities
             handover.activity_tasks += self.take_activity_tasks(ref.domain, task_list, handover.activities_wanted(),
                                                                 identity)
-        if handover is not None and handover.decision is not None and handover.decision_task is None:
-            task_list, identity = handover.decision
-            handover.decision_task = self._next_decision(ref.domain, task_list, _hand_over_claim(identity), 0.0)
         return {}
 
     # ------------------------------------------------------------------ extension
@@ -515,6 +513,23 @@ class Engine:
             self.on_activity_started(domain, str(activity["list"]), f"{kind['name']} {kind['version']}",
                                      max(0.0, unit.now - float(scheduled_event["eventTimestamp"])))
         return task
+
+    def _hand_over_waiting_decision(self, unit: Unit, domain: str, handover: Handover) -> None:
+        """Claim for the request running ``unit`` the next decision task waiting on the task
+        list ``handover`` names, of any run, in the request's own unit (it is withdrawn from
+        its queue once committed): what a poll with nothing to wait for would take."""
+        task_list, identity = handover.decision  # type: ignore[misc]  # checked by the caller
+        queue = self.core.decision_queues.get(domain, task_list)
+        for _ in range(_STALE_PEEKS):
+            item = queue.peek()
+            if item is None:
+                return
+            task = self._claim_decision(unit, domain, item, _hand_over_claim(identity))  # type: ignore[arg-type]
+            if task is not None:
+                handover.decision_task = task
+                unit.after(functools.partial(queue.discard, item))
+                return
+            queue.discard(item)  # stale (timed out, run closed): withdrawn whatever the unit does
 
     def _hand_over(self, unit: Unit, ex: Execution, handover: Handover, scheduled_after: int = 0) -> None:
         """Claim for the request running ``unit`` the tasks of ``ex`` that ``handover`` asks

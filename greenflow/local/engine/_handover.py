@@ -7,10 +7,11 @@ schedules, the activity tasks its decisions schedule, and the decision task that
 decision (the deciding run's own, when events came during the decision). The engine claims
 those tasks in the unit of work of the request itself, so a start, a decision or an
 activity answer and the claims it brings are one transaction, and a task handed over this
-way is never offered on its task list (no poll is woken for it). Whatever the request's
-own unit could not claim (tasks of other runs already waiting on the task list: activity
-tasks, and after a decision the next decision task) the engine claims afterwards, each in
-its own unit, exactly as a poll would, without waiting for one.
+way is never offered on its task list (no poll is woken for it). A decision task already
+waiting on the task list (of any run) is claimed in the decision's unit too, and withdrawn
+from its queue once that commits. Activity tasks of other runs already waiting on the task
+list the engine claims afterwards, each in its own unit, exactly as a poll would, without
+waiting for one.
 
 A :class:`Handover` goes in with the request and comes out with the tasks claimed for it.
 """

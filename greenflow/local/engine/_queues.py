@@ -56,6 +56,19 @@ class TaskQueue:
             self._heap = [entry for entry in self._heap if live.get(entry[2]) == entry[1]]
             heapq.heapify(self._heap)
 
+    def peek(self) -> Hashable | None:
+        """The task :meth:`pop` would answer, left in the queue; ``None`` if there is none.
+
+        For a claim inside a unit of work, which then withdraws it with :meth:`discard` once
+        committed (queues change only after a commit)."""
+        heap, live = self._heap, self._live
+        while heap:
+            _, seq, item = heap[0]
+            if live.get(item) == seq:
+                return item
+            heapq.heappop(heap)  # withdrawn or re-pushed: only the heap's copy was left
+        return None
+
     def pop(self) -> Hashable | None:
         """The next task (highest priority, then oldest), or ``None`` if there is none."""
         heap, live = self._heap, self._live

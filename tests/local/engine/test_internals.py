@@ -21,6 +21,20 @@ def test_task_queue_priority_fifo_and_compaction():
     assert queue.pop() is None
 
 
+def test_task_queue_peek_answers_what_pop_would_and_leaves_it():
+    queue = TaskQueue()
+    assert queue.peek() is None
+    queue.push("old", priority=0)
+    queue.push("urgent", priority=5)
+    queue.push("withdrawn", priority=9)
+    queue.discard("withdrawn")  # only its heap entry is left: peek skips it
+    assert queue.peek() == "urgent"
+    assert queue.peek() == "urgent" and len(queue) == 2  # still there
+    queue.discard("urgent")  # a claim in a unit of work withdraws it once committed
+    assert queue.peek() == "old" == queue.pop()
+    assert queue.peek() is None
+
+
 def test_deadline_heap_drops_stale_entries(h):
     core = h.swf.engine.core
     core.compact_deadlines_at = core._compact_at = 12
