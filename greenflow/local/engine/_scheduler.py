@@ -1,7 +1,8 @@
 """The scheduler that fires due deadlines of the heap in :mod:`._deadlines`.
 
-Each due entry goes to its handler in :mod:`._timeouts`, in its own committed unit of
-work; the retention sweep is a deadline kind of its own.
+Each due entry goes to its handler in :mod:`._timeouts`; entries due together share one
+committed unit of work (each gets its own if that unit fails); the retention sweep is a
+deadline kind of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ log = logging.getLogger("greenflow.local.engine")
 SWEEP_INTERVAL = 3600.0
 #: Most closed runs per domain one sweep purges.
 SWEEP_BATCH = 1000
+#: Most deadlines fired together in one unit of work.
+FIRE_BATCH = 100
 #: The longest the scheduler sleeps (real seconds) before looking at the clock again.
 MAX_SLEEP = 30.0
 
@@ -29,9 +32,9 @@ class Scheduler:
     """Fires due deadlines: from a greenlet (real time), from requests, or on ``advance``.
 
     A greenlet sleeps until the earliest deadline (by the clock, at most
-    :data:`MAX_SLEEP` real seconds) and fires everything due, each deadline in its own
-    committed unit of work. Requests also call :meth:`tick`, so timeouts happen even when
-    the greenlet is not running; :meth:`advance` moves a virtual clock and fires at once.
+    :data:`MAX_SLEEP` real seconds) and fires everything due, in committed units of work.
+    Requests also call :meth:`tick`, so timeouts happen even when the greenlet is not
+    running; :meth:`advance` moves a virtual clock and fires at once.
     It also runs the retention sweep, which purges closed runs older than their domain's
     retention period.
 
@@ -91,24 +94,51 @@ class Scheduler:
             self.fire_due()
 
     def fire_due(self) -> None:
-        """Fire every deadline due now, each in its own committed transaction."""
+        """Fire every deadline due now: those due together in one committed unit of work
+        (up to :data:`FIRE_BATCH`), each alone if that unit fails."""
         core = self.core
         while True:
-            entry = core.pop_due()
-            if entry is None:
-                return
-            kind, args = entry
-            try:
-                if kind == "sweep":
-                    self._sweep()
+            due: list[tuple[str, tuple]] = []
+            while len(due) < FIRE_BATCH:
+                entry = core.pop_due()
+                if entry is None:
+                    break
+                if entry[0] == "sweep":
+                    self._fire(entry)
                 else:
-                    handler = HANDLERS[kind]
-                    core.run(lambda unit, handler=handler, args=args: handler(core, unit, *args))
-            except EventLimitFault:
-                pass  # the run reached its event limit and was terminated instead
-            except Exception:
-                # One broken deadline must not stop the others; the run stays as committed.
-                log.exception("firing %s %r failed", kind, args)
+                    due.append(entry)
+            if not due:
+                return
+            if len(due) > 1:
+                # A service busy answering requests finds many timers and timeouts due at
+                # once (a burst of timers started together): one commit for all of them.
+                try:
+                    core.run(self._fire_all, due)
+                    continue
+                except Exception:
+                    pass  # rolled back, memory too: each is fired alone below, as ever
+            for entry in due:
+                self._fire(entry)
+
+    def _fire_all(self, unit: Any, due: list[tuple[str, tuple]]) -> None:
+        for kind, args in due:
+            HANDLERS[kind](self.core, unit, *args)
+
+    def _fire(self, entry: tuple[str, tuple]) -> None:
+        """Fire one deadline in its own committed unit of work."""
+        core = self.core
+        kind, args = entry
+        try:
+            if kind == "sweep":
+                self._sweep()
+            else:
+                handler = HANDLERS[kind]
+                core.run(lambda unit: handler(core, unit, *args))
+        except EventLimitFault:
+            pass  # the run reached its event limit and was terminated instead
+        except Exception:
+            # One broken deadline must not stop the others; the run stays as committed.
+            log.exception("firing %s %r failed", kind, args)
 
     # ------------------------------------------------------------------ retention
 
