@@ -405,6 +405,11 @@ class WorkflowHandle(Generic[R]):
 # --------------------------------------------------------------------------- client
 
 
+#: Starts one client keeps in flight at once on a greenflow local service (see
+#: :class:`WorkflowClient`); more gained nothing there and held back decisions.
+LOCAL_STARTS_IN_FLIGHT = 8
+
+
 class WorkflowClient:
     """Starts executions in one domain and finds them again.
 
@@ -420,6 +425,13 @@ class WorkflowClient:
 
     A client is also a *starter*: :meth:`start_workflow` is what ``Workflow.method(...)``
     calls inside ``with workflow_starter(...)`` or ``with worker:``.
+
+    On a greenflow local service a client keeps at most :data:`LOCAL_STARTS_IN_FLIGHT`
+    starts in flight at once; further ones wait in the client. The service answers one
+    request at a time in arrival order, so a burst of starts sent together would only
+    queue there, ahead of the decisions of the executions already started (a burst of 200
+    one-timer workflows finishes about 15% later that way). Amazon SWF serves calls in
+    parallel: there every start is sent at once.
     """
 
     def __init__(self, client: Any, domain: str, task_list: str | None = None, *,
@@ -433,6 +445,7 @@ class WorkflowClient:
         self.workflow_classes = tuple(workflow_classes)
         self._result_waiter: ResultWaiter | None = None
         self._waiter_lock = threading.Lock()
+        self._start_slots = threading.BoundedSemaphore(LOCAL_STARTS_IN_FLIGHT)
 
     @property
     def _waiter(self) -> ResultWaiter:
@@ -572,7 +585,8 @@ class WorkflowClient:
         # A workflow worker of this process that decides this type gets the run's first
         # decision task in the start's answer (no poll round trip).
         decider = self._local_decider(params["workflowType"])
-        with self.swf.headers(decider.eager_request()) if decider is not None else contextlib.nullcontext():
+        slot = self._start_slots if getattr(self.swf, "greenflow_service", None) else contextlib.nullcontext()
+        with slot, self.swf.headers(decider.eager_request()) if decider is not None else contextlib.nullcontext():
             answer = self.swf.call("StartWorkflowExecution", **params)
         if decider is not None:
             decider.take_handed_over(answer)
