@@ -445,7 +445,7 @@ class WorkflowClient:
         self.workflow_classes = tuple(workflow_classes)
         self._result_waiter: ResultWaiter | None = None
         self._waiter_lock = threading.Lock()
-        self._start_slots = threading.BoundedSemaphore(LOCAL_STARTS_IN_FLIGHT)
+        self._start_slots: threading.BoundedSemaphore | None = None  # made on first use (see _slot)
 
     @property
     def _waiter(self) -> ResultWaiter:
@@ -585,13 +585,25 @@ class WorkflowClient:
         # A workflow worker of this process that decides this type gets the run's first
         # decision task in the start's answer (no poll round trip).
         decider = self._local_decider(params["workflowType"])
-        slot = self._start_slots if getattr(self.swf, "greenflow_service", None) else contextlib.nullcontext()
-        with slot, self.swf.headers(decider.eager_request()) if decider is not None else contextlib.nullcontext():
+        eager = self.swf.headers(decider.eager_request()) if decider is not None else contextlib.nullcontext()
+        with self._slot(), eager:
             answer = self.swf.call("StartWorkflowExecution", **params)
         if decider is not None:
             decider.take_handed_over(answer)
         log.debug("started %s %s/%s", workflow_type.name, workflow_id, answer["runId"])
         return workflow_id, answer["runId"]
+
+    def _slot(self) -> Any:
+        """What a start holds while in flight: one of :data:`LOCAL_STARTS_IN_FLIGHT` slots on
+        a greenflow local service, nothing elsewhere. Made on first use, by when a gevent
+        program has patched ``threading`` (a semaphore of real threads would block its hub)."""
+        if not getattr(self.swf, "greenflow_service", None):
+            return contextlib.nullcontext()
+        if self._start_slots is None:
+            with self._waiter_lock:
+                if self._start_slots is None:
+                    self._start_slots = threading.BoundedSemaphore(LOCAL_STARTS_IN_FLIGHT)
+        return self._start_slots
 
     def _local_decider(self, workflow_type: dict[str, str]) -> Any:
         """A workflow worker of this process, on this client and domain, that decides
