@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -130,6 +131,7 @@ def main() -> int:
         runs = asyncio.run(main_async(args))
     finally:
         DBOS.destroy()
+        shutil.rmtree(directory, ignore_errors=True)  # its database: nothing is kept between runs
     json.dump({"engine": "DBOS", "collect": args.collect, "runs": runs}, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 1 if any(run["failures"] for run in runs) else 0
