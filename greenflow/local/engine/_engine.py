@@ -445,7 +445,7 @@ class Engine:
                     core.schedule_decision(unit, ex)
                 if handover:
                     self._hand_over(unit, ex, handover, scheduled_after=completed)
-            if handover is not None and handover.decision is not None and handover.decision_task is None:
+            if handover:
                 self._hand_over_waiting_decision(unit, ref.domain, handover)
 
         self.core.run(respond)
@@ -517,12 +517,19 @@ class Engine:
     def _hand_over_waiting_decision(self, unit: Unit, domain: str, handover: Handover) -> None:
         """Claim for the request running ``unit`` the next decision task waiting on the task
         list ``handover`` names, of any run, in the request's own unit (it is withdrawn from
-        its queue once committed): what a poll with nothing to wait for would take."""
-        task_list, identity = handover.decision  # type: ignore[misc]  # checked by the caller
+        its queue once committed): what a poll with nothing to wait for would take. A task of
+        a run with no room left for its DecisionTaskStarted is left for a poll, whose own
+        unit then meets the event limit (not the request's)."""
+        if handover.decision is None or handover.decision_task is not None:
+            return
+        task_list, identity = handover.decision
         queue = self.core.decision_queues.get(domain, task_list)
         for _ in range(_STALE_PEEKS):
             item = queue.peek()
             if item is None:
+                return
+            waiting = self.core.open_run(domain, item[0], item[1])  # type: ignore[index]
+            if waiting is not None and not self._room_for_claims(waiting):
                 return
             task = self._claim_decision(unit, domain, item, _hand_over_claim(identity))  # type: ignore[arg-type]
             if task is not None:
@@ -536,11 +543,10 @@ class Engine:
         for: its decision task, and activity tasks scheduled after event ``scheduled_after``
         (see :mod:`._handover`). Each claim is the poll's own (:meth:`_claim_decision`,
         :meth:`_claim_activity`); a task claimed here is never offered on its task list."""
-        last = self.core.event_limit - 1  # the last event ID stays for a termination at the limit
         if handover.decision is not None and handover.decision_task is None:
             task_list, identity = handover.decision
             d = ex.decision
-            if d is not None and not d["started"] and d["list"] == task_list and ex.next_event_id < last:
+            if d is not None and not d["started"] and d["list"] == task_list and self._room_for_claims(ex):
                 handover.decision_task = self._claim_decision(
                     unit, ex.domain, (ex.workflow_id, ex.run_id, d["scheduled"]), _hand_over_claim(identity))
         if handover.activities is not None and handover.activities_wanted():
@@ -552,11 +558,17 @@ class Engine:
                 unit.flush_events(self.store.connection)  # a claim reads the scheduled event back
             claim = {"identity": identity}
             for scheduled in fresh[:handover.activities_wanted()]:
-                if ex.next_event_id >= last:
+                if not self._room_for_claims(ex):
                     break
                 task = self._claim_activity(unit, ex.domain, (ex.workflow_id, ex.run_id, scheduled), claim)
                 if task is not None:
                     handover.activity_tasks.append(task)
+
+    def _room_for_claims(self, ex: Execution) -> bool:
+        """Whether a task of ``ex`` may be claimed inside another request's unit: its
+        ``*TaskStarted`` event stays below the event limit, whose last ID is kept for a
+        termination (a claim that would reach it must fail in a unit of its own)."""
+        return ex.next_event_id < self.core.event_limit - 1
 
     def take_activity_tasks(self, domain: str, task_list: str, count: int, identity: str | None) -> list[dict]:
         """Start up to ``count`` activity tasks waiting on ``task_list`` for a caller that runs

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
+from greenflow._extensions import EAGER_DECISION_HEADER, EAGER_DECISION_TASK_MEMBER
 from greenflow.local._clock import VirtualClock
 from greenflow.local.engine import _decisions
 from greenflow.local.storage._store import Store
@@ -154,6 +156,25 @@ def test_event_limit_reached_by_a_decision_batch(h):
     types = h.types("w1", run_id)
     assert types == ["WorkflowExecutionStarted", "DecisionTaskScheduled", "DecisionTaskStarted",
                      "WorkflowExecutionTerminated"]
+
+
+def test_a_decision_answer_hands_over_no_waiting_task_of_a_run_at_the_event_limit(h):
+    # The deciding run's answer must not fail because a task it would pick up for its
+    # caller belongs to another run with no room for a DecisionTaskStarted: that task is
+    # left for a poll (which then terminates that run, as for any claim at the limit).
+    h.swf.engine.core.event_limit = 12
+    deciding_run = h.start("deciding")
+    full_run = h.start("full")
+    task = h.decision_task()
+    assert task["workflowExecution"]["workflowId"] == "deciding"
+    for index in range(9):  # events 1..11 of "full": a 12th ordinary event would reach the limit
+        h("SignalWorkflowExecution", domain=DOMAIN, workflowId="full", signalName=str(index))
+    answer = h.swf.answer("RespondDecisionTaskCompleted", {"taskToken": task["taskToken"], "decisions": []},
+                          {EAGER_DECISION_HEADER: json.dumps({"taskList": "deciders", "identity": "me"})})
+    assert EAGER_DECISION_TASK_MEMBER not in answer
+    assert h.types("deciding", deciding_run)[-1] == "DecisionTaskCompleted"
+    assert h.types("full", full_run)[-1] == "WorkflowExecutionSignaled"
+    assert h.pending_decisions() == 1
 
 
 def test_retention_purges_old_closed_runs(h):
