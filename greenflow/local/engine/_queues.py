@@ -71,13 +71,11 @@ class TaskQueue:
 
     def pop(self) -> Hashable | None:
         """The next task (highest priority, then oldest), or ``None`` if there is none."""
-        heap, live = self._heap, self._live
-        while heap:
-            _, seq, item = heapq.heappop(heap)
-            if live.get(item) == seq:
-                del live[item]
-                return item
-        return None
+        item = self.peek()  # the heap's top is then that task's live entry
+        if item is not None:
+            heapq.heappop(self._heap)
+            del self._live[item]
+        return item
 
     def notify(self) -> None:
         """Wake the longest-waiting poller (it then tries to take a task)."""
